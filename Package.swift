@@ -1,0 +1,94 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Waystation",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "waystationd", targets: ["waystationd"]),
+        .executable(name: "waystationctl", targets: ["waystationctl"]),
+        .executable(name: "waystation-sim", targets: ["waystation-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+        // Config and profile model, TOML loading, register codec. No I/O beyond reading files.
+        .target(
+            name: "WaystationCore",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strict
+        ),
+        // Modbus client over libmodbus: one owner per context, on a dedicated thread per bus.
+        .target(
+            name: "WaystationModbus",
+            dependencies: [
+                "CModbus", "WaystationCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Station simulator: libmodbus in server mode, physics, faults.
+        .target(
+            name: "WaystationSim",
+            dependencies: [
+                "CModbus", "WaystationCore", "WaystationModbus",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Polling engine: request planning, scheduling, device health, storage.
+        .target(
+            name: "WaystationPolling",
+            dependencies: [
+                "WaystationCore", "WaystationModbus",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "waystationd",
+            dependencies: [
+                "WaystationCore", "WaystationModbus", "WaystationPolling",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "waystationctl",
+            dependencies: [
+                "WaystationCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "waystation-sim",
+            dependencies: [
+                "WaystationCore", "WaystationSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WaystationTests",
+            dependencies: ["WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "CModbus"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,116 @@
+/// The station config (`/etc/waystation/station.toml`, BRIEF 4.1), validated and with profiles resolved.
+public struct StationConfig: Sendable {
+    public struct Station: Sendable, Hashable {
+        public var id: String
+        public var name: String
+        public var capacity: Int
+    }
+
+    public struct Storage: Sendable, Hashable {
+        public var path: String
+        /// How long raw value rows are kept.
+        public var retainValues: Duration
+        /// How long 1-minute aggregates are kept.
+        public var retainAggregates: Duration
+        /// A steady value is still stored at least this often.
+        public var heartbeat: Duration
+    }
+
+    public struct Control: Sendable, Hashable {
+        public var socket: String
+        public var adminGroup: String?
+    }
+
+    /// One connection that requests are serialised on.
+    public struct Bus: Sendable, Hashable {
+        public enum Transport: Sendable, Hashable {
+            case tcp(host: String, port: Int)
+            case rtu(serial: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int, rs485: Bool)
+        }
+
+        public enum Parity: String, Sendable, Hashable, CaseIterable {
+            case none, even, odd
+            /// libmodbus's letter.
+            public var letter: Character {
+                switch self {
+                case .none: "N"
+                case .even: "E"
+                case .odd: "O"
+                }
+            }
+        }
+
+        public var name: String
+        public var transport: Transport
+        /// Response timeout.
+        public var timeout: Duration
+        /// Byte (inter-character) timeout.
+        public var byteTimeout: Duration
+        /// Pause between frames on this bus.
+        public var frameDelay: Duration
+        /// First and largest reconnect back-off after a connection error.
+        public var reconnectMin: Duration
+        public var reconnectMax: Duration
+
+        public var isRTU: Bool {
+            if case .rtu = transport { return true }
+            return false
+        }
+    }
+
+    public struct Device: Sendable, Hashable {
+        public var id: String
+        public var profile: Profile
+        public var bus: String
+        public var unit: Int
+        public var interval: Duration
+    }
+
+    public struct Slot: Sendable, Hashable {
+        public var id: String
+        public var relay: PointRef
+        public var temperature: PointRef
+        public var maxTemperature: Double
+        public var current: PointRef?
+        public var batteryPresent: PointRef?
+    }
+
+    /// `device.point`.
+    public struct PointRef: Sendable, Hashable, CustomStringConvertible {
+        public var device: String
+        public var point: String
+        public var description: String { "\(device).\(point)" }
+    }
+
+    public struct Alert: Sendable, Hashable {
+        public var name: String
+        public var device: String?
+        public var kind: Profile.Kind?
+        public var when: String
+        public var forDuration: Duration
+        public var severity: String
+        public var summary: String?
+    }
+
+    public struct Notify: Sendable, Hashable {
+        public var kind: String
+        public var url: String?
+    }
+
+    public var path: String
+    public var station: Station
+    public var storage: Storage
+    public var control: Control
+    public var profilePaths: [String]
+    public var buses: [Bus]
+    public var devices: [Device]
+    public var slots: [Slot]
+    public var smoke: [PointRef]
+    public var alerts: [Alert]
+    public var notify: [Notify]
+    public var logLevel: String
+
+    public func bus(named name: String) -> Bus? { buses.first { $0.name == name } }
+    public func device(id: String) -> Device? { devices.first { $0.id == id } }
+    public func devices(onBus name: String) -> [Device] { devices.filter { $0.bus == name } }
+}

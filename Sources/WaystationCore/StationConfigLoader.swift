@@ -1,0 +1,311 @@
+import Foundation
+import TOMLKit
+
+/// Loads and validates a station config and the profiles it names.
+public enum StationConfigLoader {
+    /// Installed profile directories, searched after the config's own `[profiles] paths`.
+    public static let defaultProfilePaths = ["/etc/waystation/devices", "/usr/share/waystation/devices"]
+
+    /// Loads a config; throws `ConfigErrors` listing every problem found.
+    public static func load(path: String, extraProfilePaths: [String] = defaultProfilePaths) throws(ConfigErrors)
+        -> StationConfig
+    {
+        let source: TOMLSource
+        do { source = try TOMLSource(path: path) } catch { throw ConfigErrors([error]) }
+        return try load(source: source, extraProfilePaths: extraProfilePaths)
+    }
+
+    /// Loads a config from text (tests); `path` is used for messages and relative paths.
+    public static func load(text: String, path: String, extraProfilePaths: [String] = []) throws(ConfigErrors)
+        -> StationConfig
+    {
+        let source: TOMLSource
+        do { source = try TOMLSource(path: path, text: text) } catch { throw ConfigErrors([error]) }
+        return try load(source: source, extraProfilePaths: extraProfilePaths)
+    }
+
+    static func load(source: TOMLSource, extraProfilePaths: [String]) throws(ConfigErrors) -> StationConfig {
+        var errors: [ConfigError] = []
+        let root = TableReader(source: source, table: source.root, section: nil)
+        var absolute = source.path
+        if !absolute.hasPrefix("/") {
+            absolute = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(absolute)
+        }
+        let baseDir = ((absolute as NSString).deletingLastPathComponent as NSString).standardizingPath
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : ((baseDir as NSString).appendingPathComponent(p) as NSString).standardizingPath
+        }
+
+        // [station]
+        var station = StationConfig.Station(id: "", name: "", capacity: 0)
+        if let t = root.subtable("station") {
+            let r = TableReader(source: source, table: t, section: "station")
+            station.id = r.string("id", required: true) ?? ""
+            station.name = r.string("name", default: station.id) ?? station.id
+            station.capacity = r.int("capacity", range: 0...100_000, default: 0) ?? 0
+            errors += r.finish()
+        } else {
+            errors.append(root.error("station", "missing [station] table with id, name, capacity"))
+        }
+
+        // [storage]
+        var storage = StationConfig.Storage(
+            path: "/var/lib/waystation/station.db", retainValues: .seconds(14 * 86400),
+            retainAggregates: .seconds(400 * 86400), heartbeat: .seconds(900))
+        if let t = root.subtable("storage") {
+            let r = TableReader(source: source, table: t, section: "storage")
+            storage.path = resolve(r.string("path", default: storage.path) ?? storage.path)
+            storage.retainValues = r.duration("retain_values", default: storage.retainValues) ?? storage.retainValues
+            storage.retainAggregates =
+                r.duration("retain_aggregates", default: storage.retainAggregates) ?? storage.retainAggregates
+            storage.heartbeat = r.duration("heartbeat", default: storage.heartbeat) ?? storage.heartbeat
+            errors += r.finish()
+        }
+
+        // [control]
+        var control = StationConfig.Control(socket: "/run/waystation/control.sock", adminGroup: "waystation-admin")
+        if let t = root.subtable("control") {
+            let r = TableReader(source: source, table: t, section: "control")
+            control.socket = resolve(r.string("socket", default: control.socket) ?? control.socket)
+            control.adminGroup = r.string("admin_group", default: control.adminGroup)
+            errors += r.finish()
+        }
+
+        // [profiles]
+        var profilePaths: [String] = []
+        if let t = root.subtable("profiles") {
+            let r = TableReader(source: source, table: t, section: "profiles")
+            profilePaths = r.stringArray("paths").map(resolve)
+            errors += r.finish()
+        }
+        profilePaths += extraProfilePaths
+
+        // [log]
+        var logLevel = "info"
+        if let t = root.subtable("log") {
+            let r = TableReader(source: source, table: t, section: "log")
+            logLevel =
+                r.oneOf("level", ["trace", "debug", "info", "notice", "warning", "error", "critical"], default: "info")
+                ?? "info"
+            errors += r.finish()
+        }
+
+        let buses = parseBuses(root: root, source: source, resolve: resolve, errors: &errors)
+        let devices = parseDevices(
+            root: root, source: source, buses: buses, profilePaths: profilePaths, errors: &errors)
+        let byId = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+
+        // [[slot]] and [interlock]
+        var slots: [StationConfig.Slot] = []
+        for (i, t) in root.tables("slot").enumerated() {
+            let r = TableReader(source: source, table: t, section: "slot", index: i)
+            let id = r.string("id", required: true) ?? ""
+            r.label = "[[slot]] \"\(id)\""
+            let relay = pointRef(r, "relay", required: true, devices: byId, wantWritableBool: true)
+            let temp = pointRef(r, "temperature", required: true, devices: byId)
+            let maxTemp = r.double("max_temperature", required: true) ?? 0
+            let current = pointRef(r, "current", devices: byId)
+            let battery = pointRef(r, "battery_present", devices: byId)
+            errors += r.finish()
+            if let relay, let temp {
+                slots.append(
+                    .init(
+                        id: id, relay: relay, temperature: temp, maxTemperature: maxTemp, current: current,
+                        batteryPresent: battery))
+            }
+        }
+        var smoke: [StationConfig.PointRef] = []
+        if let t = root.subtable("interlock") {
+            let r = TableReader(source: source, table: t, section: "interlock")
+            for text in r.stringArray("smoke") {
+                if let ref = resolveRef(text, r: r, key: "smoke", devices: byId) { smoke.append(ref) }
+            }
+            errors += r.finish()
+        }
+
+        // [[alert]] — parsed here so the keys are checked; evaluated by the alert engine.
+        var alerts: [StationConfig.Alert] = []
+        for (i, t) in root.tables("alert").enumerated() {
+            let r = TableReader(source: source, table: t, section: "alert", index: i)
+            let name = r.string("name", required: true) ?? ""
+            r.label = "[[alert]] \"\(name)\""
+            let device = r.string("device")
+            if let device, byId[device] == nil { r.report("device", "no [[device]] with id \"\(device)\"") }
+            let kind = r.oneOf("kind", Profile.Kind.allCases.map(\.rawValue)).flatMap(Profile.Kind.init(rawValue:))
+            let when = r.string("when", required: true) ?? ""
+            let forDuration = r.duration("for", default: .zero) ?? .zero
+            let severity = r.oneOf("severity", ["info", "warning", "critical"], default: "warning") ?? "warning"
+            let summary = r.string("summary")
+            errors += r.finish()
+            alerts.append(
+                .init(
+                    name: name, device: device, kind: kind, when: when, forDuration: forDuration, severity: severity,
+                    summary: summary))
+        }
+        var notify: [StationConfig.Notify] = []
+        for (i, t) in root.tables("notify").enumerated() {
+            let r = TableReader(source: source, table: t, section: "notify", index: i)
+            let kind = r.oneOf("kind", ["alertmanager", "webhook", "exec"], required: true) ?? ""
+            let url = r.string("url")
+            errors += r.finish()
+            notify.append(.init(kind: kind, url: url))
+        }
+
+        errors += root.finish()
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return StationConfig(
+            path: source.path, station: station, storage: storage, control: control, profilePaths: profilePaths,
+            buses: buses, devices: devices, slots: slots, smoke: smoke, alerts: alerts, notify: notify,
+            logLevel: logLevel)
+    }
+
+    static func parseBuses(
+        root: TableReader, source: TOMLSource, resolve: (String) -> String, errors: inout [ConfigError]
+    ) -> [StationConfig.Bus] {
+        var buses: [StationConfig.Bus] = []
+        for (i, t) in root.tables("bus").enumerated() {
+            let r = TableReader(source: source, table: t, section: "bus", index: i)
+            let name = r.string("name", required: true) ?? ""
+            r.label = "[[bus]] \"\(name)\""
+            if buses.contains(where: { $0.name == name }) { r.report("name", "duplicate bus name \"\(name)\"") }
+            let transportName = r.oneOf("transport", ["rtu", "tcp"], required: true)
+            let timeout = r.duration("timeout", default: .milliseconds(500)) ?? .milliseconds(500)
+            let byteTimeout = r.duration("byte_timeout", default: .milliseconds(100)) ?? .milliseconds(100)
+            let frameDelay = r.duration("frame_delay", default: .zero) ?? .zero
+            let reconnectMin = r.duration("reconnect_min", default: .milliseconds(200)) ?? .milliseconds(200)
+            let reconnectMax = r.duration("reconnect_max", default: .seconds(30)) ?? .seconds(30)
+            var transport: StationConfig.Bus.Transport?
+            switch transportName {
+            case "tcp":
+                let host = r.string("host", required: true)
+                let port = r.int("port", range: 1...65535, default: 502)
+                if let host, let port { transport = .tcp(host: host, port: port) }
+            case "rtu":
+                let serial = r.string("serial", required: true)
+                let baud = r.int("baud", range: 300...4_000_000, default: 9600) ?? 9600
+                let parity = r.oneOf("parity", StationConfig.Bus.Parity.allCases.map(\.rawValue), default: "none")
+                    .flatMap(StationConfig.Bus.Parity.init(rawValue:)) ?? .none
+                let dataBits = r.int("data_bits", range: 5...8, default: 8) ?? 8
+                let stopBits = r.int("stop_bits", range: 1...2, default: 1) ?? 1
+                let rs485 = r.bool("rs485", default: false)
+                if let serial {
+                    transport = .rtu(
+                        serial: resolve(serial), baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits,
+                        rs485: rs485)
+                }
+            default: break
+            }
+            errors += r.finish(allowing: transportName == "tcp" ? [] : [])
+            if let transport {
+                buses.append(
+                    .init(
+                        name: name, transport: transport, timeout: timeout, byteTimeout: byteTimeout,
+                        frameDelay: frameDelay, reconnectMin: reconnectMin, reconnectMax: reconnectMax))
+            }
+        }
+        return buses
+    }
+
+    static func parseDevices(
+        root: TableReader, source: TOMLSource, buses: [StationConfig.Bus], profilePaths: [String],
+        errors: inout [ConfigError]
+    ) -> [StationConfig.Device] {
+        var devices: [StationConfig.Device] = []
+        var cache: [String: Profile] = [:]
+        var seenIds: Set<String> = []
+        var seenUnits: Set<String> = []
+        for (i, t) in root.tables("device").enumerated() {
+            let r = TableReader(source: source, table: t, section: "device", index: i)
+            let id = r.string("id", required: true) ?? ""
+            r.label = "[[device]] \"\(id)\""
+            if !seenIds.insert(id).inserted { r.report("id", "duplicate device id \"\(id)\"") }
+            let profileName = r.string("profile", required: true)
+            let busName = r.string("bus", required: true)
+            let bus = busName.flatMap { name in buses.first { $0.name == name } }
+            if let busName, bus == nil {
+                r.report("bus", "no [[bus]] named \"\(busName)\"; known: \(buses.map(\.name).joined(separator: ", "))")
+            }
+            let unitRange = (bus?.isRTU ?? false) ? 1...247 : 0...255
+            let unit = r.int("unit", required: true, range: unitRange)
+            if let unit, let busName, !seenUnits.insert("\(busName)#\(unit)").inserted {
+                r.report("unit", "unit \(unit) is already used by another device on bus \"\(busName)\"")
+            }
+            let interval = r.duration("interval", default: .seconds(5)) ?? .seconds(5)
+            if interval < .milliseconds(10) { r.report("interval", "must be at least 10ms") }
+            var profile: Profile?
+            if let profileName {
+                if let cached = cache[profileName] {
+                    profile = cached
+                } else {
+                    do {
+                        let loaded = try ProfileLoader.loadAll(name: profileName, searchPaths: profilePaths)
+                        cache[profileName] = loaded
+                        profile = loaded
+                    } catch {
+                        if error.errors.count == 1, error.errors[0].key == nil, error.errors[0].line == nil {
+                            r.report("profile", error.errors[0].message)
+                        } else {
+                            errors += error.errors
+                        }
+                    }
+                }
+            }
+            errors += r.finish()
+            if let profile, let unit, bus != nil {
+                devices.append(.init(id: id, profile: profile, bus: busName ?? "", unit: unit, interval: interval))
+            }
+        }
+        return devices
+    }
+
+    static func resolveRef(
+        _ text: String, r: TableReader, key: String, devices: [String: StationConfig.Device],
+        wantWritableBool: Bool = false
+    ) -> StationConfig.PointRef? {
+        let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else {
+            r.report(key, "expected \"device.point\", got \"\(text)\"")
+            return nil
+        }
+        guard let device = devices[parts[0]] else {
+            r.report(key, "no [[device]] with id \"\(parts[0])\" (in \"\(text)\")")
+            return nil
+        }
+        guard let point = device.profile.point(named: parts[1]) else {
+            r.report(key, "device \"\(parts[0])\" (profile \(device.profile.name)) has no point \"\(parts[1])\"")
+            return nil
+        }
+        if wantWritableBool, !(point.writable && point.type == .bool) {
+            r.report(key, "\"\(text)\" must be a writable bool point (a relay coil)")
+        }
+        return .init(device: parts[0], point: parts[1])
+    }
+
+    static func pointRef(
+        _ r: TableReader, _ key: String, required: Bool = false, devices: [String: StationConfig.Device],
+        wantWritableBool: Bool = false
+    ) -> StationConfig.PointRef? {
+        guard let text = r.string(key, required: required) else { return nil }
+        return resolveRef(text, r: r, key: key, devices: devices, wantWritableBool: wantWritableBool)
+    }
+}
+
+extension ProfileLoader {
+    /// Loads a profile by name, reporting every problem in it.
+    public static func loadAll(name: String, searchPaths: [String]) throws(ConfigErrors) -> Profile {
+        for dir in searchPaths {
+            let path = (dir as NSString).appendingPathComponent("\(name).toml")
+            if FileManager.default.fileExists(atPath: path) {
+                switch parse(path: path) {
+                case .success(let p): return p
+                case .failure(let e): throw e
+                }
+            }
+        }
+        throw ConfigErrors([
+            ConfigError(
+                file: "\(name).toml",
+                message: "profile \"\(name)\" not found; looked in \(searchPaths.joined(separator: ", "))")
+        ])
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A Unix stream socket that takes simulator commands, one per line, and answers each.
+public enum CommandSocket {
+    /// Binds `path` and serves it on a background thread for the life of the process.
+    public static func serve(path: String, simulator: Simulator) throws {
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SimulatorError("cannot create control socket: errno \(errno)") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw SimulatorError("control socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            let code = errno
+            close(fd)
+            throw SimulatorError("cannot bind control socket \(path): errno \(code)")
+        }
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { continue }
+                Thread.detachNewThread { handle(client, simulator) }
+            }
+        }
+    }
+
+    private static func handle(_ fd: Int32, _ simulator: Simulator) {
+        defer { close(fd) }
+        var pending = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { return }
+            pending += buffer[0..<n]
+            while let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                let answer = simulator.execute(line.trimmingCharacters(in: .whitespacesAndNewlines)) + "\n"
+                _ = answer.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+            }
+            if pending.count > 65536 { return }
+        }
+    }
+}
