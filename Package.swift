@@ -86,7 +86,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WaystationTests",
-            dependencies: ["WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "CModbus"],
+            dependencies: [
+                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "CModbus",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ],

@@ -63,7 +63,7 @@ public enum ProfileLoader {
             if let point = parsePoint(r) {
                 points.append(point)
             }
-            errors += r.errors
+            errors += r.finish()
         }
         errors += root.finish()
         if points.isEmpty, errors.isEmpty {

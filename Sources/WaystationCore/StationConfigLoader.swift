@@ -31,9 +31,9 @@ public enum StationConfigLoader {
         if !absolute.hasPrefix("/") {
             absolute = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(absolute)
         }
-        let baseDir = ((absolute as NSString).deletingLastPathComponent as NSString).standardizingPath
+        let baseDir = (absolute as NSString).deletingLastPathComponent
         func resolve(_ p: String) -> String {
-            p.hasPrefix("/") ? p : ((baseDir as NSString).appendingPathComponent(p) as NSString).standardizingPath
+            normalise(p.hasPrefix("/") ? p : (baseDir as NSString).appendingPathComponent(p))
         }
 
         // [station]
@@ -157,6 +157,20 @@ public enum StationConfigLoader {
             path: source.path, station: station, storage: storage, control: control, profilePaths: profilePaths,
             buses: buses, devices: devices, slots: slots, smoke: smoke, alerts: alerts, notify: notify,
             logLevel: logLevel)
+    }
+
+    /// Removes `.` and `..` components without resolving symlinks (a serial path is often a link).
+    static func normalise(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == "..", !parts.isEmpty, parts.last != ".." {
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }
 
     static func parseBuses(

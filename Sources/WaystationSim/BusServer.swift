@@ -34,7 +34,7 @@ extension Simulator {
             return true
         case .garbage:
             let junk = (0..<7).map { _ in UInt8.random(in: 0...255) }
-            _ = junk.withUnsafeBytes { write(modbus_get_socket(ctx), $0.baseAddress, $0.count) }
+            _ = junk.withUnsafeBytes { write(modbus_get_socket(ctx), $0.baseAddress, $0.count) }  // SIGPIPE is ignored
             return true
         case .badCRC:
             writeBadCRC(ctx: ctx, query: query, header: header, rtu: rtu)

@@ -17,6 +17,9 @@ public enum PtyPair {
             "pty,raw,echo=0,link=\(daemonEnd)",
             "pty,raw,echo=0,link=\(simulatorEnd)",
         ]
+        // No inherited pipes: a test runner waiting for EOF on its output must not wait on socat.
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = ContinuousClock.now + timeout

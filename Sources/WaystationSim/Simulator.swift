@@ -31,6 +31,7 @@ public final class Simulator: @unchecked Sendable {
         for device in config.devices {
             let sim = try SimDevice(device: device)
             SimPhysics.initialise(sim)
+            SimPhysics.step(sim, dt: 0.1)
             devices[device.id] = sim
         }
         for bus in config.buses {
@@ -51,6 +52,8 @@ public final class Simulator: @unchecked Sendable {
 
     /// Opens every endpoint and starts the physics; throws if an endpoint cannot be opened.
     public func start() throws {
+        // A master that hangs up mid-reply must not kill the process hosting the simulator.
+        signal(SIGPIPE, SIG_IGN)
         for server in servers.values { try server.open() }
         for server in servers.values { server.start() }
         lock.lock()

@@ -73,12 +73,25 @@ final class TCPBusServer: BusServer, @unchecked Sendable {
         listenFD = -1
         dropRequested = true
         state.unlock()
+        waitForDrop()
     }
 
     func dropClients() {
         state.lock()
         dropRequested = true
         state.unlock()
+        waitForDrop()
+    }
+
+    /// Returns once the server thread has closed its clients (or it is not running).
+    private func waitForDrop() {
+        for _ in 0..<100 {
+            state.lock()
+            let done = !dropRequested || !running
+            state.unlock()
+            if done { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
     }
 
     private func loop() {

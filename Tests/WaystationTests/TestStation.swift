@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import Testing
+import WaystationCore
+import WaystationModbus
+import WaystationSim
+
+/// A throwaway station for tests: a temp dir with a profile and a config, a real simulator serving
+/// it on a free loopback port and, when asked, on a socat pty pair for RTU.
+final class TestStation: @unchecked Sendable {
+    // @unchecked: set up once in init, then only read.
+    let dir: String
+    let port: Int
+    let configPath: String
+    let config: StationConfig
+    let simulator: Simulator
+    private var socat: Process?
+
+    static let testProfile = """
+        [profile]
+        name = "testdev"
+        kind = "other"
+        word_order = "big"
+        max_registers_per_read = 125
+
+        [[point]]
+        name = "c0"
+        table = "coil"
+        address = 0
+        type = "bool"
+        writable = true
+        [[point]]
+        name = "c1"
+        table = "coil"
+        address = 1
+        type = "bool"
+        writable = true
+        [[point]]
+        name = "d0"
+        table = "discrete"
+        address = 0
+        type = "bool"
+        [[point]]
+        name = "d1"
+        table = "discrete"
+        address = 1
+        type = "bool"
+        [[point]]
+        name = "u16"
+        table = "input"
+        address = 0
+        type = "uint16"
+        [[point]]
+        name = "i16"
+        table = "input"
+        address = 1
+        type = "int16"
+        scale = 0.1
+        [[point]]
+        name = "u32"
+        table = "input"
+        address = 2
+        type = "uint32"
+        [[point]]
+        name = "i32"
+        table = "input"
+        address = 4
+        type = "int32"
+        [[point]]
+        name = "f32"
+        table = "input"
+        address = 6
+        type = "float32"
+        [[point]]
+        name = "after_hole"
+        table = "input"
+        address = 12
+        type = "uint16"
+        [[point]]
+        name = "h0"
+        table = "holding"
+        address = 0
+        type = "uint16"
+        writable = true
+        min = 0.0
+        max = 65535.0
+        [[point]]
+        name = "hf"
+        table = "holding"
+        address = 1
+        type = "float32"
+        writable = true
+        min = -1000.0
+        max = 1000.0
+        [[point]]
+        name = "readonly"
+        table = "holding"
+        address = 3
+        type = "uint16"
+        """
+
+    /// - Parameter rtuUnits: unit ids to put on an RTU bus (a pty pair) besides the TCP bus.
+    init(tcpUnits: [Int] = [1], rtuUnits: [Int] = [], extraProfiles: [String: String] = [:],
+         extraConfig: String = "", timeout: String = "300ms") throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
+        try Self.testProfile.write(toFile: dir + "/devices/testdev.toml", atomically: true, encoding: .utf8)
+        for (name, text) in extraProfiles {
+            try text.write(toFile: dir + "/devices/\(name).toml", atomically: true, encoding: .utf8)
+        }
+        port = try Self.freePort()
+        var text = """
+            [station]
+            id = "test"
+            name = "Test station"
+            capacity = 4
+            [storage]
+            path = "station.db"
+            [control]
+            socket = "control.sock"
+            [profiles]
+            paths = ["devices"]
+            [[bus]]
+            name = "tcp"
+            transport = "tcp"
+            host = "127.0.0.1"
+            port = \(port)
+            timeout = "\(timeout)"
+            reconnect_min = "50ms"
+            reconnect_max = "200ms"
+
+            """
+        if !rtuUnits.isEmpty {
+            text += """
+                [[bus]]
+                name = "rtu"
+                transport = "rtu"
+                serial = "tty-daemon"
+                baud = 38400
+                timeout = "\(timeout)"
+
+                """
+        }
+        for unit in tcpUnits {
+            text += "[[device]]\nid = \"t\(unit)\"\nprofile = \"testdev\"\nbus = \"tcp\"\nunit = \(unit)\ninterval = \"1s\"\n"
+        }
+        for unit in rtuUnits {
+            text += "[[device]]\nid = \"r\(unit)\"\nprofile = \"testdev\"\nbus = \"rtu\"\nunit = \(unit)\ninterval = \"1s\"\n"
+        }
+        text += extraConfig
+        configPath = dir + "/station.toml"
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        config = try StationConfigLoader.load(path: configPath, extraProfilePaths: [])
+        var overrides: [String: String] = [:]
+        if !rtuUnits.isEmpty {
+            socat = try PtyPair.start(daemonEnd: dir + "/tty-daemon", simulatorEnd: dir + "/tty-sim")
+            overrides["rtu"] = dir + "/tty-sim"
+        }
+        var logger = Logger(label: "test.sim")
+        logger.logLevel = .warning
+        simulator = try Simulator(config: config, serialOverrides: overrides, logger: logger)
+        try simulator.start()
+        // Known values to read back.
+        for device in config.devices {
+            try simulator.set(device: device.id, point: "c1", value: 1)
+            try simulator.set(device: device.id, point: "d0", value: 1)
+            try simulator.set(device: device.id, point: "u16", value: Double(1000 + device.unit))
+            try simulator.set(device: device.id, point: "i16", value: -12.5)
+            try simulator.set(device: device.id, point: "u32", value: 305_419_896)
+            try simulator.set(device: device.id, point: "i32", value: -100_000)
+            try simulator.set(device: device.id, point: "f32", value: 123.456)
+            try simulator.set(device: device.id, point: "after_hole", value: 77)
+            try simulator.set(device: device.id, point: "h0", value: 42)
+            try simulator.set(device: device.id, point: "readonly", value: 9)
+        }
+    }
+
+    deinit {
+        simulator.stop()
+        socat?.terminate()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func bus(_ name: String) throws -> StationConfig.Bus {
+        try #require(config.bus(named: name))
+    }
+
+    func device(_ id: String) throws -> StationConfig.Device {
+        try #require(config.device(id: id))
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        guard ok else { throw SimulatorError("cannot find a free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+/// Retries an async operation until it succeeds or the deadline passes.
+func eventually<T>(within: Duration = .seconds(5), _ body: () async throws -> T) async throws -> T {
+    let deadline = ContinuousClock.now + within
+    while true {
+        do {
+            return try await body()
+        } catch {
+            if ContinuousClock.now > deadline { throw error }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
