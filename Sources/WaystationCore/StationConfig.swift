@@ -97,7 +97,21 @@ public struct StationConfig: Sendable {
         public var url: String?
     }
 
+    /// Polling tunables (`[polling]`).
+    public struct Polling: Sendable, Hashable {
+        /// Failed polls in a row that make a device offline.
+        public var offlineAfterFailures: Int = 3
+        /// No good read for this long makes a device offline.
+        public var offlineAfter: Duration = .seconds(60)
+        /// Longest back-off for a failing device.
+        public var maxBackoff: Duration = .seconds(60)
+        /// Largest hole (registers) a merged read may span.
+        public var mergeGap: Int = 8
+        public init() {}
+    }
+
     public var path: String
+    public var polling = Polling()
     public var station: Station
     public var storage: Storage
     public var control: Control

@@ -80,6 +80,19 @@ public enum StationConfigLoader {
         }
         profilePaths += extraProfilePaths
 
+        // [polling]
+        var polling = StationConfig.Polling()
+        if let t = root.subtable("polling") {
+            let r = TableReader(source: source, table: t, section: "polling")
+            polling.offlineAfterFailures =
+                r.int("offline_after_failures", range: 1...1000, default: polling.offlineAfterFailures)
+                ?? polling.offlineAfterFailures
+            polling.offlineAfter = r.duration("offline_after", default: polling.offlineAfter) ?? polling.offlineAfter
+            polling.maxBackoff = r.duration("max_backoff", default: polling.maxBackoff) ?? polling.maxBackoff
+            polling.mergeGap = r.int("merge_gap", range: 0...125, default: polling.mergeGap) ?? polling.mergeGap
+            errors += r.finish()
+        }
+
         // [log]
         var logLevel = "info"
         if let t = root.subtable("log") {
@@ -153,10 +166,12 @@ public enum StationConfigLoader {
 
         errors += root.finish()
         if !errors.isEmpty { throw ConfigErrors(errors) }
-        return StationConfig(
+        var config = StationConfig(
             path: source.path, station: station, storage: storage, control: control, profilePaths: profilePaths,
             buses: buses, devices: devices, slots: slots, smoke: smoke, alerts: alerts, notify: notify,
             logLevel: logLevel)
+        config.polling = polling
+        return config
     }
 
     /// Removes `.` and `..` components without resolving symlinks (a serial path is often a link).

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import WaystationCore
+import WaystationModbus
+
+/// Polls every device of one bus on its schedule, one request at a time (the bus worker).
+///
+/// The blocking I/O happens on the bus's own thread inside `ModbusClient`; this loop only waits.
+actor BusPoller {
+    let client: ModbusClient
+    private(set) var devices: [String: StationConfig.Device]
+    private var scheduler: PollScheduler
+    private var barriers: [String: RequestPlanner.Barriers]
+    private var plans: [PollScheduler.Job: [ReadRequest]] = [:]
+    private let planner: RequestPlanner
+    private let sink: @Sendable (CycleResult) async -> Void
+    private let epoch = ContinuousClock.now
+    private let logger: Logger
+    private var paused: Set<String> = []
+
+    init(
+        client: ModbusClient, devices: [StationConfig.Device], barriers: [String: RequestPlanner.Barriers],
+        planner: RequestPlanner, maxBackoff: Duration, logger: Logger,
+        sink: @escaping @Sendable (CycleResult) async -> Void
+    ) {
+        self.client = client
+        self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.barriers = barriers
+        self.planner = planner
+        self.sink = sink
+        self.logger = logger
+        var jobs: [PollScheduler.Job] = []
+        for device in devices {
+            for (interval, _) in Self.groups(device) { jobs.append(.init(device: device.id, interval: interval)) }
+        }
+        scheduler = PollScheduler(jobs: jobs, start: 0, maxBackoff: maxBackoff.seconds)
+        for job in jobs {
+            if let device = self.devices[job.device] {
+                plans[job] = Self.plan(job, device: device, barriers: barriers[device.id] ?? [:], planner: planner)
+            }
+        }
+    }
+
+    static func plan(
+        _ job: PollScheduler.Job, device: StationConfig.Device, barriers: RequestPlanner.Barriers, planner: RequestPlanner
+    ) -> [ReadRequest] {
+        planner.plan(groups(device)[job.interval] ?? [], profile: device.profile, barriers: barriers)
+    }
+
+    /// A device's points grouped by their effective interval, in seconds.
+    static func groups(_ device: StationConfig.Device) -> [Double: [PointSpec]] {
+        Dictionary(grouping: device.profile.points) { ($0.interval ?? device.interval).seconds }
+    }
+
+    private func plan(_ job: PollScheduler.Job) -> [ReadRequest] {
+        guard let device = devices[job.device] else { return [] }
+        return Self.plan(job, device: device, barriers: barriers[device.id] ?? [:], planner: planner)
+    }
+
+    /// Requests one full cycle of all jobs takes (for figures).
+    var requestsPerCycle: Int { plans.values.reduce(0) { $0 + $1.count } }
+
+    private var now: Double { (ContinuousClock.now - epoch).seconds }
+
+    func run() async {
+        while !Task.isCancelled {
+            guard let (job, due) = scheduler.nextDue() else {
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            let wait = due - now
+            if wait > 0 {
+                do { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) } catch { return }
+            }
+            if paused.contains(job.device) {
+                scheduler.completed(job, ok: true, at: now)
+                continue
+            }
+            let result = await poll(job)
+            let ok: Bool
+            if case .failed = result.outcome { ok = false } else { ok = true }
+            scheduler.completed(job, ok: ok, at: now, jitter: Double.random(in: 0.8...1.2))
+            await sink(result)
+        }
+    }
+
+    /// Reads one job's points now; splits merged reads refused with "illegal data address" and
+    /// remembers the split.
+    func poll(_ job: PollScheduler.Job) async -> CycleResult {
+        guard let device = devices[job.device] else {
+            return CycleResult(device: job.device, at: Date(), readings: [:], newSplits: [], requests: 0)
+        }
+        var readings: [String: PointReading] = [:]
+        var learned: [(RegisterTable, Int)] = []
+        var requests = 0
+        var queue = plans[job] ?? []
+        while !queue.isEmpty {
+            let request = queue.removeFirst()
+            requests += 1
+            do {
+                let values = try await DeviceReader.execute(
+                    request, unit: device.unit, order: device.profile.wordOrder, client: client)
+                for (name, value) in values { readings[name] = .value(value) }
+            } catch {
+                let walls = RequestPlanner.splitBarriers(for: request)
+                if error.exception == .illegalDataAddress, !walls.isEmpty {
+                    barriers[device.id, default: [:]][request.table, default: []].formUnion(walls)
+                    learned += walls.sorted().map { (request.table, $0) }
+                    logger.notice(
+                        "device refused a merged read; splitting it",
+                        metadata: ["device": "\(device.id)", "read": "\(request)"])
+                    queue.insert(
+                        contentsOf: planner.plan(
+                            request.points, profile: device.profile, barriers: barriers[device.id] ?? [:]), at: 0)
+                    continue
+                }
+                for p in request.points { readings[p.name] = .failed(error) }
+                // A device that does not answer one read will not answer the next: skip the rest.
+                if error.isTimeout || error.isConnectionError {
+                    for rest in queue { for p in rest.points { readings[p.name] = .failed(error) } }
+                    break
+                }
+            }
+        }
+        if !learned.isEmpty { plans[job] = plan(job) }
+        return CycleResult(device: device.id, at: Date(), readings: readings, newSplits: learned, requests: requests)
+    }
+
+    /// Stops or resumes polling one device (maintenance).
+    func setPaused(_ device: String, _ on: Bool) {
+        if on { paused.insert(device) } else { paused.remove(device) }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Decides which samples are stored (flash wear: not every raw sample) and folds samples into
+/// 1-minute min/max/avg aggregates. Pure: driven by the samples and times given.
+public struct PointRecorder: Sendable {
+    /// A row to store in `point_value`.
+    public struct StoredValue: Sendable, Equatable {
+        public var series: SeriesKey
+        public var at: Date
+        /// nil when the device answered a sentinel ("no reading").
+        public var value: Double?
+    }
+
+    /// A finished 1-minute aggregate.
+    public struct Aggregate: Sendable, Equatable {
+        public var series: SeriesKey
+        /// Start of the minute, Unix seconds.
+        public var minute: Int64
+        public var min: Double
+        public var max: Double
+        public var avg: Double
+        public var count: Int
+    }
+
+    public struct SeriesKey: Sendable, Hashable, Comparable {
+        public var device: String
+        public var point: String
+        public init(device: String, point: String) {
+            self.device = device
+            self.point = point
+        }
+        public static func < (a: Self, b: Self) -> Bool { (a.device, a.point) < (b.device, b.point) }
+    }
+
+    struct Last: Sendable {
+        var value: Double?
+        var at: Date
+    }
+
+    struct Bucket: Sendable {
+        var minute: Int64
+        var min: Double
+        var max: Double
+        var sum: Double
+        var count: Int
+    }
+
+    /// A steady value is stored again at least this often.
+    public var heartbeat: TimeInterval
+    private var last: [SeriesKey: Last] = [:]
+    private var buckets: [SeriesKey: Bucket] = [:]
+
+    public init(heartbeat: TimeInterval) {
+        self.heartbeat = heartbeat
+    }
+
+    /// Offers a sample; returns the row to store, if any, and a finished aggregate, if the minute turned.
+    public mutating func offer(_ series: SeriesKey, value: Double?, deadband: Double, at now: Date)
+        -> (stored: StoredValue?, aggregate: Aggregate?)
+    {
+        var finished: Aggregate?
+        if let value {
+            let minute = Int64(now.timeIntervalSince1970 / 60) * 60
+            if var bucket = buckets[series], bucket.minute == minute {
+                bucket.min = Swift.min(bucket.min, value)
+                bucket.max = Swift.max(bucket.max, value)
+                bucket.sum += value
+                bucket.count += 1
+                buckets[series] = bucket
+            } else {
+                if let old = buckets[series] { finished = Self.aggregate(series, old) }
+                buckets[series] = Bucket(minute: minute, min: value, max: value, sum: value, count: 1)
+            }
+        }
+        let store: Bool
+        if let previous = last[series] {
+            switch (previous.value, value) {
+            case (nil, nil): store = false
+            case (nil, _), (_, nil): store = true
+            case (let a?, let b?): store = abs(b - a) > deadband || (deadband == 0 && a != b)
+            }
+            if !store, now.timeIntervalSince(previous.at) < heartbeat { return (nil, finished) }
+        }
+        last[series] = Last(value: value, at: now)
+        return (StoredValue(series: series, at: now, value: value), finished)
+    }
+
+    /// Forgets a series' last stored value so the next sample is stored (e.g. after a device comes back).
+    public mutating func reset(_ series: SeriesKey) {
+        last[series] = nil
+    }
+
+    /// Flushes every open minute (on shutdown).
+    public mutating func flushAggregates() -> [Aggregate] {
+        defer { buckets.removeAll() }
+        return buckets.sorted { $0.key < $1.key }.map { Self.aggregate($0.key, $0.value) }
+    }
+
+    static func aggregate(_ series: SeriesKey, _ b: Bucket) -> Aggregate {
+        Aggregate(series: series, minute: b.minute, min: b.min, max: b.max, avg: b.sum / Double(b.count), count: b.count)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import WaystationCore
+
+/// The daemon's picture of the station: device health and live point values. Takes every poll
+/// result in order, records transitions and sparse history to the store in one transaction per
+/// cycle, and keeps counters for figures.
+public actor StationMonitor {
+    public struct DeviceStatus: Sendable {
+        public var id: String
+        public var kind: Profile.Kind
+        public var profile: String
+        public var health: DeviceHealth
+        public var points: [(spec: PointSpec, state: PointState)]
+        public var goodCycles: Int
+        public var failedCycles: Int
+    }
+
+    private let store: Store
+    private var config: StationConfig
+    private var health: [String: DeviceHealth] = [:]
+    private var points: [String: [String: PointState]] = [:]
+    private var recorder: PointRecorder
+    private var goodCycles: [String: Int] = [:]
+    private var failedCycles: [String: Int] = [:]
+    private var lastFailureLog: [String: Date] = [:]
+    public private(set) var cycles = 0
+    public private(set) var lastCycleAt: Date?
+    public private(set) var writeErrors = 0
+    private let logger: Logger
+    /// A device that keeps failing is logged again at most this often.
+    public var failureLogInterval: TimeInterval = 600
+
+    public init(config: StationConfig, store: Store, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        recorder = PointRecorder(heartbeat: config.storage.heartbeat.seconds)
+        for device in config.devices {
+            (health[device.id], points[device.id]) = Self.fresh(device, config.polling)
+        }
+    }
+
+    private static func fresh(_ device: StationConfig.Device, _ polling: StationConfig.Polling)
+        -> (DeviceHealth, [String: PointState])
+    {
+        let h = DeviceHealth(
+            offlineAfterFailures: polling.offlineAfterFailures, offlineAfterSilence: polling.offlineAfter.seconds)
+        var states: [String: PointState] = [:]
+        for p in device.profile.points {
+            states[p.name] = PointState(staleAfter: max(3 * (p.interval ?? device.interval).seconds, 5))
+        }
+        return (h, states)
+    }
+
+    /// Takes a new config: devices that stay keep their health and values.
+    public func apply(_ newConfig: StationConfig) {
+        let old = Dictionary(config.devices.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        config = newConfig
+        for device in newConfig.devices where old[device.id] != device {
+            (health[device.id], points[device.id]) = Self.fresh(device, newConfig.polling)
+        }
+        let ids = Set(newConfig.devices.map(\.id))
+        for id in health.keys where !ids.contains(id) {
+            health[id] = nil
+            points[id] = nil
+        }
+    }
+
+    /// Ingests one poll result.
+    public func ingest(_ result: CycleResult) async {
+        guard let device = config.device(id: result.device), var h = health[result.device] else { return }
+        cycles += 1
+        lastCycleAt = result.at
+        let outcome = result.outcome
+        var record = Store.CycleRecord()
+        if let t = h.record(outcome, at: result.at) {
+            record.transitions.append((device.id, t))
+            let level: Logger.Level = t.to == .offline ? .warning : (t.to == .degraded ? .notice : .info)
+            logger.log(
+                level: level, "device \(t.from.rawValue) → \(t.to.rawValue)",
+                metadata: ["device": "\(device.id)", "cause": "\(t.cause)"])
+            lastFailureLog[device.id] = result.at
+        } else if case .failed(let error) = outcome,
+            result.at.timeIntervalSince(lastFailureLog[device.id] ?? .distantPast) >= failureLogInterval
+        {
+            logger.warning(
+                "device still failing", metadata: ["device": "\(device.id)", "state": "\(h.state.rawValue)", "error": "\(error)"])
+            lastFailureLog[device.id] = result.at
+        }
+        health[device.id] = h
+        if case .failed = outcome { failedCycles[device.id, default: 0] += 1 } else { goodCycles[device.id, default: 0] += 1 }
+
+        for (name, reading) in result.readings {
+            guard var state = points[device.id]?[name], let spec = device.profile.point(named: name) else { continue }
+            switch reading {
+            case .value(let v):
+                state.value = v
+                state.readAt = result.at
+                state.error = nil
+                let key = PointRecorder.SeriesKey(device: device.id, point: name)
+                let (stored, aggregate) = recorder.offer(key, value: v.doubleValue, deadband: spec.deadband, at: result.at)
+                if let stored { record.values.append(stored) }
+                if let aggregate { record.aggregates.append(aggregate) }
+            case .failed(let e):
+                state.error = e.causeDescription
+            }
+            points[device.id]?[name] = state
+        }
+        record.splits = result.newSplits.map { (device.id, $0.table, $0.address) }
+        do {
+            try await store.write(record)
+        } catch {
+            writeErrors += 1
+            logger.error("cannot write poll results", metadata: ["device": "\(device.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes the open 1-minute aggregates (on shutdown).
+    public func flush() async {
+        var record = Store.CycleRecord()
+        record.aggregates = recorder.flushAggregates()
+        try? await store.write(record)
+    }
+
+    public func status(of id: String) -> DeviceStatus? {
+        guard let device = config.device(id: id), let h = health[id] else { return nil }
+        let states = points[id] ?? [:]
+        return DeviceStatus(
+            id: id, kind: device.profile.kind, profile: device.profile.name, health: h,
+            points: device.profile.points.map { ($0, states[$0.name] ?? PointState(staleAfter: 5)) },
+            goodCycles: goodCycles[id] ?? 0, failedCycles: failedCycles[id] ?? 0)
+    }
+
+    public func statuses() -> [DeviceStatus] {
+        config.devices.compactMap { status(of: $0.id) }
+    }
+
+    public func goodCycleCount(_ device: String) -> Int { goodCycles[device] ?? 0 }
+    public func state(of device: String) -> DeviceHealth.State? { health[device]?.state }
+}
