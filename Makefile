@@ -39,3 +39,8 @@ demo: build
 
 clean:
 	rm -rf .build state bench-results.json
+
+bench: deps
+	$(SWIFT) build -c release --product waystation-sim
+	$(SWIFT) build -c release --product waystation-bench
+	.build/release/waystation-bench

@@ -61,10 +61,34 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The daemon's services: lifecycle, systemd notification, logging, control socket.
+        .target(
+            name: "WaystationDaemon",
+            dependencies: [
+                "WaystationCore", "WaystationPolling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // struct ucred and getgrouplist, which Swift's Glibc module does not reach.
+        .target(name: "CShim"),
+        // The control interface: varlink on a Unix socket.
+        .target(
+            name: "WaystationControl",
+            dependencies: [
+                "CShim", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["io.waystation.Station.varlink"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "waystationd",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationPolling",
+                "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon", "WaystationControl",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "waystationctl",
             dependencies: [
-                "WaystationCore",
+                "WaystationCore", "WaystationControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -87,10 +111,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `make bench`: figures for speed, CPU, memory and bytes written.
+        .executableTarget(
+            name: "waystation-bench",
+            dependencies: [
+                "CModbus", "WaystationCore", "WaystationModbus", "WaystationPolling",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "WaystationTests",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "CModbus",
+                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "WaystationDaemon", "WaystationControl", "CModbus",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -19,6 +19,9 @@ public struct Profile: Sendable, Hashable {
     /// Largest bit read the device accepts (≤ 2000).
     public var maxBitsPerRead: Int
     public var points: [PointSpec]
+    /// What the device answers for unused addresses inside a read: an error ("illegal data
+    /// address", most controllers) or zeros (Eastron meters). The simulator does the same.
+    public var holesReadAsZero: Bool = false
     /// The file it was loaded from.
     public var path: String
 

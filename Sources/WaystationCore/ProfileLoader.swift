@@ -55,6 +55,7 @@ public enum ProfileLoader {
             .flatMap(WordOrder.init(rawValue:)) ?? .big
         let maxRegs = p.int("max_registers_per_read", range: 1...125, default: 125) ?? 125
         let maxBits = p.int("max_bits_per_read", range: 1...2000, default: 2000) ?? 2000
+        let holes = p.oneOf("holes", ["error", "zero"], default: "error") ?? "error"
         errors += p.finish()
 
         var points: [PointSpec] = []
@@ -72,10 +73,11 @@ public enum ProfileLoader {
         errors += checkOverlaps(points, source: source)
 
         if !errors.isEmpty { return .failure(ConfigErrors(errors)) }
-        return .success(
-            Profile(
-                name: name, kind: kind, description: description, wordOrder: order,
-                maxRegistersPerRead: maxRegs, maxBitsPerRead: maxBits, points: points, path: source.path))
+        var profile = Profile(
+            name: name, kind: kind, description: description, wordOrder: order,
+            maxRegistersPerRead: maxRegs, maxBitsPerRead: maxBits, points: points, path: source.path)
+        profile.holesReadAsZero = holes == "zero"
+        return .success(profile)
     }
 
     static func parsePoint(_ r: TableReader) -> PointSpec? {

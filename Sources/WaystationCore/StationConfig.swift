@@ -14,6 +14,9 @@ public struct StationConfig: Sendable {
         public var retainAggregates: Duration
         /// A steady value is still stored at least this often.
         public var heartbeat: Duration
+        /// Value history is written at most this often, in one transaction (flash wear); state
+        /// changes are written at once.
+        public var flushInterval: Duration = .seconds(30)
     }
 
     public struct Control: Sendable, Hashable {

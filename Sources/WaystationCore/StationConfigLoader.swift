@@ -59,6 +59,7 @@ public enum StationConfigLoader {
             storage.retainAggregates =
                 r.duration("retain_aggregates", default: storage.retainAggregates) ?? storage.retainAggregates
             storage.heartbeat = r.duration("heartbeat", default: storage.heartbeat) ?? storage.heartbeat
+            storage.flushInterval = r.duration("flush_interval", default: storage.flushInterval) ?? storage.flushInterval
             errors += r.finish()
         }
 

@@ -17,6 +17,8 @@ actor BusPoller {
     private let epoch = ContinuousClock.now
     private let logger: Logger
     private var paused: Set<String> = []
+    /// Last time the loop went round (the watchdog's sign of progress).
+    private(set) var lastBeat = ContinuousClock.now
 
     init(
         client: ModbusClient, devices: [StationConfig.Device], barriers: [String: RequestPlanner.Barriers],
@@ -64,13 +66,16 @@ actor BusPoller {
 
     func run() async {
         while !Task.isCancelled {
+            lastBeat = ContinuousClock.now
             guard let (job, due) = scheduler.nextDue() else {
-                try? await Task.sleep(for: .seconds(1))
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
                 continue
             }
             let wait = due - now
             if wait > 0 {
-                do { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) } catch { return }
+                // Sleep in slices of at most a second so the watchdog sees the loop alive.
+                do { try await Task.sleep(for: .milliseconds(Int64(min(wait, 1) * 1000))) } catch { return }
+                continue
             }
             if paused.contains(job.device) {
                 scheduler.completed(job, ok: true, at: now)
@@ -124,6 +129,18 @@ actor BusPoller {
         }
         if !learned.isEmpty { plans[job] = plan(job) }
         return CycleResult(device: device.id, at: Date(), readings: readings, newSplits: learned, requests: requests)
+    }
+
+    /// Replaces the devices (reload); devices that did not change keep their schedule and splits.
+    func update(devices newDevices: [StationConfig.Device]) {
+        devices = Dictionary(newDevices.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var jobs: [PollScheduler.Job] = []
+        for device in newDevices {
+            for (interval, _) in Self.groups(device) { jobs.append(.init(device: device.id, interval: interval)) }
+        }
+        scheduler = PollScheduler(jobs: jobs, start: now, maxBackoff: scheduler.maxBackoff)
+        plans = [:]
+        for job in jobs { plans[job] = plan(job) }
     }
 
     /// Stops or resumes polling one device (maintenance).

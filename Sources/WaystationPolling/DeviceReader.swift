@@ -27,11 +27,11 @@ public enum DeviceReader {
 
     /// Reads every point of a device once, splitting any merged read the device refuses.
     public static func readAll(
-        _ device: StationConfig.Device, client: ModbusClient, planner: RequestPlanner = RequestPlanner()
+        _ device: StationConfig.Device, client: ModbusClient, planner: RequestPlanner = RequestPlanner(),
+        barriers: inout RequestPlanner.Barriers
     ) async -> [String: PointReading] {
-        var barriers: RequestPlanner.Barriers = [:]
         var readings: [String: PointReading] = [:]
-        var queue = planner.plan(device.profile.points, profile: device.profile)
+        var queue = planner.plan(device.profile.points, profile: device.profile, barriers: barriers)
         while !queue.isEmpty {
             let request = queue.removeFirst()
             do {
@@ -49,5 +49,15 @@ public enum DeviceReader {
             }
         }
         return readings
+    }
+}
+
+extension DeviceReader {
+    /// Reads every point of a device once, learning splits from scratch.
+    public static func readAll(
+        _ device: StationConfig.Device, client: ModbusClient, planner: RequestPlanner = RequestPlanner()
+    ) async -> [String: PointReading] {
+        var barriers: RequestPlanner.Barriers = [:]
+        return await readAll(device, client: client, planner: planner, barriers: &barriers)
     }
 }

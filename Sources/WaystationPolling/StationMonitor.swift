@@ -14,6 +14,9 @@ public actor StationMonitor {
         public var points: [(spec: PointSpec, state: PointState)]
         public var goodCycles: Int
         public var failedCycles: Int
+        public var maintenance: (reason: String, since: Date)?
+        public var bus: String
+        public var unit: Int
     }
 
     private let store: Store
@@ -27,7 +30,13 @@ public actor StationMonitor {
     public private(set) var cycles = 0
     public private(set) var lastCycleAt: Date?
     public private(set) var writeErrors = 0
+    /// History waiting for the next flush.
+    private var pending = Store.CycleRecord()
+    private var lastFlush = Date()
     private let logger: Logger
+    /// Devices in maintenance: reason and since when.
+    private var maintenance: [String: (reason: String, since: Date)] = [:]
+    private var subscribers: [UUID: AsyncStream<MonitorEvent>.Continuation] = [:]
     /// A device that keeps failing is logged again at most this often.
     public var failureLogInterval: TimeInterval = 600
 
@@ -76,6 +85,7 @@ public actor StationMonitor {
         var record = Store.CycleRecord()
         if let t = h.record(outcome, at: result.at) {
             record.transitions.append((device.id, t))
+            publish(.deviceState(device: device.id, transition: t))
             let level: Logger.Level = t.to == .offline ? .warning : (t.to == .degraded ? .notice : .info)
             logger.log(
                 level: level, "device \(t.from.rawValue) → \(t.to.rawValue)",
@@ -108,19 +118,32 @@ public actor StationMonitor {
             points[device.id]?[name] = state
         }
         record.splits = result.newSplits.map { (device.id, $0.table, $0.address) }
-        do {
-            try await store.write(record)
-        } catch {
-            writeErrors += 1
-            logger.error("cannot write poll results", metadata: ["device": "\(device.id)", "error": "\(error)"])
+        pending.append(record)
+        // State changes and learned splits go to disk at once; value history is batched.
+        let urgent = !record.transitions.isEmpty || !record.splits.isEmpty
+        if urgent || result.at.timeIntervalSince(lastFlush) >= config.storage.flushInterval.seconds {
+            await writePending(at: result.at)
         }
     }
 
-    /// Writes the open 1-minute aggregates (on shutdown).
+    private func writePending(at now: Date) async {
+        let batch = pending
+        pending = Store.CycleRecord()
+        lastFlush = now
+        do {
+            try await store.write(batch)
+        } catch {
+            writeErrors += 1
+            // Keep the rows for the next try rather than lose them (bounded: values only grow so far).
+            if batch.values.count < 100_000 { pending.prepend(batch) }
+            logger.error("cannot write poll results", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Writes pending history and the open 1-minute aggregates (on shutdown).
     public func flush() async {
-        var record = Store.CycleRecord()
-        record.aggregates = recorder.flushAggregates()
-        try? await store.write(record)
+        pending.aggregates += recorder.flushAggregates()
+        await writePending(at: Date())
     }
 
     public func status(of id: String) -> DeviceStatus? {
@@ -129,11 +152,45 @@ public actor StationMonitor {
         return DeviceStatus(
             id: id, kind: device.profile.kind, profile: device.profile.name, health: h,
             points: device.profile.points.map { ($0, states[$0.name] ?? PointState(staleAfter: 5)) },
-            goodCycles: goodCycles[id] ?? 0, failedCycles: failedCycles[id] ?? 0)
+            goodCycles: goodCycles[id] ?? 0, failedCycles: failedCycles[id] ?? 0, maintenance: maintenance[id],
+            bus: device.bus, unit: device.unit)
     }
 
     public func statuses() -> [DeviceStatus] {
         config.devices.compactMap { status(of: $0.id) }
+    }
+
+    /// Sets or clears a device's maintenance flag (persisting it is the caller's job).
+    public func setMaintenance(_ device: String, reason: String?, at: Date) {
+        if let reason { maintenance[device] = (reason, at) } else { maintenance[device] = nil }
+        publish(.maintenance(device: device, reason: reason, at: at))
+    }
+
+    public func isInMaintenance(_ device: String) -> Bool { maintenance[device] != nil }
+
+    /// Restores maintenance flags at start.
+    public func restoreMaintenance(_ flags: [String: (reason: String, since: Date)]) {
+        maintenance = flags
+    }
+
+    /// A stream of changes as they happen. Ends when the consumer stops iterating.
+    public func subscribe() -> AsyncStream<MonitorEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<MonitorEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        subscribers[id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.unsubscribe(id) }
+        }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
+
+    public var subscriberCount: Int { subscribers.count }
+
+    /// Sends an event to every subscriber.
+    public func publish(_ event: MonitorEvent) {
+        for c in subscribers.values { c.yield(event) }
     }
 
     public func goodCycleCount(_ device: String) -> Int { goodCycles[device] ?? 0 }

@@ -20,6 +20,21 @@ public actor Store {
         public var splits: [(device: String, table: RegisterTable, address: Int)] = []
         public init() {}
         public var isEmpty: Bool { values.isEmpty && aggregates.isEmpty && transitions.isEmpty && splits.isEmpty }
+
+        /// Adds another record's rows after this one's.
+        public mutating func append(_ other: CycleRecord) {
+            values += other.values
+            aggregates += other.aggregates
+            transitions += other.transitions
+            splits += other.splits
+        }
+
+        /// Puts another record's rows before this one's.
+        public mutating func prepend(_ other: CycleRecord) {
+            var merged = other
+            merged.append(self)
+            self = merged
+        }
     }
 
     /// Opens (creating if needed) and migrates the database.
@@ -53,13 +68,11 @@ public actor Store {
                         at INTEGER NOT NULL,          -- Unix milliseconds
                         value REAL,                   -- NULL: the device reported "no reading"
                         PRIMARY KEY (series, at)) WITHOUT ROWID;
-                    CREATE INDEX point_value_at ON point_value(at);
                     CREATE TABLE point_aggregate (
                         series INTEGER NOT NULL REFERENCES series(id),
                         minute INTEGER NOT NULL,      -- Unix seconds, start of the minute
                         min REAL NOT NULL, max REAL NOT NULL, avg REAL NOT NULL, count INTEGER NOT NULL,
                         PRIMARY KEY (series, minute)) WITHOUT ROWID;
-                    CREATE INDEX point_aggregate_minute ON point_aggregate(minute);
                     CREATE TABLE device_state (
                         id INTEGER PRIMARY KEY,
                         device TEXT NOT NULL,
@@ -73,6 +86,26 @@ public actor Store {
                         tbl TEXT NOT NULL,
                         address INTEGER NOT NULL,
                         PRIMARY KEY (device, tbl, address)) WITHOUT ROWID;
+                    """)
+        }
+        m.registerMigration("v2: audit and maintenance") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,          -- Unix milliseconds
+                        uid INTEGER NOT NULL,
+                        user TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        old TEXT,
+                        new TEXT);
+                    CREATE TABLE maintenance (
+                        device TEXT PRIMARY KEY,
+                        reason TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        uid INTEGER NOT NULL,
+                        user TEXT NOT NULL);
                     """)
         }
         return m
@@ -149,14 +182,22 @@ public actor Store {
     public func prune(now: Date, retainValues: TimeInterval, retainAggregates: TimeInterval) async throws
         -> (values: Int, aggregates: Int)
     {
+        // Per series, so the primary key (series, at) serves the delete: no extra time index to
+        // rewrite on every insert (flash wear).
         try await pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))])
-            let values = db.changesCount
-            try db.execute(
-                sql: "DELETE FROM point_aggregate WHERE minute < ?",
-                arguments: [Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970)])
-            let aggregates = db.changesCount
+            let series = try Int64.fetchAll(db, sql: "SELECT id FROM series")
+            var values = 0
+            var aggregates = 0
+            for id in series {
+                try db.execute(
+                    sql: "DELETE FROM point_value WHERE series = ? AND at < ?",
+                    arguments: [id, Self.ms(now.addingTimeInterval(-retainValues))])
+                values += db.changesCount
+                try db.execute(
+                    sql: "DELETE FROM point_aggregate WHERE series = ? AND minute < ?",
+                    arguments: [id, Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970)])
+                aggregates += db.changesCount
+            }
             try db.execute(
                 sql: "DELETE FROM device_state WHERE at < ?",
                 arguments: [Self.ms(now.addingTimeInterval(-retainAggregates))])
@@ -214,6 +255,82 @@ public actor Store {
     /// `PRAGMA integrity_check` result ("ok" when healthy).
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// One recorded change: who, when, what, old → new.
+    public struct AuditEntry: Sendable, Equatable {
+        public var at: Date
+        public var uid: UInt32
+        public var user: String
+        public var action: String
+        public var target: String
+        public var old: String?
+        public var new: String?
+
+        public init(at: Date, uid: UInt32, user: String, action: String, target: String, old: String?, new: String?) {
+            self.at = at
+            self.uid = uid
+            self.user = user
+            self.action = action
+            self.target = target
+            self.old = old
+            self.new = new
+        }
+    }
+
+    /// Records a change (committed before this returns).
+    public func audit(_ e: AuditEntry) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO audit (at, uid, user, action, target, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [Self.ms(e.at), Int64(e.uid), e.user, e.action, e.target, e.old, e.new])
+        }
+    }
+
+    /// The newest audit entries first.
+    public func auditEntries(limit: Int) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT at, uid, user, action, target, old, new FROM audit ORDER BY id DESC LIMIT ?",
+                arguments: [limit]
+            ).map {
+                AuditEntry(
+                    at: Date(timeIntervalSince1970: Double($0["at"] as Int64) / 1000), uid: UInt32($0["uid"] as Int64),
+                    user: $0["user"], action: $0["action"], target: $0["target"], old: $0["old"], new: $0["new"])
+            }
+        }
+    }
+
+    /// Devices in maintenance: id → (reason, since).
+    public func maintenance() async throws -> [String: (reason: String, since: Date)] {
+        try await pool.read { db in
+            var result: [String: (reason: String, since: Date)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT device, reason, since FROM maintenance") {
+                result[row["device"]] = (row["reason"], Date(timeIntervalSince1970: Double(row["since"] as Int64) / 1000))
+            }
+            return result
+        }
+    }
+
+    /// Puts a device into maintenance or out of it, and audits it, in one transaction.
+    public func setMaintenance(device: String, reason: String?, audit e: AuditEntry) async throws {
+        try await pool.write { db in
+            if let reason {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO maintenance (device, reason, since, uid, user) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [device, reason, Self.ms(e.at), Int64(e.uid), e.user])
+            } else {
+                try db.execute(sql: "DELETE FROM maintenance WHERE device = ?", arguments: [device])
+            }
+            try db.execute(
+                sql: "INSERT INTO audit (at, uid, user, action, target, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [Self.ms(e.at), Int64(e.uid), e.user, e.action, e.target, e.old, e.new])
+        }
+    }
+
+    /// Whether the database answers a trivial query (the watchdog's test).
+    public func ping() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
     /// Checkpoints the WAL into the main file (on shutdown).

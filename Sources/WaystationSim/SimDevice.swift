@@ -112,6 +112,10 @@ final class SimDevice {
     /// Whether every address of a request is backed by a point (and writable, for writes).
     func accepts(_ table: RegisterTable, address: Int, count: Int, write: Bool) -> Bool {
         let set = (write ? writable[table] : valid[table]) ?? []
+        if !write, profile.holesReadAsZero, let low = set.min(), let high = set.max() {
+            // Like an Eastron meter: anything inside its register span reads, unused ones as 0.
+            return address >= low && address + count - 1 <= high
+        }
         return (address..<(address + count)).allSatisfy(set.contains)
     }
 

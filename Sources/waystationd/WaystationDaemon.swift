@@ -1,15 +1,21 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
+import WaystationControl
 import WaystationCore
-import WaystationModbus
+import WaystationDaemon
 import WaystationPolling
 
 @main
-struct WaystationDaemon: AsyncParsableCommand {
+struct WaystationDaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waystationd",
-        abstract: "The Waystation daemon: polls a rest station's appliances over Modbus.",
+        abstract: "The Waystation daemon: polls a rest station's appliances over Modbus and records them.",
+        discussion: """
+            Runs under systemd (Type=notify): SIGTERM stops gracefully, SIGHUP reloads the config
+            (a bad config is refused and the running one stays).
+            """,
         version: WaystationVersion.string)
 
     @Option(name: .long, help: "Station config (TOML).")
@@ -21,13 +27,17 @@ struct WaystationDaemon: AsyncParsableCommand {
     @Flag(name: .long, help: "Read every device once, print a table of values, and exit.")
     var pollOnce = false
 
+    @Option(name: .long, help: "Log level (trace, debug, info, notice, warning, error); overrides [log] level.")
+    var logLevel: String?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(configName: logLevel) == nil {
+            throw ValidationError("--log-level: expected trace, debug, info, notice, warning or error, got \"\(logLevel)\"")
+        }
+    }
+
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
         let station: StationConfig
         do {
             station = try StationConfigLoader.load(path: config)
@@ -36,14 +46,28 @@ struct WaystationDaemon: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if checkConfig {
-            print(ConfigSummary.render(station))
+            print(ConfigSummary.render(station).text)
             return
         }
+        let level = Logger.Level(configName: logLevel ?? station.logLevel) ?? .info
+        let journal = WaystationLogHandler.stderrIsJournal
+        LoggingSystem.bootstrap { label in WaystationLogHandler(label: label, level: level, journal: journal) }
         if pollOnce {
             let ok = await PollOnce.run(station)
             throw ExitCode(ok ? 0 : 1)
         }
-        FileHandle.standardError.write(Data("waystationd: the polling service arrives with the polling engine; use --poll-once\n".utf8))
-        throw ExitCode(1)
+        let logger = Logger(label: "waystationd")
+        let daemon = Daemon(configPath: config, config: station, logger: logger)
+        await daemon.add(ControlServer(logger: logger))
+        var groupConfig = ServiceGroupConfiguration(
+            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: groupConfig)
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("waystationd failed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
     }
 }

@@ -116,6 +116,7 @@ final class TestStation: @unchecked Sendable {
             capacity = 4
             [storage]
             path = "station.db"
+            flush_interval = "0ms"
             [control]
             socket = "control.sock"
             [profiles]

@@ -1,0 +1,125 @@
+/// The text of `io.waystation.Station.varlink` beside this file, returned by
+/// `org.varlink.service.GetInterfaceDescription`. A test keeps the two identical.
+enum InterfaceDefinition {
+    static let name = "io.waystation.Station"
+    static let text = #"""
+# Waystation: the daemon of a rider rest station. Status of the station and its appliances, live
+# reads and writes, self-test, maintenance, reload, a stream of changes, and the audit log.
+# Reading is open to whoever can connect; changes need uid 0 or the configured admin group.
+interface io.waystation.Station
+
+type StationInfo (
+  id: string,
+  name: string,
+  capacity: int
+)
+
+type DeviceSummary (
+  id: string,
+  kind: string,
+  profile: string,
+  bus: string,
+  unit: int,
+  # unknown, online, degraded, offline
+  state: string,
+  maintenance: bool,
+  maintenance_reason: ?string,
+  # ISO 8601
+  last_good: ?string,
+  last_error: ?string
+)
+
+type PointReading (
+  name: string,
+  value: ?float,
+  # for coded values: the value's label
+  label: ?string,
+  unit: ?string,
+  # good, stale, bad, none
+  quality: string,
+  error: ?string,
+  # seconds since the last good read
+  age: ?float,
+  writable: bool,
+  min: ?float,
+  max: ?float
+)
+
+type DeviceDetail (
+  device: DeviceSummary,
+  points: []PointReading
+)
+
+type DeviceCheck (
+  id: string,
+  ok: bool,
+  error: ?string,
+  latency_ms: float
+)
+
+type AuditEntry (
+  at: string,
+  uid: int,
+  user: string,
+  action: string,
+  target: string,
+  old: ?string,
+  new: ?string
+)
+
+type Event (
+  # snapshot, device_state, maintenance, reload
+  kind: string,
+  at: string,
+  device: ?string,
+  from: ?string,
+  to: ?string,
+  cause: ?string,
+  devices: ?[]DeviceSummary
+)
+
+# The station at a glance.
+method GetStatus() -> (
+  station: StationInfo,
+  version: string,
+  uptime: float,
+  devices: []DeviceSummary,
+  active_alerts: int,
+  occupancy: int
+)
+
+method ListDevices() -> (devices: []DeviceSummary)
+
+# Every point of a device, with value, label, unit, quality and age (from the poll cache).
+method GetDevice(id: string) -> (device: DeviceDetail)
+
+# A live read from the device now, not the cache.
+method ReadPoint(device: string, point: string) -> (point: PointReading)
+
+# Writes, reads back, and returns the read-back value. Admin only.
+method WritePoint(device: string, point: string, value: float) -> (point: PointReading)
+
+# Reads every device once now; checks storage and the clock.
+method SelfTest() -> (ok: bool, devices: []DeviceCheck, storage_ok: bool, storage_error: ?string, clock_ok: bool, clock: string)
+
+# While on, the device shows as in maintenance and its alerts are held back. Admin only.
+method SetMaintenance(device: string, enabled: bool, reason: ?string) -> (device: DeviceSummary)
+
+# The same as SIGHUP: a bad config is refused and the running one stays. Admin only.
+method Reload() -> ()
+
+# With "more": the current state first, then every change as it happens.
+method Watch() -> (event: Event)
+
+# The newest changes first.
+method ListAudit(limit: ?int) -> (entries: []AuditEntry)
+
+error DeviceNotFound (device: string)
+error PointNotFound (device: string, point: string)
+error PointNotWritable (device: string, point: string)
+error ValueOutOfRange (device: string, point: string, value: float, min: ?float, max: ?float)
+error DeviceOffline (device: string, error: string)
+error PermissionDenied (method: string, uid: int, required: string)
+error ConfigRefused (errors: string)
+"""#
+}

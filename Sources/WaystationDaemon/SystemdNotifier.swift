@@ -1,0 +1,56 @@
+import Foundation
+
+/// sd_notify(3) without libsystemd: datagrams to `$NOTIFY_SOCKET` (a path, or `@name` for the
+/// abstract namespace). Does nothing when the variable is not set (not run by systemd).
+public final class SystemdNotifier: Sendable {
+    let address: String?
+    /// Half of `WATCHDOG_USEC` when systemd asked for watchdog pings for this process.
+    public let watchdogInterval: Duration?
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        address = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        if let usec = environment["WATCHDOG_USEC"].flatMap(Int64.init), usec > 0,
+            environment["WATCHDOG_PID"].flatMap(Int32.init).map({ $0 == getpid() }) ?? true
+        {
+            watchdogInterval = .microseconds(usec / 2)
+        } else {
+            watchdogInterval = nil
+        }
+    }
+
+    public var isEnabled: Bool { address != nil }
+
+    /// Sends one state message, e.g. `READY=1` or `STATUS=polling 5 devices`.
+    @discardableResult
+    public func notify(_ state: String) -> Bool {
+        guard let address else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        var path = Array(address.utf8)
+        let abstract = path.first == UInt8(ascii: "@")
+        if abstract { path[0] = 0 }
+        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: path)
+            if !abstract { raw[path.count] = 0 }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (abstract ? 0 : 1))
+        let bytes = Array(state.utf8)
+        let sent = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, length) }
+            }
+        }
+        return sent == bytes.count
+    }
+
+    /// `MONOTONIC_USEC` as systemd wants it with `RELOADING=1`.
+    public static func monotonicUsec() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+}

@@ -1,0 +1,276 @@
+import CModbus
+import Foundation
+import Logging
+import WaystationCore
+import WaystationModbus
+import WaystationPolling
+
+/// `make bench`: polls a simulated station of 20 devices × 30 points (a) as fast as it can and
+/// (b) at a 1 s interval, prints the figures and writes them as flat JSON to bench-results.json.
+@main
+enum Bench {
+    static let deviceCount = 20
+
+    static func main() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let env = ProcessInfo.processInfo.environment
+        let fastSeconds = Double(env["BENCH_FAST_SECONDS"] ?? "") ?? 5
+        let slowSeconds = Double(env["BENCH_SLOW_SECONDS"] ?? "") ?? 90
+        let warmUp = Double(env["BENCH_WARMUP_SECONDS"] ?? "") ?? 10
+        let binDir = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
+        let output = env["BENCH_OUTPUT"] ?? "bench-results.json"
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try profile.write(toFile: dir + "/devices/bench30.toml", atomically: true, encoding: .utf8)
+        let port = try freePort()
+        let configPath = dir + "/station.toml"
+        try config(port: port, interval: "1s").write(toFile: configPath, atomically: true, encoding: .utf8)
+        let station = try StationConfigLoader.load(path: configPath, extraProfilePaths: [])
+
+        // The simulator runs as its own process so this process's CPU and I/O are the poller's alone.
+        let sim = Process()
+        sim.executableURL = URL(fileURLWithPath: binDir + "/waystation-sim")
+        sim.arguments = ["--config", configPath, "--no-stdin"]
+        sim.standardError = FileHandle.nullDevice
+        sim.standardOutput = FileHandle.nullDevice
+        try sim.run()
+        defer { sim.terminate() }
+        try await waitForPort(port)
+
+        var results: [String: Double] = [:]
+        let planner = RequestPlanner(maxGap: station.polling.mergeGap)
+        guard let bus = station.buses.first else { return }
+        let client = ModbusClient(bus: bus, logger: quiet())
+        // Learn each device's read splits first (the simulator refuses reads across holes), as the
+        // daemon does once and remembers.
+        var plans: [(StationConfig.Device, [ReadRequest])] = []
+        for device in station.devices {
+            var barriers: RequestPlanner.Barriers = [:]
+            _ = await DeviceReader.readAll(device, client: client, planner: planner, barriers: &barriers)
+            plans.append((device, planner.plan(device.profile.points, profile: device.profile, barriers: barriers)))
+        }
+        results["devices"] = Double(station.devices.count)
+        results["points_per_device"] = Double(station.devices.first?.profile.points.count ?? 0)
+        results["requests_per_cycle"] = Double(plans.reduce(0) { $0 + $1.1.count })
+        results["requests_lower_bound"] = Double(
+            station.devices.reduce(0) { $0 + RequestPlanner.lowerBound($1.profile.points, profile: $1.profile) })
+
+        // (a) As fast as it can: our client layer, then a bare libmodbus loop with the same requests.
+        var reads = 0
+        var errors = 0
+        let start = ContinuousClock.now
+        while (ContinuousClock.now - start).seconds < fastSeconds {
+            for (device, requests) in plans {
+                for r in requests {
+                    do {
+                        _ = try await DeviceReader.execute(r, unit: device.unit, order: device.profile.wordOrder, client: client)
+                        reads += 1
+                    } catch { errors += 1 }
+                }
+            }
+        }
+        results["reads_per_s"] = Double(reads) / (ContinuousClock.now - start).seconds
+        results["read_errors_fast"] = Double(errors)
+        results["raw_libmodbus_reads_per_s"] = rawLoop(port: port, plans: plans, seconds: fastSeconds)
+        results["reads_ratio_vs_raw"] = results["reads_per_s", default: 0] / max(results["raw_libmodbus_reads_per_s", default: 1], 1)
+
+        // (b) The real engine at a 1 s interval, with its SQLite store.
+        let store = try Store(path: dir + "/bench.db")
+        let engine = try await PollingEngine(config: station, store: store, logger: quiet())
+        let task = Task { await engine.run() }
+        // Steady state only: start-up writes (first values, first transitions) are not per-day costs.
+        try await Task.sleep(for: .milliseconds(Int64(warmUp * 1000)))
+        let cpu0 = cpuSeconds()
+        let io0 = writtenBytes()
+        let t0 = ContinuousClock.now
+        try await Task.sleep(for: .milliseconds(Int64(slowSeconds * 1000)))
+        task.cancel()
+        await task.value
+        let elapsed = (ContinuousClock.now - t0).seconds
+        let cpu = cpuSeconds() - cpu0
+        let written = writtenBytes() - io0
+        results["slow_run_seconds"] = elapsed
+        results["cycles_at_1s"] = Double(await engine.monitor.cycles)
+        results["cpu_s_per_hour_at_1s"] = cpu / elapsed * 3600
+        results["db_bytes_per_day"] = Double(written) / elapsed * 86400
+        results["db_file_bytes_after_run"] = Double(fileSize(dir + "/bench.db") + fileSize(dir + "/bench.db-wal"))
+        results["peak_rss_mib"] = peakRSSMiB()
+
+        try merge(results, into: output)
+        for key in results.keys.sorted() {
+            print(key.padding(toLength: 28, withPad: " ", startingAt: 0), format(results[key] ?? 0))
+        }
+        print("written to \(output)")
+    }
+
+    static func format(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(format: "%.3f", v)
+    }
+
+    static func quiet() -> Logger {
+        var l = Logger(label: "bench")
+        l.logLevel = .critical
+        return l
+    }
+
+    /// Keeps figures other benchmarks (later issues) wrote to the same file.
+    static func merge(_ results: [String: Double], into path: String) throws {
+        var all: [String: Double] = [:]
+        if let data = FileManager.default.contents(atPath: path),
+            let old = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
+            for (k, v) in old { if let d = v as? Double { all[k] = d } else if let i = v as? Int { all[k] = Double(i) } }
+        }
+        all.merge(results) { _, new in new }
+        let data = try JSONSerialization.data(withJSONObject: all, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// The same requests through libmodbus directly: no actor, no thread hop, no decoding.
+    static func rawLoop(port: Int, plans: [(StationConfig.Device, [ReadRequest])], seconds: Double) -> Double {
+        guard let ctx = modbus_new_tcp_pi("127.0.0.1", String(port)) else { return 0 }
+        defer { modbus_free(ctx) }
+        guard modbus_connect(ctx) == 0 else { return 0 }
+        defer { modbus_close(ctx) }
+        var regs = [UInt16](repeating: 0, count: 125)
+        var bits = [UInt8](repeating: 0, count: 2000)
+        var reads = 0
+        let start = ContinuousClock.now
+        while (ContinuousClock.now - start).seconds < seconds {
+            for (device, requests) in plans {
+                modbus_set_slave(ctx, Int32(device.unit))
+                for r in requests {
+                    let a = Int32(r.address), n = Int32(r.count)
+                    let rc: Int32 =
+                        switch r.table {
+                        case .coil: modbus_read_bits(ctx, a, n, &bits)
+                        case .discrete: modbus_read_input_bits(ctx, a, n, &bits)
+                        case .input: modbus_read_input_registers(ctx, a, n, &regs)
+                        case .holding: modbus_read_registers(ctx, a, n, &regs)
+                        }
+                    if rc > 0 { reads += 1 }
+                }
+            }
+        }
+        return Double(reads) / (ContinuousClock.now - start).seconds
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    /// Bytes this process handed to write(2) (`wchar` in /proc/self/io): SQLite's WAL and database
+    /// writes, since the engine writes nothing else during the run.
+    static func writtenBytes() -> Int64 {
+        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return Int64(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    static func waitForPort(_ port: Int) async throws {
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = UInt16(port).bigEndian
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            close(fd)
+            if ok { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CocoaError(.fileReadUnknown)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func config(port: Int, interval: String) -> String {
+        var text = """
+            [station]
+            id = "bench"
+            name = "Benchmark station"
+            [storage]
+            path = "bench.db"
+            [profiles]
+            paths = ["devices"]
+            [[bus]]
+            name = "gw"
+            transport = "tcp"
+            host = "127.0.0.1"
+            port = \(port)
+            timeout = "1s"
+
+            """
+        for unit in 1...deviceCount {
+            text += "[[device]]\nid = \"m\(unit)\"\nprofile = \"bench30\"\nbus = \"gw\"\nunit = \(unit)\ninterval = \"\(interval)\"\n"
+        }
+        return text
+    }
+
+    /// 30 points: a meter's live values (they move with the simulator's physics) and steady ones,
+    /// in input and holding registers with holes, coils and discrete inputs.
+    static var profile: String {
+        var text = """
+            [profile]
+            name = "bench30"
+            kind = "meter"
+            word_order = "big"
+            max_registers_per_read = 40
+            holes = "zero"
+
+            """
+        func point(_ name: String, _ table: String, _ address: Int, _ type: String, deadband: Double = 0) {
+            text += "[[point]]\nname = \"\(name)\"\ntable = \"\(table)\"\naddress = \(address)\ntype = \"\(type)\"\n"
+            if deadband > 0 { text += "deadband = \(deadband)\n" }
+        }
+        // SDM120-like live values.
+        point("voltage", "input", 0, "float32", deadband: 0.5)
+        point("current", "input", 6, "float32", deadband: 0.05)
+        point("power", "input", 12, "float32", deadband: 5)
+        point("apparent_power", "input", 18, "float32", deadband: 5)
+        point("reactive_power", "input", 24, "float32", deadband: 5)
+        point("power_factor", "input", 30, "float32", deadband: 0.01)
+        point("frequency", "input", 70, "float32", deadband: 0.05)
+        point("import_energy", "input", 72, "float32", deadband: 0.01)
+        point("export_energy", "input", 74, "float32")
+        point("total_energy", "input", 342, "float32", deadband: 0.01)
+        // Steady status registers.
+        for i in 0..<12 { point("status\(i)", "input", 100 + i * 2, "uint16") }
+        for i in 0..<4 { point("setting\(i)", "holding", i, "uint16") }
+        for i in 0..<2 { point("relay\(i)", "coil", i, "bool") }
+        for i in 0..<2 { point("input\(i)", "discrete", i, "bool") }
+        return text
+    }
+}

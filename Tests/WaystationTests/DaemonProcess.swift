@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// The real `waystationd` binary, started by a test with a `NOTIFY_SOCKET` the test listens on.
+final class DaemonProcess: @unchecked Sendable {
+    // @unchecked: `messages` is guarded by `lock`; the rest is set once in init.
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static var binDir: String { repo + "/.build/debug" }
+
+    let process = Process()
+    let notifyPath: String
+    let logPath: String
+    private let notifyFD: Int32
+    private let lock = NSLock()
+    private var messages: [String] = []
+
+    init(config: String, dir: String, watchdogUsec: Int = 1_000_000, extraArgs: [String] = []) throws {
+        notifyPath = dir + "/notify.sock"
+        logPath = dir + "/daemon.log"
+        unlink(notifyPath)
+        notifyFD = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(notifyPath.utf8)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(notifyFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw CocoaError(.fileWriteUnknown) }
+        let fd = notifyFD
+        Thread.detachNewThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return }
+                let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                lock.lock()
+                messages.append(text)
+                lock.unlock()
+            }
+        }
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Self.binDir + "/waystationd")
+        process.arguments = ["--config", config, "--log-level", "info"] + extraArgs
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notifyPath
+        env["WATCHDOG_USEC"] = "\(watchdogUsec)"
+        env["JOURNAL_STREAM"] = nil
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        shutdown(notifyFD, Int32(SHUT_RDWR))
+        close(notifyFD)
+    }
+
+    var notifications: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return messages
+    }
+
+    func count(_ message: String) -> Int {
+        notifications.filter { $0.split(separator: "\n").contains { $0 == message } }.count
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits until the condition holds; records an issue (with the daemon's log) if it never does.
+    func waitFor(_ what: String, within: Duration = .seconds(20), _ check: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + within
+        while try !check() {
+            if ContinuousClock.now > deadline {
+                Issue.record("timed out waiting for \(what); daemon log:\n\(log)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Waits for exit; returns the status, or nil if it did not exit in time.
+    func waitForExit(within: Duration = .seconds(30)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + within
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+}
