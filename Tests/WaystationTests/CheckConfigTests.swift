@@ -86,7 +86,7 @@ struct CheckConfigTests {
         Case(
             name: "overlapping points", config: base,
             profile: goodProfile + "\n[[point]]\nname = \"u\"\ntable = \"input\"\naddress = 0\ntype = \"uint16\"\n",
-            expect: ["good.toml:15", "\"u\"", "'address'", "overlaps point \"t\""]),
+            expect: ["good.toml:14", "\"u\"", "'address'", "overlaps point \"t\""]),
         Case(
             name: "writable point without limits", config: base,
             profile: goodProfile
