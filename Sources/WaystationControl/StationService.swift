@@ -343,7 +343,7 @@ public struct StationService: VarlinkService {
     // MARK: Encoding
 
     static func iso(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
+        date.formatted(.iso8601)
     }
 
     static func summary(_ s: StationMonitor.DeviceStatus) -> JSON {
@@ -359,17 +359,23 @@ public struct StationService: VarlinkService {
         let quality = state.value == nil && state.error == nil ? "none" : state.quality(at: now).name
         let value = state.value?.doubleValue
         return [
-            "name": .string(spec.name), "value": .optional(value), "label": .optional(value.flatMap(spec.label(for:))),
+            "name": .string(spec.name), "value": .optional(value), "label": .optional(value.flatMap { label(spec, $0) }),
             "unit": .optional(spec.unit), "quality": .string(quality), "error": .optional(state.error),
             "age": .optional(state.age(at: now).map { ($0 * 10).rounded() / 10 }), "writable": .bool(spec.writable),
             "min": .optional(spec.min), "max": .optional(spec.max),
         ]
     }
 
+    /// A coded value's label; switches and contacts read true or false.
+    static func label(_ spec: PointSpec, _ value: Double) -> String? {
+        if spec.type == .bool { return value != 0 ? "true" : "false" }
+        return spec.label(for: value)
+    }
+
     static func live(_ spec: PointSpec, _ value: PointValue) -> JSON {
         let number = value.doubleValue
         return [
-            "name": .string(spec.name), "value": .optional(number), "label": .optional(number.flatMap(spec.label(for:))),
+            "name": .string(spec.name), "value": .optional(number), "label": .optional(number.flatMap { label(spec, $0) }),
             "unit": .optional(spec.unit), "quality": .string(number == nil ? "none" : "good"), "error": nil, "age": 0,
             "writable": .bool(spec.writable), "min": .optional(spec.min), "max": .optional(spec.max),
         ]
