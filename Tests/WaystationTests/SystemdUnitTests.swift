@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// The unit files pass `systemd-analyze verify` and rate 2.0 or better in `systemd-analyze security`.
+@Suite("systemd units")
+struct SystemdUnitTests {
+    static func run(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The units with the binary path pointed at this build (verify checks that it exists).
+    static func units() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-units-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let service = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.service", encoding: .utf8)
+            .replacingOccurrences(of: "/usr/bin/waystationd", with: DaemonProcess.binDir + "/waystationd")
+        try service.write(toFile: dir + "/waystation.service", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: DaemonProcess.repo + "/systemd/waystation.socket", toPath: dir + "/waystation.socket")
+        return dir
+    }
+
+    @Test("systemd-analyze verify passes")
+    func verify() throws {
+        let dir = try Self.units()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, output) = try Self.run(["verify", dir + "/waystation.service", dir + "/waystation.socket"])
+        #expect(status == 0, "\(output)")
+        #expect(!output.contains("Unknown key"), "\(output)")
+    }
+
+    @Test("systemd-analyze security rates the service 2.0 or lower")
+    func security() throws {
+        let dir = try Self.units()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (_, output) = try Self.run(["security", "--offline=yes", dir + "/waystation.service"])
+        let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
+        let score = line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
+        let value = try #require(score, "\(line)")
+        #expect(value <= 2.0, "\(line)")
+    }
+
+    @Test("sysusers and tmpfiles entries are well-formed")
+    func sysusers() throws {
+        let users = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.sysusers", encoding: .utf8)
+        #expect(users.contains("u waystation "))
+        #expect(users.contains("g waystation-admin"))
+        #expect(users.contains("m waystation dialout"))
+        let tmp = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.tmpfiles", encoding: .utf8)
+        #expect(tmp.contains("d /var/lib/waystation 0750 waystation waystation"))
+    }
+}
