@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -61,11 +62,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Check-ins: pseudonymised visits, occupancy, statistics.
+        .target(
+            name: "WaystationVisits",
+            dependencies: [
+                "WaystationCore", "WaystationPolling",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The daemon's services: lifecycle, systemd notification, logging, control socket.
         .target(
             name: "WaystationDaemon",
             dependencies: [
-                "WaystationCore", "WaystationPolling",
+                "WaystationCore", "WaystationPolling", "WaystationVisits",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -78,7 +89,7 @@ let package = Package(
         .target(
             name: "WaystationControl",
             dependencies: [
-                "CShim", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon",
+                "CShim", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon", "WaystationVisits",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["io.waystation.Station.varlink"],
@@ -123,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "WaystationTests",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "WaystationDaemon", "WaystationControl", "CModbus",
+                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "CModbus",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

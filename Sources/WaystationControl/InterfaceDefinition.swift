@@ -67,15 +67,49 @@ type AuditEntry (
   new: ?string
 )
 
+type Visit (
+  id: int,
+  # the rider's pseudonym (HMAC-SHA256 with the station's secret), never the raw id
+  worker: string,
+  category: string,
+  source: ?string,
+  checked_in: string,
+  checked_out: ?string,
+  # rider, auto
+  closed_by: ?string
+)
+
+type CategoryCount (
+  category: string,
+  count: int
+)
+
+type VisitStats (
+  from: string,
+  to: string,
+  visits: int,
+  by_category: []CategoryCount,
+  # visits that started in each hour of the day, 0-23, station time
+  by_hour: []int,
+  unique_riders: int,
+  # seconds, over closed visits
+  mean_stay: ?float,
+  median_stay: ?float,
+  peak_occupancy: int,
+  peak_at: ?string
+)
+
 type Event (
-  # snapshot, device_state, maintenance, reload
+  # snapshot, device_state, maintenance, reload, check_in, check_out, visit_closed
   kind: string,
   at: string,
   device: ?string,
   from: ?string,
   to: ?string,
   cause: ?string,
-  devices: ?[]DeviceSummary
+  devices: ?[]DeviceSummary,
+  visit: ?Visit,
+  occupancy: ?int
 )
 
 # The station at a glance.
@@ -111,6 +145,17 @@ method Reload() -> ()
 # With "more": the current state first, then every change as it happens.
 method Watch() -> (event: Event)
 
+# Checks a rider in (not admin-only: the kiosk calls it). A rider already inside gets the open
+# visit back. Occupancy above capacity is reported ("full"); nobody is refused.
+method CheckIn(worker: string, category: string, source: ?string) -> (visit: Visit, already_inside: bool, occupancy: int, capacity: int, full: bool)
+
+method CheckOut(worker: string) -> (visit: Visit, occupancy: int)
+
+# Visits that started in [since, until) (ISO 8601), optionally only those still open.
+method ListVisits(since: ?string, until: ?string, active: ?bool) -> (visits: []Visit)
+
+method VisitStats(from: string, to: string) -> (stats: VisitStats)
+
 # The newest changes first.
 method ListAudit(limit: ?int) -> (entries: []AuditEntry)
 
@@ -121,5 +166,7 @@ error ValueOutOfRange (device: string, point: string, value: float, min: ?float,
 error DeviceOffline (device: string, error: string)
 error PermissionDenied (method: string, uid: int, required: string)
 error ConfigRefused (errors: string)
+error NotCheckedIn (worker: string)
+error UnknownCategory (category: string, known: []string)
 """#
 }

@@ -4,6 +4,7 @@ import WaystationCore
 import WaystationDaemon
 import WaystationModbus
 import WaystationPolling
+import WaystationVisits
 
 /// `io.waystation.Station` and `org.varlink.service` over the control socket.
 public struct StationService: VarlinkService {
@@ -133,7 +134,7 @@ public struct StationService: VarlinkService {
                 "uptime": .number((Date().timeIntervalSince(started) * 10).rounded() / 10),
                 "devices": .array(statuses.map(Self.summary)),
                 "active_alerts": 0,
-                "occupancy": 0,
+                "occupancy": .number(Double((try? await engine.store.occupancy()) ?? 0)),
             ])
         case "ListDevices":
             return .ok(["devices": .array(await engine.monitor.statuses().map(Self.summary))])
@@ -190,6 +191,8 @@ public struct StationService: VarlinkService {
                     old: nil, new: refused == nil ? "applied" : "refused"))
             if let refused { throw Failure("\(Self.iface).ConfigRefused", ["errors": .string(refused)]) }
             return .ok()
+        case "CheckIn", "CheckOut", "ListVisits", "VisitStats":
+            return try await visitCall(call, config: config)
         case "ListAudit":
             var limit = 50
             if let l = call.parameters["limit"], !l.isNull {
@@ -209,6 +212,111 @@ public struct StationService: VarlinkService {
             ])
         default:
             throw Failure("org.varlink.service.MethodNotFound", ["method": .string(call.method)])
+        }
+    }
+
+    func date(_ call: VarlinkCall, _ key: String, required: Bool) throws -> Date? {
+        guard let value = call.parameters[key], !value.isNull else {
+            if required { throw Failure.invalid(key) }
+            return nil
+        }
+        guard let text = value.string, let date = Self.parseDate(text) else { throw Failure.invalid(key) }
+        return date
+    }
+
+    /// ISO 8601 with or without a time zone (without: station time), or a plain date.
+    static func parseDate(_ text: String) -> Date? {
+        if let d = try? Date(text, strategy: .iso8601) { return d }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        for format in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] {
+            formatter.dateFormat = format
+            if let d = formatter.date(from: text) { return d }
+        }
+        return nil
+    }
+
+    func visitCall(_ call: VarlinkCall, config: StationConfig) async throws -> VarlinkReply {
+        guard let book = await daemon.currentVisits else { throw Failure("\(Self.iface).NotReady") }
+        switch call.member {
+        case "CheckIn":
+            let worker = try string(call, "worker")
+            let category = try string(call, "category")
+            var source: String?
+            if let s = call.parameters["source"], !s.isNull {
+                guard let text = s.string else { throw Failure.invalid("source") }
+                source = text
+            }
+            guard await book.categories.contains(category) else {
+                throw Failure(
+                    "\(Self.iface).UnknownCategory",
+                    ["category": .string(category), "known": .array(await book.categories.map(JSON.string))])
+            }
+            do {
+                let r = try await book.checkIn(worker: worker, category: category, source: source)
+                return .ok([
+                    "visit": Self.visit(r.visit), "already_inside": .bool(!r.created),
+                    "occupancy": .number(Double(r.occupancy)), "capacity": .number(Double(r.capacity)), "full": .bool(r.full),
+                ])
+            } catch let e as VisitError {
+                throw Failure("org.varlink.service.InvalidParameter", ["parameter": "worker", "reason": .string(e.description)])
+            }
+        case "CheckOut":
+            let worker = try string(call, "worker")
+            guard let (visit, occupancy) = try await book.checkOut(worker: worker) else {
+                throw Failure("\(Self.iface).NotCheckedIn", ["worker": .string(book.pseudonym(worker))])
+            }
+            return .ok(["visit": Self.visit(visit), "occupancy": .number(Double(occupancy))])
+        case "ListVisits":
+            let since = try date(call, "since", required: false)
+            let until = try date(call, "until", required: false)
+            var active = false
+            if let a = call.parameters["active"], !a.isNull {
+                guard let b = a.bool else { throw Failure.invalid("active") }
+                active = b
+            }
+            let visits = try await book.store.visits(since: since, until: until, activeOnly: active)
+            return .ok(["visits": .array(visits.map(Self.visit))])
+        default:  // VisitStats
+            guard let from = try date(call, "from", required: true), let to = try date(call, "to", required: true), from < to
+            else { throw Failure.invalid("to") }
+            let s = try await book.statistics(from: from, to: to)
+            return .ok([
+                "stats": [
+                    "from": .string(Self.iso(s.from)), "to": .string(Self.iso(s.to)), "visits": .number(Double(s.visits)),
+                    "by_category": .array(
+                        s.byCategory.keys.sorted().map {
+                            ["category": .string($0), "count": .number(Double(s.byCategory[$0] ?? 0))]
+                        }),
+                    "by_hour": .array(s.byHour.map { .number(Double($0)) }),
+                    "unique_riders": .number(Double(s.uniqueRiders)), "mean_stay": .optional(s.meanStay),
+                    "median_stay": .optional(s.medianStay), "peak_occupancy": .number(Double(s.peakOccupancy)),
+                    "peak_at": .optional(s.peakAt.map(Self.iso)),
+                ]
+            ])
+        }
+    }
+
+    static func visit(_ v: Store.Visit) -> JSON {
+        [
+            "id": .number(Double(v.id)), "worker": .string(v.worker), "category": .string(v.category),
+            "source": .optional(v.source), "checked_in": .string(iso(v.checkedIn)),
+            "checked_out": .optional(v.checkedOut.map(iso)), "closed_by": .optional(v.closedBy),
+        ]
+    }
+
+    static func visitEvent(_ e: VisitBook.Event) -> JSON {
+        switch e {
+        case .checkIn(let v, let occupancy, let full):
+            return [
+                "kind": "check_in", "at": .string(iso(v.checkedIn)), "visit": visit(v), "occupancy": .number(Double(occupancy)),
+                "cause": .optional(full ? "station full" : nil),
+            ]
+        case .checkOut(let v, let occupancy):
+            return ["kind": "check_out", "at": .string(iso(v.checkedOut ?? Date())), "visit": visit(v), "occupancy": .number(Double(occupancy))]
+        case .autoClosed(let v):
+            return ["kind": "visit_closed", "at": .string(iso(Date())), "visit": visit(v), "cause": "maximum stay"]
         }
     }
 
@@ -322,11 +430,19 @@ public struct StationService: VarlinkService {
             return
         }
         let stream = await engine.monitor.subscribe()
+        let visitStream = await daemon.currentVisits?.subscribe()
         guard connection.send(.ok(snapshot, continues: true)) else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in stream {
                     if !connection.send(.ok(["event": Self.event(event)], continues: true)) { return }
+                }
+            }
+            if let visitStream {
+                group.addTask {
+                    for await event in visitStream {
+                        if !connection.send(.ok(["event": Self.visitEvent(event)], continues: true)) { return }
+                    }
                 }
             }
             group.addTask {

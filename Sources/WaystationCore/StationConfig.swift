@@ -113,8 +113,21 @@ public struct StationConfig: Sendable {
         public init() {}
     }
 
+    /// Check-ins (`[visits]`).
+    public struct Visits: Sendable, Hashable {
+        public var categories: [String] = ["courier", "food_delivery", "ride_hailing", "other"]
+        /// A visit left open longer than this closes itself.
+        public var maxStay: Duration = .seconds(12 * 3600)
+        /// Visits older than this are deleted.
+        public var retention: Duration = .seconds(90 * 86400)
+        /// The per-station key for pseudonymising rider ids (created on first start, mode 0600).
+        public var secretPath: String = ""
+        public init() {}
+    }
+
     public var path: String
     public var polling = Polling()
+    public var visits = Visits()
     public var station: Station
     public var storage: Storage
     public var control: Control

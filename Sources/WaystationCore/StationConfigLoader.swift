@@ -94,6 +94,24 @@ public enum StationConfigLoader {
             errors += r.finish()
         }
 
+        // [visits]
+        var visits = StationConfig.Visits()
+        visits.secretPath = ((storage.path as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("visit-secret")
+        if let t = root.subtable("visits") {
+            let r = TableReader(source: source, table: t, section: "visits")
+            let categories = r.stringArray("categories", default: visits.categories)
+            if categories.isEmpty || categories.contains(where: \.isEmpty) {
+                r.report("categories", "expected a non-empty list of non-empty names")
+            } else {
+                visits.categories = categories
+            }
+            visits.maxStay = r.duration("max_stay", default: visits.maxStay) ?? visits.maxStay
+            visits.retention = r.duration("retention", default: visits.retention) ?? visits.retention
+            if let secret = r.string("secret_path") { visits.secretPath = resolve(secret) }
+            errors += r.finish()
+        }
+
         // [log]
         var logLevel = "info"
         if let t = root.subtable("log") {
@@ -172,6 +190,7 @@ public enum StationConfigLoader {
             buses: buses, devices: devices, slots: slots, smoke: smoke, alerts: alerts, notify: notify,
             logLevel: logLevel)
         config.polling = polling
+        config.visits = visits
         return config
     }
 

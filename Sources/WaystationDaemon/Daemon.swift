@@ -4,6 +4,7 @@ import ServiceLifecycle
 import UnixSignals
 import WaystationCore
 import WaystationPolling
+import WaystationVisits
 
 /// The daemon as one `Service`: opens storage, runs the polling engine, talks to systemd, reloads on
 /// SIGHUP (a bad config is refused and the running one stays), and on graceful shutdown stops
@@ -14,6 +15,7 @@ public actor Daemon: Service {
     private let logger: Logger
     private var engine: PollingEngine?
     private var store: Store?
+    private var visits: VisitBook?
     private var config: StationConfig?
     /// Hooks run once storage and the engine are up (the control server binds there).
     private var extensions: [any DaemonExtension] = []
@@ -33,6 +35,7 @@ public actor Daemon: Service {
 
     public var currentConfig: StationConfig? { config }
     public var currentEngine: PollingEngine? { engine }
+    public var currentVisits: VisitBook? { visits }
 
     public func run() async throws {
         guard let config else { return }
@@ -40,6 +43,8 @@ public actor Daemon: Service {
         self.store = store
         let engine = try await PollingEngine(config: config, store: store, logger: logger)
         self.engine = engine
+        let visits = try VisitBook(store: store, config: config, logger: logger)
+        self.visits = visits
         await engine.start()
         for ext in extensions { try await ext.start(daemon: self) }
         notifier.notify("READY=1\nSTATUS=\(await statusLine())")
@@ -54,6 +59,7 @@ public actor Daemon: Service {
             group.addTask { await self.signalLoop() }
             group.addTask { await self.watchdogLoop() }
             group.addTask { await self.statusLoop() }
+            group.addTask { await visits.run() }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -86,6 +92,7 @@ public actor Daemon: Service {
             let new = try StationConfigLoader.load(path: configPath)
             config = new
             await engine?.reload(new)
+            await visits?.apply(new)
             notifier.notify("READY=1\nSTATUS=\(await statusLine())")
             return nil
         } catch {

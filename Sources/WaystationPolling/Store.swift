@@ -108,6 +108,21 @@ public actor Store {
                         user TEXT NOT NULL);
                     """)
         }
+        m.registerMigration("v3: visits") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE visit (
+                        id INTEGER PRIMARY KEY,
+                        worker TEXT NOT NULL,         -- HMAC-SHA256 of the rider id, never the id
+                        category TEXT NOT NULL,
+                        source TEXT,
+                        checked_in INTEGER NOT NULL,  -- Unix milliseconds
+                        checked_out INTEGER,
+                        closed_by TEXT);              -- rider, auto
+                    CREATE INDEX visit_open ON visit(worker) WHERE checked_out IS NULL;
+                    CREATE INDEX visit_checked_in ON visit(checked_in);
+                    """)
+        }
         return m
     }
 

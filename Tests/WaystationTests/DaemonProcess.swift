@@ -50,6 +50,7 @@ final class DaemonProcess: @unchecked Sendable {
         env["NOTIFY_SOCKET"] = notifyPath
         env["WATCHDOG_USEC"] = "\(watchdogUsec)"
         env["JOURNAL_STREAM"] = nil
+        env["TZ"] = "UTC"
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -79,6 +80,12 @@ final class DaemonProcess: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Kills the daemon with SIGKILL and waits for it.
+    func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 
     /// Waits until the condition holds; records an issue (with the daemon's log) if it never does.
     func waitFor(_ what: String, within: Duration = .seconds(20), _ check: () throws -> Bool) async throws {

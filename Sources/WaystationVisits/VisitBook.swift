@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import WaystationCore
+import WaystationPolling
+
+/// Check-ins and check-outs: pseudonymises rider ids, keeps the rules (idempotent check-in, no
+/// check-out without a visit, automatic close after the maximum stay, "station full" notice), and
+/// tells subscribers. Raw ids go no further than `pseudonym(_:)`.
+public actor VisitBook {
+    public enum Event: Sendable {
+        case checkIn(Store.Visit, occupancy: Int, full: Bool)
+        case checkOut(Store.Visit, occupancy: Int)
+        case autoClosed(Store.Visit)
+    }
+
+    public struct CheckInResult: Sendable {
+        public var visit: Store.Visit
+        /// False when the rider was already inside and got the open visit back.
+        public var created: Bool
+        public var occupancy: Int
+        public var capacity: Int
+        public var full: Bool { capacity > 0 && occupancy > capacity }
+    }
+
+    public nonisolated let store: Store
+    let pseudonymizer: Pseudonymizer
+    private var settings: StationConfig.Visits
+    private var capacity: Int
+    private let logger: Logger
+    private var listeners: [UUID: AsyncStream<Event>.Continuation] = [:]
+
+    public init(store: Store, config: StationConfig, logger: Logger) throws {
+        self.store = store
+        settings = config.visits
+        capacity = config.station.capacity
+        self.logger = logger
+        pseudonymizer = try Pseudonymizer.loadOrCreate(path: config.visits.secretPath)
+    }
+
+    public func apply(_ config: StationConfig) {
+        settings = config.visits
+        capacity = config.station.capacity
+    }
+
+    public var categories: [String] { settings.categories }
+
+    public nonisolated func pseudonym(_ worker: String) -> String { pseudonymizer.pseudonym(worker) }
+
+    /// Checks a rider in. Throws `VisitError` for an unknown category or an empty id.
+    public func checkIn(worker: String, category: String, source: String?, at now: Date = Date()) async throws
+        -> CheckInResult
+    {
+        guard !worker.trimmingCharacters(in: .whitespaces).isEmpty else { throw VisitError("the rider id is empty") }
+        guard settings.categories.contains(category) else {
+            throw VisitError("unknown category \"\(category)\"; known: \(settings.categories.joined(separator: ", "))")
+        }
+        let id = pseudonym(worker)
+        let (visit, created, occupancy) = try await store.checkIn(worker: id, category: category, source: source, at: now)
+        let result = CheckInResult(visit: visit, created: created, occupancy: occupancy, capacity: capacity)
+        if created {
+            logger.info(
+                "check-in", metadata: ["rider": "\(id.prefix(12))", "category": "\(category)", "occupancy": "\(occupancy)"])
+            if result.full {
+                logger.notice(
+                    "station full: more riders inside than its capacity; nobody is refused",
+                    metadata: ["occupancy": "\(occupancy)", "capacity": "\(capacity)"])
+            }
+            publish(.checkIn(visit, occupancy: occupancy, full: result.full))
+        }
+        return result
+    }
+
+    /// Checks a rider out; nil when the rider has no open visit.
+    public func checkOut(worker: String, at now: Date = Date()) async throws -> (visit: Store.Visit, occupancy: Int)? {
+        let id = pseudonym(worker)
+        guard let visit = try await store.checkOut(worker: id, at: now) else { return nil }
+        let occupancy = try await store.occupancy()
+        logger.info("check-out", metadata: ["rider": "\(id.prefix(12))", "occupancy": "\(occupancy)"])
+        publish(.checkOut(visit, occupancy: occupancy))
+        return (visit, occupancy)
+    }
+
+    /// Closes overstayed visits and deletes expired ones.
+    public func maintain(now: Date = Date()) async {
+        do {
+            let (closed, deleted) = try await store.maintainVisits(
+                now: now, maxStay: settings.maxStay.seconds, retainSince: now.addingTimeInterval(-settings.retention.seconds))
+            for v in closed {
+                logger.info("visit closed automatically after the maximum stay", metadata: ["visit": "\(v.id)"])
+                publish(.autoClosed(v))
+            }
+            if deleted > 0 { logger.info("deleted expired visits", metadata: ["count": "\(deleted)"]) }
+        } catch {
+            logger.error("visit maintenance failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `maintain` every minute (more often for short maximum stays) until cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            await maintain()
+            let every = min(60, max(0.2, settings.maxStay.seconds / 4))
+            do { try await Task.sleep(for: .milliseconds(Int64(every * 1000))) } catch { return }
+        }
+    }
+
+    public func subscribe() -> AsyncStream<Event> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        listeners[id] = continuation
+        continuation.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UUID) { listeners[id] = nil }
+
+    private func publish(_ e: Event) {
+        for l in listeners.values { l.yield(e) }
+    }
+
+    public func statistics(from: Date, to: Date, calendar: Calendar = .current) async throws -> VisitStatistics {
+        let visits = try await store.visitsOverlapping(from: from, to: to)
+        return VisitStatistics.compute(visits, from: from, to: to, calendar: calendar)
+    }
+}
