@@ -72,11 +72,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Alert rules, their lifecycle, the charging-slot interlocks, and notification delivery.
+        .target(
+            name: "WaystationAlerts",
+            dependencies: [
+                "WaystationCore", "WaystationModbus", "WaystationPolling",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The daemon's services: lifecycle, systemd notification, logging, control socket.
         .target(
             name: "WaystationDaemon",
             dependencies: [
-                "WaystationCore", "WaystationPolling", "WaystationVisits",
+                "WaystationCore", "WaystationPolling", "WaystationVisits", "WaystationAlerts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -90,6 +99,7 @@ let package = Package(
             name: "WaystationControl",
             dependencies: [
                 "CShim", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon", "WaystationVisits",
+                "WaystationAlerts",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["io.waystation.Station.varlink"],
@@ -134,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "WaystationTests",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "CModbus",
+                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts", "CModbus",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -99,8 +99,32 @@ type VisitStats (
   peak_at: ?string
 )
 
+type Alert (
+  fingerprint: string,
+  name: string,
+  device: string,
+  # pending, firing, resolved
+  state: string,
+  severity: string,
+  summary: string,
+  labels: [string]string,
+  value: ?float,
+  since: ?string,
+  resolved_at: ?string,
+  acknowledged_by: ?string,
+  ack_note: ?string,
+  silenced: bool,
+  # an interlock could not confirm the relay off
+  escalated: bool
+)
+
+type LatchedSlot (
+  slot: string,
+  reason: string
+)
+
 type Event (
-  # snapshot, device_state, maintenance, reload, check_in, check_out, visit_closed
+  # snapshot, device_state, maintenance, reload, check_in, check_out, visit_closed, alert, interlock
   kind: string,
   at: string,
   device: ?string,
@@ -156,6 +180,18 @@ method ListVisits(since: ?string, until: ?string, active: ?bool) -> (visits: []V
 
 method VisitStats(from: string, to: string) -> (stats: VisitStats)
 
+# Alerts not inactive (or in one state), and the charging slots held off by an interlock.
+method ListAlerts(state: ?string) -> (alerts: []Alert, latched_slots: []LatchedSlot)
+
+# Admin only.
+method AcknowledgeAlert(fingerprint: string, note: ?string) -> (alert: Alert)
+
+# Holds back notifications of alerts whose labels match all matchers, for a duration ("2h"). Admin only.
+method Silence(matchers: [string]string, duration: string, comment: ?string) -> (id: int, until: string)
+
+# Re-enables a slot an interlock switched off; refused while the hazard is still there. Admin only.
+method EnableSlot(slot: string, device: ?string) -> ()
+
 # The newest changes first.
 method ListAudit(limit: ?int) -> (entries: []AuditEntry)
 
@@ -167,6 +203,10 @@ error DeviceOffline (device: string, error: string)
 error PermissionDenied (method: string, uid: int, required: string)
 error ConfigRefused (errors: string)
 error NotCheckedIn (worker: string)
+error AlertNotFound (fingerprint: string)
+error AlertNotFiring (fingerprint: string, state: string)
+error SlotNotFound (slot: string)
+error SlotUnsafe (slot: string, reason: string)
 error UnknownCategory (category: string, known: []string)
 """#
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WaystationAlerts
 import WaystationCore
 import WaystationDaemon
 import WaystationModbus
@@ -133,7 +134,7 @@ public struct StationService: VarlinkService {
                 "version": .string(WaystationVersion.string),
                 "uptime": .number((Date().timeIntervalSince(started) * 10).rounded() / 10),
                 "devices": .array(statuses.map(Self.summary)),
-                "active_alerts": 0,
+                "active_alerts": .number(Double(await daemon.currentAlerts?.activeCount ?? 0)),
                 "occupancy": .number(Double((try? await engine.store.occupancy()) ?? 0)),
             ])
         case "ListDevices":
@@ -191,6 +192,8 @@ public struct StationService: VarlinkService {
                     old: nil, new: refused == nil ? "applied" : "refused"))
             if let refused { throw Failure("\(Self.iface).ConfigRefused", ["errors": .string(refused)]) }
             return .ok()
+        case "ListAlerts", "AcknowledgeAlert", "Silence", "EnableSlot":
+            return try await alertCall(call, peer: peer, config: config)
         case "CheckIn", "CheckOut", "ListVisits", "VisitStats":
             return try await visitCall(call, config: config)
         case "ListAudit":
@@ -295,6 +298,89 @@ public struct StationService: VarlinkService {
                     "peak_at": .optional(s.peakAt.map(Self.iso)),
                 ]
             ])
+        }
+    }
+
+    func alertCall(_ call: VarlinkCall, peer: PeerCredentials, config: StationConfig) async throws -> VarlinkReply {
+        guard let alerts = await daemon.currentAlerts else { throw Failure("\(Self.iface).NotReady") }
+        switch call.member {
+        case "ListAlerts":
+            var state: AlertInstance.State?
+            if let s = call.parameters["state"], !s.isNull {
+                guard let text = s.string, let st = AlertInstance.State(rawValue: text) else { throw Failure.invalid("state") }
+                state = st
+            }
+            let list = await alerts.list(state: state)
+            return .ok([
+                "alerts": .array(list.map { Self.alert($0.0, silenced: $0.silenced) }),
+                "latched_slots": .array((await alerts.latchedSlots).sorted { $0.key < $1.key }.map {
+                    ["slot": .string($0.key), "reason": .string($0.value)]
+                }),
+            ])
+        case "AcknowledgeAlert":
+            try requireAdmin(call, peer, config)
+            let fp = try string(call, "fingerprint")
+            let note = call.parameters["note"]?.string ?? ""
+            do {
+                let a = try await alerts.acknowledge(fp, note: note, by: peer.userName, uid: peer.uid)
+                return .ok(["alert": Self.alert(a, silenced: false)])
+            } catch AlertService.ControlError.notFound {
+                throw Failure("\(Self.iface).AlertNotFound", ["fingerprint": .string(fp)])
+            } catch AlertService.ControlError.notFiring(let st) {
+                throw Failure("\(Self.iface).AlertNotFiring", ["fingerprint": .string(fp), "state": .string(st)])
+            }
+        case "Silence":
+            try requireAdmin(call, peer, config)
+            guard let m = call.parameters["matchers"]?.object, !m.isEmpty else { throw Failure.invalid("matchers") }
+            var matchers: [String: String] = [:]
+            for (k, v) in m {
+                guard let s = v.string else { throw Failure.invalid("matchers") }
+                matchers[k] = s
+            }
+            guard let text = call.parameters["duration"]?.string, let duration = DurationParser.parse(text), duration > .zero
+            else { throw Failure.invalid("duration") }
+            let comment = call.parameters["comment"]?.string ?? ""
+            let s = try await alerts.silence(matchers: matchers, duration: duration, comment: comment, by: peer.userName, uid: peer.uid)
+            return .ok(["id": .number(Double(s.id)), "until": .string(Self.iso(s.until))])
+        default:  // EnableSlot
+            try requireAdmin(call, peer, config)
+            let slot = try string(call, "slot")
+            do {
+                try await alerts.enableSlot(slot, by: peer.userName, uid: peer.uid)
+                return .ok()
+            } catch AlertService.ControlError.slotNotFound {
+                throw Failure("\(Self.iface).SlotNotFound", ["slot": .string(slot)])
+            } catch AlertService.ControlError.stillUnsafe(let why) {
+                throw Failure("\(Self.iface).SlotUnsafe", ["slot": .string(slot), "reason": .string(why)])
+            } catch AlertService.ControlError.relayFailed(let why) {
+                throw Failure("\(Self.iface).DeviceOffline", ["device": .string(slot), "error": .string(why)])
+            }
+        }
+    }
+
+    static func alert(_ a: AlertInstance, silenced: Bool) -> JSON {
+        [
+            "fingerprint": .string(a.fingerprint), "name": .string(a.rule), "device": .string(a.device),
+            "state": .string(a.state.rawValue), "severity": .string(a.severity), "summary": .string(a.summary),
+            "labels": .object(a.labels.mapValues(JSON.string)), "value": .optional(a.value),
+            "since": .optional((a.firedAt ?? a.activeSince).map(iso)), "resolved_at": .optional(a.resolvedAt.map(iso)),
+            "acknowledged_by": .optional(a.ackBy), "ack_note": .optional(a.ackNote), "silenced": .bool(silenced),
+            "escalated": .bool(a.escalated),
+        ]
+    }
+
+    static func alertEvent(_ e: AlertService.Event) -> JSON {
+        switch e {
+        case .alert(let a, let entered):
+            return [
+                "kind": "alert", "at": .string(iso(Date())), "device": .string(a.device), "to": .string(entered.rawValue),
+                "cause": .string("\(a.rule): \(a.summary)"),
+            ]
+        case .interlock(let slot, let reason, let ok):
+            return [
+                "kind": "interlock", "at": .string(iso(Date())), "device": .string(slot),
+                "to": .string(ok ? "off" : "switch-off failed"), "cause": .string(reason),
+            ]
         }
     }
 
@@ -431,11 +517,19 @@ public struct StationService: VarlinkService {
         }
         let stream = await engine.monitor.subscribe()
         let visitStream = await daemon.currentVisits?.subscribe()
+        let alertStream = await daemon.currentAlerts?.subscribe()
         guard connection.send(.ok(snapshot, continues: true)) else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in stream {
                     if !connection.send(.ok(["event": Self.event(event)], continues: true)) { return }
+                }
+            }
+            if let alertStream {
+                group.addTask {
+                    for await event in alertStream {
+                        if !connection.send(.ok(["event": Self.alertEvent(event)], continues: true)) { return }
+                    }
                 }
             }
             if let visitStream {

@@ -1,3 +1,4 @@
+import WaystationCore
 import Foundation
 
 /// A blocking varlink client for one Unix socket connection (the CLI and tests).

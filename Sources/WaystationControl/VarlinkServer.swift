@@ -1,3 +1,4 @@
+import WaystationCore
 import Foundation
 import Logging
 

@@ -22,6 +22,8 @@ public struct Profile: Sendable, Hashable {
     /// What the device answers for unused addresses inside a read: an error ("illegal data
     /// address", most controllers) or zeros (Eastron meters). The simulator does the same.
     public var holesReadAsZero: Bool = false
+    /// Default alert rules for devices of this profile.
+    public var alerts: [AlertRuleSpec] = []
     /// The file it was loaded from.
     public var path: String
 

@@ -66,6 +66,17 @@ public enum ProfileLoader {
             }
             errors += r.finish()
         }
+        var alerts: [AlertRuleSpec] = []
+        for (i, table) in root.tables("alert").enumerated() {
+            let r = TableReader(source: source, table: table, section: "alert", index: i)
+            if let rule = AlertRuleReader.read(r, allowTarget: false) {
+                for point in rule.when.points where !points.contains(where: { $0.name == point }) {
+                    r.report("when", "names point \"\(point)\", which this profile does not have")
+                }
+                alerts.append(rule)
+            }
+            errors += r.finish()
+        }
         errors += root.finish()
         if points.isEmpty, errors.isEmpty {
             errors.append(root.error(nil, "a profile needs at least one [[point]]"))
@@ -77,6 +88,7 @@ public enum ProfileLoader {
             name: name, kind: kind, description: description, wordOrder: order,
             maxRegistersPerRead: maxRegs, maxBitsPerRead: maxBits, points: points, path: source.path)
         profile.holesReadAsZero = holes == "zero"
+        profile.alerts = alerts
         return .success(profile)
     }
 

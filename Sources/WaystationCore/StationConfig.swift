@@ -85,19 +85,19 @@ public struct StationConfig: Sendable {
         public var description: String { "\(device).\(point)" }
     }
 
-    public struct Alert: Sendable, Hashable {
-        public var name: String
-        public var device: String?
-        public var kind: Profile.Kind?
-        public var when: String
-        public var forDuration: Duration
-        public var severity: String
-        public var summary: String?
-    }
-
+    /// Where alert notifications go (`[[notify]]`).
     public struct Notify: Sendable, Hashable {
+        public var name: String
+        /// alertmanager, webhook or exec.
         public var kind: String
         public var url: String?
+        /// exec: the program and its arguments (no shell).
+        public var command: [String]
+        public var timeout: Duration
+        /// Reminders for alerts still firing.
+        public var repeatInterval: Duration
+        /// alertmanager: how often firing alerts are re-sent (and resolved ones, for a while).
+        public var resendInterval: Duration
     }
 
     /// Polling tunables (`[polling]`).
@@ -136,11 +136,29 @@ public struct StationConfig: Sendable {
     public var devices: [Device]
     public var slots: [Slot]
     public var smoke: [PointRef]
-    public var alerts: [Alert]
+    /// Station rules (add to and override the profiles' defaults).
+    public var alerts: [AlertRuleSpec]
     public var notify: [Notify]
     public var logLevel: String
 
     public func bus(named name: String) -> Bus? { buses.first { $0.name == name } }
     public func device(id: String) -> Device? { devices.first { $0.id == id } }
     public func devices(onBus name: String) -> [Device] { devices.filter { $0.bus == name } }
+
+    /// The rule every device has: offline for a minute.
+    public static let offlineRule = AlertRuleSpec(
+        name: "DeviceOffline", when: .offline, forDuration: .seconds(60), severity: "warning",
+        summary: "{device} is not answering")
+
+    /// Every rule that applies to a device: its profile's defaults, the built-in offline rule, and
+    /// the station's rules, a station rule overriding a default of the same name.
+    public func rules(for device: Device) -> [AlertRuleSpec] {
+        var byName: [String: AlertRuleSpec] = [Self.offlineRule.name: Self.offlineRule]
+        for rule in device.profile.alerts { byName[rule.name] = rule }
+        for rule in alerts {
+            let applies = rule.device.map { $0 == device.id } ?? rule.kind.map { $0 == device.profile.kind } ?? true
+            if applies { byName[rule.name] = rule }
+        }
+        return byName.keys.sorted().compactMap { byName[$0] }
+    }
 }

@@ -155,32 +155,56 @@ public enum StationConfigLoader {
             errors += r.finish()
         }
 
-        // [[alert]] — parsed here so the keys are checked; evaluated by the alert engine.
-        var alerts: [StationConfig.Alert] = []
+        // [[alert]]: station rules; every point they name must exist on the devices they apply to.
+        var alerts: [AlertRuleSpec] = []
         for (i, t) in root.tables("alert").enumerated() {
             let r = TableReader(source: source, table: t, section: "alert", index: i)
-            let name = r.string("name", required: true) ?? ""
-            r.label = "[[alert]] \"\(name)\""
-            let device = r.string("device")
-            if let device, byId[device] == nil { r.report("device", "no [[device]] with id \"\(device)\"") }
-            let kind = r.oneOf("kind", Profile.Kind.allCases.map(\.rawValue)).flatMap(Profile.Kind.init(rawValue:))
-            let when = r.string("when", required: true) ?? ""
-            let forDuration = r.duration("for", default: .zero) ?? .zero
-            let severity = r.oneOf("severity", ["info", "warning", "critical"], default: "warning") ?? "warning"
-            let summary = r.string("summary")
+            if let rule = AlertRuleReader.read(r, allowTarget: true) {
+                var targets = devices
+                if let id = rule.device {
+                    if let d = byId[id] { targets = [d] } else {
+                        r.report("device", "no [[device]] with id \"\(id)\"")
+                        targets = []
+                    }
+                } else if let kind = rule.kind {
+                    targets = devices.filter { $0.profile.kind == kind }
+                }
+                for d in targets {
+                    for point in rule.when.points where d.profile.point(named: point) == nil {
+                        r.report("when", "device \"\(d.id)\" (profile \(d.profile.name)) has no point \"\(point)\"")
+                    }
+                }
+                alerts.append(rule)
+            }
             errors += r.finish()
-            alerts.append(
-                .init(
-                    name: name, device: device, kind: kind, when: when, forDuration: forDuration, severity: severity,
-                    summary: summary))
         }
         var notify: [StationConfig.Notify] = []
         for (i, t) in root.tables("notify").enumerated() {
             let r = TableReader(source: source, table: t, section: "notify", index: i)
             let kind = r.oneOf("kind", ["alertmanager", "webhook", "exec"], required: true) ?? ""
+            let name = r.string("name", default: "\(kind)-\(i + 1)") ?? kind
+            r.label = "[[notify]] \"\(name)\""
             let url = r.string("url")
+            let command = r.stringArray("command")
+            let timeout = r.duration("timeout", default: .seconds(10)) ?? .seconds(10)
+            let repeatInterval = r.duration("repeat_interval", default: .seconds(4 * 3600)) ?? .seconds(4 * 3600)
+            let resend = r.duration("resend_interval", default: .seconds(60)) ?? .seconds(60)
+            if kind == "exec", command.isEmpty { r.report("command", "an exec target needs command = [\"program\", \"arg\" …]") }
+            if kind != "exec" {
+                if let url {
+                    if URL(string: url)?.scheme.map({ $0 == "http" || $0 == "https" }) != true {
+                        r.report("url", "expected an http:// or https:// URL, got \"\(url)\"")
+                    }
+                } else {
+                    r.report("url", "missing; a \(kind) target needs a url")
+                }
+            }
+            if notify.contains(where: { $0.name == name }) { r.report("name", "duplicate [[notify]] name \"\(name)\"") }
             errors += r.finish()
-            notify.append(.init(kind: kind, url: url))
+            notify.append(
+                .init(
+                    name: name, kind: kind, url: url, command: command, timeout: timeout, repeatInterval: repeatInterval,
+                    resendInterval: resend))
         }
 
         errors += root.finish()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WaystationAlerts
 import WaystationCore
 import WaystationPolling
 import WaystationVisits
@@ -16,6 +17,8 @@ public actor Daemon: Service {
     private var engine: PollingEngine?
     private var store: Store?
     private var visits: VisitBook?
+    private var alerts: AlertService?
+    private var notifierTask: Task<Void, Never>?
     private var config: StationConfig?
     /// Hooks run once storage and the engine are up (the control server binds there).
     private var extensions: [any DaemonExtension] = []
@@ -36,6 +39,7 @@ public actor Daemon: Service {
     public var currentConfig: StationConfig? { config }
     public var currentEngine: PollingEngine? { engine }
     public var currentVisits: VisitBook? { visits }
+    public var currentAlerts: AlertService? { alerts }
 
     public func run() async throws {
         guard let config else { return }
@@ -45,6 +49,11 @@ public actor Daemon: Service {
         self.engine = engine
         let visits = try VisitBook(store: store, config: config, logger: logger)
         self.visits = visits
+        let alerts = AlertService(config: config, store: store, engine: engine, logger: logger)
+        try await alerts.restore()
+        self.alerts = alerts
+        await engine.monitor.setAfterIngest { device in await alerts.afterPoll(device: device) }
+        startNotifier(config)
         await engine.start()
         for ext in extensions { try await ext.start(daemon: self) }
         notifier.notify("READY=1\nSTATUS=\(await statusLine())")
@@ -60,6 +69,7 @@ public actor Daemon: Service {
             group.addTask { await self.watchdogLoop() }
             group.addTask { await self.statusLoop() }
             group.addTask { await visits.run() }
+            group.addTask { await alerts.run() }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -67,6 +77,7 @@ public actor Daemon: Service {
         notifier.notify("STOPPING=1")
         logger.info("stopping: finishing requests, flushing storage")
         for ext in extensions { await ext.stop() }
+        notifierTask?.cancel()
         await engine.stop()
         do {
             try await store.checkpoint()
@@ -74,6 +85,14 @@ public actor Daemon: Service {
             logger.error("final checkpoint failed", metadata: ["error": "\(error)"])
         }
         logger.info("stopped")
+    }
+
+    /// (Re)starts notification delivery for the configured targets; undelivered rows stay queued.
+    private func startNotifier(_ config: StationConfig) {
+        notifierTask?.cancel()
+        guard let store, let alerts else { return }
+        let notifier = Notifier(store: store, config: config, alerts: alerts, logger: logger)
+        notifierTask = Task { await notifier.run() }
     }
 
     private func signalLoop() async {
@@ -93,6 +112,8 @@ public actor Daemon: Service {
             config = new
             await engine?.reload(new)
             await visits?.apply(new)
+            await alerts?.apply(new)
+            startNotifier(new)
             notifier.notify("READY=1\nSTATUS=\(await statusLine())")
             return nil
         } catch {
@@ -134,6 +155,10 @@ public actor Daemon: Service {
         let online = statuses.filter { $0.health.state == .online }.count
         let offline = statuses.filter { $0.health.state == .offline }.map(\.id)
         var line = "\(online)/\(statuses.count) devices online"
+        if let alerts {
+            let firing = await alerts.activeCount
+            if firing > 0 { line += "; \(firing) alert(s) firing" }
+        }
         if !offline.isEmpty { line += "; offline: \(offline.joined(separator: ", "))" }
         return line
     }

@@ -37,6 +37,13 @@ public actor StationMonitor {
     /// Devices in maintenance: reason and since when.
     private var maintenance: [String: (reason: String, since: Date)] = [:]
     private var subscribers: [UUID: AsyncStream<MonitorEvent>.Continuation] = [:]
+    /// Runs after each poll result is taken in, before history is written: the alert engine and the
+    /// interlocks react in the same poll cycle.
+    private var afterIngest: (@Sendable (String) async -> Void)?
+
+    public func setAfterIngest(_ hook: @escaping @Sendable (String) async -> Void) {
+        afterIngest = hook
+    }
     /// A device that keeps failing is logged again at most this often.
     public var failureLogInterval: TimeInterval = 600
 
@@ -118,6 +125,7 @@ public actor StationMonitor {
             points[device.id]?[name] = state
         }
         record.splits = result.newSplits.map { (device.id, $0.table, $0.address) }
+        if let afterIngest { await afterIngest(device.id) }
         pending.append(record)
         // State changes and learned splits go to disk at once; value history is batched.
         let urgent = !record.transitions.isEmpty || !record.splits.isEmpty

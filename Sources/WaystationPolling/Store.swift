@@ -123,6 +123,32 @@ public actor Store {
                     CREATE INDEX visit_checked_in ON visit(checked_in);
                     """)
         }
+        m.registerMigration("v4: alerts, silences, outbox, slot locks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE alert (
+                        fingerprint TEXT PRIMARY KEY,
+                        body TEXT NOT NULL,           -- the alert instance as JSON
+                        state TEXT NOT NULL,
+                        updated INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE silence (
+                        id INTEGER PRIMARY KEY,
+                        body TEXT NOT NULL,           -- matchers, until, by, comment as JSON
+                        until INTEGER NOT NULL);
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY,
+                        target TEXT NOT NULL,
+                        created INTEGER NOT NULL,
+                        payload TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        delivered INTEGER);
+                    CREATE INDEX outbox_pending ON outbox(target, id) WHERE delivered IS NULL;
+                    CREATE TABLE slot_lock (
+                        slot TEXT PRIMARY KEY,
+                        reason TEXT NOT NULL,
+                        at INTEGER NOT NULL) WITHOUT ROWID;
+                    """)
+        }
         return m
     }
 

@@ -38,6 +38,13 @@ enum Output {
         case "DeviceOffline": return "device \"\(p["device"]?.string ?? "?")\" did not answer: \(p["error"]?.string ?? "")"
         case "PermissionDenied":
             return "permission denied: \(p["method"]?.string ?? "this") needs \(p["required"]?.string ?? "admin rights")"
+        case "SlotUnsafe": return "slot \(p["slot"]?.string ?? "?") stays off: \(p["reason"]?.string ?? "still unsafe")"
+        case "SlotNotFound": return "no slot \"\(p["slot"]?.string ?? "?")\""
+        case "AlertNotFound": return "no alert with fingerprint \(p["fingerprint"]?.string ?? "?")"
+        case "AlertNotFiring": return "that alert is \(p["state"]?.string ?? "not firing"), not firing"
+        case "NotCheckedIn": return "that rider has no open visit"
+        case "UnknownCategory":
+            return "unknown category \"\(p["category"]?.string ?? "?")\"; known: \((p["known"]?.array ?? []).compactMap(\.string).joined(separator: ", "))"
         case "ConfigRefused": return "config refused; the running config stays:\n\(p["errors"]?.string ?? "")"
         default: return "\(error) \(parameters.text)"
         }

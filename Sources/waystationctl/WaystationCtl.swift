@@ -15,7 +15,8 @@ struct WaystationCtl: ParsableCommand {
         version: WaystationVersion.string,
         subcommands: [
             Status.self, Devices.self, Device.self, Read.self, Write.self, SelfTest.self, Maintenance.self,
-            Reload.self, Watch.self, Audit.self, CheckIn.self, CheckOut.self, Visits.self, Stats.self, Version.self,
+            Reload.self, Watch.self, Audit.self, CheckIn.self, CheckOut.self, Visits.self, Stats.self, Alerts.self, Ack.self, Silence.self, EnableSlot.self,
+            Version.self,
         ])
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WaystationControl
+import WaystationCore
 
 /// The control interface of the real daemon, through its real Unix socket.
 @Suite("Control interface", .serialized)

@@ -162,7 +162,7 @@ final class TestStation: @unchecked Sendable {
         simulator = try Simulator(config: config, serialOverrides: overrides, logger: logger)
         try simulator.start()
         // Known values to read back.
-        for device in config.devices {
+        for device in config.devices where device.profile.name == "testdev" {
             try simulator.set(device: device.id, point: "c1", value: 1)
             try simulator.set(device: device.id, point: "d0", value: 1)
             try simulator.set(device: device.id, point: "u16", value: Double(1000 + device.unit))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WaystationControl
+import WaystationCore
 import WaystationPolling
 import WaystationVisits
 
