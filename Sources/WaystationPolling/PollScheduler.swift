@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Devices on one interval are spread across it instead of fired together; a job that fails is
 /// backed off (exponential, capped, jittered) so a dead device cannot eat its neighbours' bus time;
-/// a job that succeeds keeps its cadence (missed slots are skipped, not queued up).
+/// a job that succeeds keeps its cadence (a late poll gets one catch-up; further missed slots are
+/// skipped, not queued up).
 public struct PollScheduler: Sendable {
     public struct Job: Sendable, Hashable, CustomStringConvertible {
         public var device: String
@@ -58,9 +59,9 @@ public struct PollScheduler: Sendable {
         var e = entries[i]
         if ok {
             e.failures = 0
-            var next = e.next + job.interval
-            if next <= now { next += ((now - next) / job.interval).rounded(.down) * job.interval + job.interval }
-            e.next = next
+            // Keep the cadence; a poll that ran late is followed by one catch-up poll at once, and
+            // the slots missed beyond that are skipped rather than fired in a burst.
+            e.next = max(e.next + job.interval, now)
         } else {
             e.failures += 1
             let delay = min(job.interval * pow(2, Double(min(e.failures - 1, 16))), max(maxBackoff, job.interval))

@@ -181,6 +181,9 @@ struct AlertTests {
         #expect(try sim.servedCount(device: "cabinet") - served0 <= 4 + 4 + 2)
         #expect(try sim.value(device: "cabinet", point: "slot2_relay") == 1)
 
+        try await r.daemon.waitFor("interlock alert") {
+            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains { $0["name"]?.string == "SlotInterlock" } == true
+        }
         let alerts = try r.call("ListAlerts", ["state": "firing"])
         let interlock = alerts["alerts"]?.array?.first { $0["name"]?.string == "SlotInterlock" }
         #expect(interlock?["severity"]?.string == "critical")

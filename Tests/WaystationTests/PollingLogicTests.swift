@@ -86,7 +86,7 @@ struct PollingLogicTests {
         }
         #expect(dues == [10, 10.5, 11, 11.5])
         #expect(s.nextDue()?.at == 12)
-        // An overrun skips missed slots instead of firing a burst.
+        // An overrun gets one catch-up poll, not a burst of the missed slots.
         guard let (job, _) = s.nextDue() else { return }
         s.completed(job, ok: true, at: 19.1)
         #expect(s.jobs.count == 4)
