@@ -48,6 +48,7 @@ clean:
 
 bench: deps
 	$(SWIFT) build -c release --product waystation-sim
+	$(SWIFT) build -c release --product waystationd
 	$(SWIFT) build -c release --product waystation-bench
 	.build/release/waystation-bench
 

@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "waystation-bench",
             dependencies: [
-                "CModbus", "WaystationCore", "WaystationModbus", "WaystationPolling",
+                "CModbus", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationSim",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

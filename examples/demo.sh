@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/debug
 config=examples/demo-station.toml
-seconds=${DEMO_SECONDS:-40}
+seconds=${DEMO_SECONDS:-45}
 mkdir -p state
 rm -f state/sim.sock state/control.sock
 
@@ -48,6 +48,8 @@ while :; do
   ctl status || true
   echo
   ctl device fridge | grep -E "^(POINT|cabinet_temp|setpoint|door_open|compressor) " || true
+  echo
+  ctl alerts || true
   if [ "$faulted" = 0 ] && [ "$elapsed" -ge $(( seconds > 0 ? seconds / 3 : 10 )) ]; then
     echo
     echo ">> fault injected: fridge door open, fridge probe at 15 °C, microwave meter silent"
@@ -63,3 +65,6 @@ done
 echo
 echo "== self-test"
 ctl selftest || true
+echo
+echo "== a rider checks in at the kiosk (the id is stored only as a keyed hash)"
+ctl checkin "+86 139 0000 0000" --category food_delivery --source kiosk || true
