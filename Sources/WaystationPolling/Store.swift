@@ -67,12 +67,14 @@ public actor Store {
                         series INTEGER NOT NULL REFERENCES series(id),
                         at INTEGER NOT NULL,          -- Unix milliseconds
                         value REAL,                   -- NULL: the device reported "no reading"
-                        PRIMARY KEY (series, at)) WITHOUT ROWID;
+                        -- Time first: each flush appends to the end of the tree instead of touching
+                        -- one page per series (flash wear), and pruning is a range delete.
+                        PRIMARY KEY (at, series)) WITHOUT ROWID;
                     CREATE TABLE point_aggregate (
                         series INTEGER NOT NULL REFERENCES series(id),
                         minute INTEGER NOT NULL,      -- Unix seconds, start of the minute
                         min REAL NOT NULL, max REAL NOT NULL, avg REAL NOT NULL, count INTEGER NOT NULL,
-                        PRIMARY KEY (series, minute)) WITHOUT ROWID;
+                        PRIMARY KEY (minute, series)) WITHOUT ROWID;
                     CREATE TABLE device_state (
                         id INTEGER PRIMARY KEY,
                         device TEXT NOT NULL,
@@ -223,22 +225,15 @@ public actor Store {
     public func prune(now: Date, retainValues: TimeInterval, retainAggregates: TimeInterval) async throws
         -> (values: Int, aggregates: Int)
     {
-        // Per series, so the primary key (series, at) serves the delete: no extra time index to
-        // rewrite on every insert (flash wear).
+        // The primary keys start with the time: both deletes are range deletes.
         try await pool.write { db in
-            let series = try Int64.fetchAll(db, sql: "SELECT id FROM series")
-            var values = 0
-            var aggregates = 0
-            for id in series {
-                try db.execute(
-                    sql: "DELETE FROM point_value WHERE series = ? AND at < ?",
-                    arguments: [id, Self.ms(now.addingTimeInterval(-retainValues))])
-                values += db.changesCount
-                try db.execute(
-                    sql: "DELETE FROM point_aggregate WHERE series = ? AND minute < ?",
-                    arguments: [id, Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970)])
-                aggregates += db.changesCount
-            }
+            try db.execute(
+                sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))])
+            let values = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM point_aggregate WHERE minute < ?",
+                arguments: [Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970)])
+            let aggregates = db.changesCount
             try db.execute(
                 sql: "DELETE FROM device_state WHERE at < ?",
                 arguments: [Self.ms(now.addingTimeInterval(-retainAggregates))])

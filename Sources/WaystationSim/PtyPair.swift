@@ -1,38 +1,62 @@
 import Foundation
 
 /// A pseudo-terminal pair made by socat: two linked paths that behave like the two ends of an
-/// RS-485 line. Used by the simulator's `--pty` and by tests.
-public enum PtyPair {
-    /// Starts socat and waits until both paths exist. Terminate the process to remove them.
-    public static func start(daemonEnd: String, simulatorEnd: String, timeout: Duration = .seconds(5)) throws
-        -> Process
-    {
-        guard let socat = findExecutable("socat") else {
+/// RS-485 line. Used by the simulator's `--pty` and by tests. socat is started with posix_spawn and
+/// stopped (and reaped) by `stop()` or when the pair is released.
+public final class PtyPair: @unchecked Sendable {
+    // @unchecked: `pid` is cleared under `lock`.
+    private let lock = NSLock()
+    private var pid: pid_t
+
+    /// Starts socat and waits until both paths exist.
+    public init(daemonEnd: String, simulatorEnd: String, timeout: Duration = .seconds(5)) throws {
+        guard let socat = Self.findExecutable("socat") else {
             throw SimulatorError("socat is not installed (apt-get install socat); it makes the RTU pty pairs")
         }
         for path in [daemonEnd, simulatorEnd] { unlink(path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: socat)
-        process.arguments = [
-            "pty,raw,echo=0,link=\(daemonEnd)",
-            "pty,raw,echo=0,link=\(simulatorEnd)",
-        ]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
         // No inherited pipes: a test runner waiting for EOF on its output must not wait on socat.
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        for fd: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        let argv = [socat, "pty,raw,echo=0,link=\(daemonEnd)", "pty,raw,echo=0,link=\(simulatorEnd)"]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var child: pid_t = 0
+        guard posix_spawn(&child, socat, &actions, nil, &cArgs, environ) == 0 else {
+            throw SimulatorError("cannot start socat")
+        }
+        pid = child
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if FileManager.default.fileExists(atPath: daemonEnd), FileManager.default.fileExists(atPath: simulatorEnd)
-            {
-                return process
+            if FileManager.default.fileExists(atPath: daemonEnd), FileManager.default.fileExists(atPath: simulatorEnd) {
+                return
             }
-            if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        process.terminate()
+        stop()
         throw SimulatorError("socat did not create the pty pair \(daemonEnd) / \(simulatorEnd)")
+    }
+
+    deinit { stop() }
+
+    /// Stops socat (the links disappear with it).
+    public func stop() {
+        lock.lock()
+        let p = pid
+        pid = 0
+        lock.unlock()
+        guard p > 0 else { return }
+        kill(p, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<200 {
+            if waitpid(p, &status, WNOHANG) != 0 { return }
+            usleep(10_000)
+        }
+        kill(p, SIGKILL)
+        waitpid(p, &status, 0)
     }
 
     static func findExecutable(_ name: String) -> String? {

@@ -50,12 +50,12 @@ struct WaystationSimCommand: ParsableCommand {
             throw ExitCode(1)
         }
         var overrides: [String: String] = [:]
-        var ptys: [Process] = []
+        var ptys: [PtyPair] = []
         if pty {
             for bus in station.buses {
                 guard case .rtu(let serial, _, _, _, _, _) = bus.transport else { continue }
                 let simEnd = serial + ".sim"
-                ptys.append(try PtyPair.start(daemonEnd: serial, simulatorEnd: simEnd))
+                ptys.append(try PtyPair(daemonEnd: serial, simulatorEnd: simEnd))
                 overrides[bus.name] = simEnd
             }
         }
@@ -87,7 +87,7 @@ struct WaystationSimCommand: ParsableCommand {
         DispatchQueue.global().async {
             stop.wait()
             sim.stop()
-            for p in socatProcesses { p.terminate() }
+            for p in socatProcesses { p.stop() }
             if let controlSocket { unlink(controlSocket) }
             Foundation.exit(0)
         }

@@ -232,6 +232,47 @@ struct AlertTests {
         #expect(latched == 3)
     }
 
+    @Test("alertmanager and exec targets get the alert too")
+    func otherTargets() async throws {
+        let webhook = try WebhookReceiver()
+        let alertmanager = try WebhookReceiver()
+        let r = try await Running(receiver: webhook)
+        let out = r.station.dir + "/exec-out.json"
+        let config = try String(contentsOfFile: r.station.configPath, encoding: .utf8) + """
+
+            [[notify]]
+            kind = "alertmanager"
+            name = "am"
+            url = "http://127.0.0.1:\(alertmanager.port)"
+
+            [[notify]]
+            kind = "exec"
+            name = "script"
+            command = ["/bin/sh", "-c", "cat >> \(out)"]
+            timeout = "5s"
+
+            """
+        try config.write(toFile: r.station.configPath, atomically: true, encoding: .utf8)
+        r.daemon.signal(SIGHUP)
+        try await r.daemon.waitFor("reloaded") { r.daemon.count("READY=1") >= 2 }
+        try r.station.simulator.set(device: "cabinet", point: "smoke", value: 1)
+        try await r.daemon.waitFor("alertmanager POST") {
+            alertmanager.requests.contains { req in
+                req.path == "/api/v2/alerts"
+                    && (JSON.parse(req.body)?.array?.first?["labels"]?["alertname"]?.string == "CabinetSmoke")
+            }
+        }
+        let posted = try #require(
+            alertmanager.requests.compactMap { JSON.parse($0.body) }.first {
+                $0.array?.first?["labels"]?["alertname"]?.string == "CabinetSmoke"
+            })
+        #expect(posted.array?.first?["startsAt"]?.string != nil)
+        #expect(posted.array?.first?["annotations"]?["summary"]?.string?.contains("Smoke") == true)
+        try await r.daemon.waitFor("exec ran") {
+            ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("CabinetSmoke")
+        }
+    }
+
     @Test("acknowledge and silence are admin changes, audited")
     func ackAndSilence() async throws {
         let receiver = try WebhookReceiver()

@@ -119,16 +119,7 @@ struct CheckConfigTests {
     }
 
     static func runDaemon(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binDir + "/waystationd")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Spawned.run(DaemonProcess.binDir + "/waystationd", arguments)
     }
 
     @Test("a good config passes and prints a summary")

@@ -46,28 +46,18 @@ struct ControlTests {
         }
 
         func openFDs() -> Int {
-            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.processIdentifier)/fd").count) ?? -1
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.pid)/fd").count) ?? -1
         }
 
         func ctl(_ arguments: [String], asNobody: Bool = false, socket explicit: String? = nil) throws
             -> (status: Int32, output: String)
         {
-            let process = Process()
-            var args = arguments + ["--socket", explicit ?? socket]
+            let args = arguments + ["--socket", explicit ?? socket]
+            let ctl = DaemonProcess.binDir + "/waystationctl"
             if asNobody {
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-                args = ["--reuid=65534", "--regid=65534", "--clear-groups", DaemonProcess.binDir + "/waystationctl"] + args
-            } else {
-                process.executableURL = URL(fileURLWithPath: DaemonProcess.binDir + "/waystationctl")
+                return try Spawned.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl] + args)
             }
-            process.arguments = args
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            return try Spawned.run(ctl, args)
         }
     }
 
@@ -263,18 +253,11 @@ struct ControlTests {
     @Test("the Python varlink package introspects and calls the daemon")
     func python() async throws {
         let r = try await Running()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", DaemonProcess.repo + "/Tests/python/varlink_check.py", r.socket]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(errors)")
+        let (status, output) = try Spawned.run(
+            "/usr/bin/env", ["python3", DaemonProcess.repo + "/Tests/python/varlink_check.py", r.socket])
+        #expect(status == 0, "\(output)")
+        let data = Data((output.split(separator: "\n").last.map(String.init) ?? "").utf8)
+        let errors = output
         let seen = try #require(JSON.parse(data), "\(errors)")
         #expect(seen["interface"]?.string == Self.iface)
         #expect(seen["methods"]?.array?.contains("GetStatus") == true)

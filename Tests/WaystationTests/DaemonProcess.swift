@@ -8,18 +8,26 @@ final class DaemonProcess: @unchecked Sendable {
         .deletingLastPathComponent().path
     static var binDir: String { repo + "/.build/debug" }
 
-    let process = Process()
+    let process: Spawned
     let notifyPath: String
     let logPath: String
     private let notifyFD: Int32
-    private let lock = NSLock()
-    private var messages: [String] = []
+    private let inbox: Inbox
+
+    /// Notifications received; shared with the receiving thread (which must not retain the
+    /// DaemonProcess, or its deinit would never kill the daemon).
+    final class Inbox: @unchecked Sendable {
+        // @unchecked: `messages` is guarded by `lock`.
+        let lock = NSLock()
+        var messages: [String] = []
+    }
 
     init(config: String, dir: String, watchdogUsec: Int = 1_000_000, extraArgs: [String] = []) throws {
         notifyPath = dir + "/notify.sock"
         logPath = dir + "/daemon.log"
         unlink(notifyPath)
-        notifyFD = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        notifyFD = fd
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(notifyPath.utf8)
@@ -28,49 +36,48 @@ final class DaemonProcess: @unchecked Sendable {
             raw[bytes.count] = 0
         }
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(notifyFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0 else { throw CocoaError(.fileWriteUnknown) }
-        let fd = notifyFD
-        Thread.detachNewThread { [self] in
+        guard bound == 0 else {
+            close(fd)
+            throw CocoaError(.fileWriteUnknown)
+        }
+        let inbox = Inbox()
+        self.inbox = inbox
+        Thread.detachNewThread {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n <= 0 { return }
                 let text = String(decoding: buffer[0..<n], as: UTF8.self)
-                lock.lock()
-                messages.append(text)
-                lock.unlock()
+                inbox.lock.lock()
+                inbox.messages.append(text)
+                inbox.lock.unlock()
             }
         }
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binDir + "/waystationd")
-        process.arguments = ["--config", config, "--log-level", "info"] + extraArgs
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notifyPath
         env["WATCHDOG_USEC"] = "\(watchdogUsec)"
         env["JOURNAL_STREAM"] = nil
         env["TZ"] = "UTC"
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try process.run()
+        process = try Spawned(
+            Self.binDir + "/waystationd", ["--config", config, "--log-level", "info"] + extraArgs, environment: env,
+            output: logPath)
     }
 
     deinit {
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            _ = process.wait(timeout: .seconds(10))
         }
         shutdown(notifyFD, Int32(SHUT_RDWR))
         close(notifyFD)
     }
 
     var notifications: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return messages
+        inbox.lock.lock()
+        defer { inbox.lock.unlock() }
+        return inbox.messages
     }
 
     func count(_ message: String) -> Int {
@@ -79,12 +86,12 @@ final class DaemonProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    func signal(_ sig: Int32) { process.signal(sig) }
 
     /// Kills the daemon with SIGKILL and waits for it.
     func killHard() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: .seconds(10))
     }
 
     /// Waits until the condition holds; records an issue (with the daemon's log) if it never does.

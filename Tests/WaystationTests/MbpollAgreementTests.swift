@@ -13,15 +13,8 @@ struct MbpollAgreementTests {
         let path = try #require(
             ["/usr/bin/mbpoll", "/usr/local/bin/mbpoll"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "mbpoll is not installed (apt-get install mbpoll); `make test` installs it")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (_, output) = try Spawned.run(path, arguments)
+        let data = Data(output.utf8)
         var values: [Int: String] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("[") {
             let parts = line.split(separator: "]", maxSplits: 1)

@@ -5,16 +5,7 @@ import Testing
 @Suite("systemd units")
 struct SystemdUnitTests {
     static func run(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Spawned.run("/usr/bin/systemd-analyze", arguments)
     }
 
     /// The units with the binary path pointed at this build (verify checks that it exists).

@@ -14,7 +14,7 @@ final class TestStation: @unchecked Sendable {
     let configPath: String
     let config: StationConfig
     let simulator: Simulator
-    private var socat: Process?
+    private var socat: PtyPair?
 
     static let testProfile = """
         [profile]
@@ -154,7 +154,7 @@ final class TestStation: @unchecked Sendable {
         config = try StationConfigLoader.load(path: configPath, extraProfilePaths: [])
         var overrides: [String: String] = [:]
         if !rtuUnits.isEmpty {
-            socat = try PtyPair.start(daemonEnd: dir + "/tty-daemon", simulatorEnd: dir + "/tty-sim")
+            socat = try PtyPair(daemonEnd: dir + "/tty-daemon", simulatorEnd: dir + "/tty-sim")
             overrides["rtu"] = dir + "/tty-sim"
         }
         var logger = Logger(label: "test.sim")
@@ -178,7 +178,7 @@ final class TestStation: @unchecked Sendable {
 
     deinit {
         simulator.stop()
-        socat?.terminate()
+        socat?.stop()
         try? FileManager.default.removeItem(atPath: dir)
     }
 

@@ -212,16 +212,7 @@ struct VisitTests {
     func cli() async throws {
         let r = try await Running(extra: "[visits]\nmax_stay = \"1h\"\n")
         func ctl(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: DaemonProcess.binDir + "/waystationctl")
-            p.arguments = args + ["--socket", r.socket]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+            try Spawned.run(DaemonProcess.binDir + "/waystationctl", args + ["--socket", r.socket])
         }
         #expect(try ctl(["checkin", "CARD-77", "--category", "courier"]).1.contains("checked in"))
         #expect(try ctl(["visits", "--active"]).1.contains("courier"))
