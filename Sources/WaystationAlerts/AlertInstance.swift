@@ -54,10 +54,12 @@ public struct AlertInstance: Sendable, Equatable {
         func date(_ d: Date?) -> JSON { d.map { .number($0.timeIntervalSince1970) } ?? .null }
         return [
             "fingerprint": .string(fingerprint), "rule": .string(rule), "device": .string(device),
-            "labels": .object(labels.mapValues(JSON.string)), "severity": .string(severity), "state": .string(state.rawValue),
+            "labels": .object(labels.mapValues(JSON.string)), "severity": .string(severity),
+            "state": .string(state.rawValue),
             "active_since": date(activeSince), "fired_at": date(firedAt), "resolved_at": date(resolvedAt),
             "last_true": date(lastTrue), "last_notified": date(lastNotified), "value": .optional(value),
-            "summary": .string(summary), "ack_by": .optional(ackBy), "ack_note": .optional(ackNote), "ack_at": date(ackAt),
+            "summary": .string(summary), "ack_by": .optional(ackBy), "ack_note": .optional(ackNote),
+            "ack_at": date(ackAt),
             "escalated": .bool(escalated),
         ]
     }
@@ -65,7 +67,8 @@ public struct AlertInstance: Sendable, Equatable {
     init?(json: JSON) {
         func date(_ key: String) -> Date? { json[key]?.number.map { Date(timeIntervalSince1970: $0) } }
         guard let rule = json["rule"]?.string, let device = json["device"]?.string,
-            let labels = json["labels"]?.object?.compactMapValues(\.string), let state = json["state"]?.string.flatMap(State.init)
+            let labels = json["labels"]?.object?.compactMapValues(\.string),
+            let state = json["state"]?.string.flatMap(State.init)
         else { return nil }
         self.init(
             rule: rule, device: device, labels: labels, severity: json["severity"]?.string ?? "warning",

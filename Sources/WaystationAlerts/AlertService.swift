@@ -59,7 +59,8 @@ public actor AlertService {
             guard let j = JSON.parse(Data(row.body.utf8)), let until = j["until"]?.number else { return nil }
             return SilenceEntry(
                 id: row.id, matchers: j["matchers"]?.object?.compactMapValues(\.string) ?? [:],
-                until: Date(timeIntervalSince1970: until), by: j["by"]?.string ?? "", comment: j["comment"]?.string ?? "")
+                until: Date(timeIntervalSince1970: until), by: j["by"]?.string ?? "",
+                comment: j["comment"]?.string ?? "")
         }
     }
 
@@ -70,7 +71,9 @@ public actor AlertService {
     // MARK: Evaluation
 
     /// Latest good values, by device and point.
-    private func snapshot() async -> (values: [String: [String: Double]], states: [String: String], maintenance: Set<String>) {
+    private func snapshot() async -> (
+        values: [String: [String: Double]], states: [String: String], maintenance: Set<String>
+    ) {
         var values: [String: [String: Double]] = [:]
         var states: [String: String] = [:]
         var maintenance: Set<String> = []
@@ -89,9 +92,10 @@ public actor AlertService {
     /// Runs after a device's poll: interlocks first (same poll cycle), then its rules.
     public func afterPoll(device: String) async {
         let snap = await snapshot()
-        let involved = config.slots.contains { s in
-            [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0 }.contains { $0.device == device }
-        } || config.smoke.contains { $0.device == device }
+        let involved =
+            config.slots.contains { s in
+                [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0 }.contains { $0.device == device }
+            } || config.smoke.contains { $0.device == device }
         if involved { await runInterlocks(snap.values) }
         await evaluateRules(devices: [device], snap)
     }
@@ -112,7 +116,8 @@ public actor AlertService {
     }
 
     private func evaluateRules(
-        devices: [String], _ snap: (values: [String: [String: Double]], states: [String: String], maintenance: Set<String>)
+        devices: [String],
+        _ snap: (values: [String: [String: Double]], states: [String: String], maintenance: Set<String>)
     ) async {
         let now = Date()
         var changed: [AlertInstance] = []
@@ -134,15 +139,19 @@ public actor AlertService {
                 let value = rule.when.points.first.flatMap { values[$0] }
                 let active =
                     !snap.maintenance.contains(id) && rule.when.evaluate(values: { values[$0] }, state: state)
-                var a = alerts[fp] ?? AlertInstance(rule: rule.name, device: id, labels: labels, severity: rule.severity, summary: rule.name)
+                var a =
+                    alerts[fp]
+                    ?? AlertInstance(
+                        rule: rule.name, device: id, labels: labels, severity: rule.severity, summary: rule.name)
                 if !active && a.state == .inactive && alerts[fp] == nil { continue }
                 if active {
                     a.value = value
-                    a.summary = Self.render(rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name)
+                    a.summary = Self.render(
+                        rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name)
                 }
                 if let entered = AlertLifecycle.step(
-                    &a, conditionTrue: active, forDuration: rule.forDuration, keepFiringFor: rule.keepFiringFor, at: now)
-                {
+                    &a, conditionTrue: active, forDuration: rule.forDuration, keepFiringFor: rule.keepFiringFor, at: now
+                ) {
                     changed.append(a)
                     if entered == .firing || entered == .resolved { notifications.append((a, entered)) }
                     log(a, entered)
@@ -183,7 +192,11 @@ public actor AlertService {
         let now = Date()
         for (a, entered) in notifications where !isSilenced(a) {
             for target in config.notify {
-                outbox.append((target.name, Payloads.build(target: target, alert: a, status: entered, station: config.station, at: now)))
+                outbox.append(
+                    (
+                        target.name,
+                        Payloads.build(target: target, alert: a, status: entered, station: config.station, at: now)
+                    ))
             }
             alerts[a.fingerprint]?.lastNotified = now
         }
@@ -209,7 +222,9 @@ public actor AlertService {
             }
         }
         guard !due.isEmpty else { return }
-        for a in due { logger.info("alert still firing: reminder", metadata: ["alert": "\(a.rule)", "device": "\(a.device)"]) }
+        for a in due {
+            logger.info("alert still firing: reminder", metadata: ["alert": "\(a.rule)", "device": "\(a.device)"])
+        }
         await persist(due.map { alerts[$0.fingerprint] ?? $0 }, due.map { ($0, .firing) })
     }
 
@@ -230,8 +245,10 @@ public actor AlertService {
 
     /// Switches a slot's relay off, reads it back, latches it, raises a critical alert and audits.
     private func trip(_ action: InterlockLogic.Action) async {
-        guard let slot = config.slots.first(where: { $0.id == action.slot }), let relayDevice = config.device(id: slot.relay.device),
-            let point = relayDevice.profile.point(named: slot.relay.point), let client = await engine.clients[relayDevice.bus]
+        guard let slot = config.slots.first(where: { $0.id == action.slot }),
+            let relayDevice = config.device(id: slot.relay.device),
+            let point = relayDevice.profile.point(named: slot.relay.point),
+            let client = await engine.clients[relayDevice.bus]
         else { return }
         var ok = false
         var failure = ""
@@ -273,20 +290,28 @@ public actor AlertService {
                 "interlock: could not switch the slot off; retrying",
                 metadata: ["slot": "\(slot.id)", "reason": "\(action.reason)", "error": "\(failure)"])
         }
-        await raiseSlotAlert(slot: slot, device: relayDevice.id, reason: action.reason, confirmedOff: ok, failure: failure)
+        await raiseSlotAlert(
+            slot: slot, device: relayDevice.id, reason: action.reason, confirmedOff: ok, failure: failure)
         publish(.interlock(slot: slot.id, reason: action.reason, ok: ok))
     }
 
     private func slotLabels(_ slot: StationConfig.Slot, device: String) -> [String: String] {
-        ["alertname": "SlotInterlock", "device": device, "slot": slot.id, "station": config.station.id, "severity": "critical"]
+        [
+            "alertname": "SlotInterlock", "device": device, "slot": slot.id, "station": config.station.id,
+            "severity": "critical",
+        ]
     }
 
-    private func raiseSlotAlert(slot: StationConfig.Slot, device: String, reason: String, confirmedOff: Bool, failure: String)
+    private func raiseSlotAlert(
+        slot: StationConfig.Slot, device: String, reason: String, confirmedOff: Bool, failure: String
+    )
         async
     {
         let labels = slotLabels(slot, device: device)
         let fp = AlertInstance.fingerprint(labels)
-        var a = alerts[fp] ?? AlertInstance(rule: "SlotInterlock", device: device, labels: labels, severity: "critical", summary: "")
+        var a =
+            alerts[fp]
+            ?? AlertInstance(rule: "SlotInterlock", device: device, labels: labels, severity: "critical", summary: "")
         let wasEscalated = a.escalated
         a.summary =
             confirmedOff
@@ -325,7 +350,9 @@ public actor AlertService {
         case relayFailed(String)
     }
 
-    public func acknowledge(_ fingerprint: String, note: String, by user: String, uid: UInt32) async throws -> AlertInstance {
+    public func acknowledge(_ fingerprint: String, note: String, by user: String, uid: UInt32) async throws
+        -> AlertInstance
+    {
         guard var a = alerts[fingerprint] else { throw ControlError.notFound }
         guard a.state == .firing else { throw ControlError.notFiring(a.state.rawValue) }
         a.ackBy = user
@@ -334,12 +361,15 @@ public actor AlertService {
         alerts[fingerprint] = a
         await persist([a], [])
         try await store.audit(
-            .init(at: Date(), uid: uid, user: user, action: "acknowledge", target: "\(a.rule) \(a.device)", old: nil, new: note))
+            .init(
+                at: Date(), uid: uid, user: user, action: "acknowledge", target: "\(a.rule) \(a.device)", old: nil,
+                new: note))
         publish(.alert(a, entered: a.state))
         return a
     }
 
-    public func silence(matchers: [String: String], duration: Duration, comment: String, by user: String, uid: UInt32) async throws
+    public func silence(matchers: [String: String], duration: Duration, comment: String, by user: String, uid: UInt32)
+        async throws
         -> SilenceEntry
     {
         let until = Date().addingTimeInterval(duration.seconds)
@@ -353,18 +383,23 @@ public actor AlertService {
         try await store.audit(
             .init(
                 at: Date(), uid: uid, user: user, action: "silence",
-                target: matchers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","), old: nil,
+                target: matchers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                old: nil,
                 new: "until \(until.formatted(.iso8601)): \(comment)"))
         return entry
     }
 
     /// Re-enables a latched slot: refused while its hazard is still there.
     public func enableSlot(_ slotID: String, by user: String, uid: UInt32) async throws {
-        guard let slot = config.slots.first(where: { $0.id == slotID }), let relayDevice = config.device(id: slot.relay.device),
-            let point = relayDevice.profile.point(named: slot.relay.point), let client = await engine.clients[relayDevice.bus]
+        guard let slot = config.slots.first(where: { $0.id == slotID }),
+            let relayDevice = config.device(id: slot.relay.device),
+            let point = relayDevice.profile.point(named: slot.relay.point),
+            let client = await engine.clients[relayDevice.bus]
         else { throw ControlError.slotNotFound }
         let snap = await snapshot()
-        let check = InterlockLogic.evaluate(slots: [slot], smoke: config.smoke, latched: [:]) { snap.values[$0.device]?[$0.point] }
+        let check = InterlockLogic.evaluate(slots: [slot], smoke: config.smoke, latched: [:]) {
+            snap.values[$0.device]?[$0.point]
+        }
         if let hazard = check.first { throw ControlError.stillUnsafe(hazard.reason) }
         do {
             try await client.writeCoil(unit: relayDevice.unit, address: point.address, value: true)
@@ -376,7 +411,9 @@ public actor AlertService {
         failingTrips[slotID] = nil
         try await store.setSlotLock(
             slotID, reason: nil,
-            audit: .init(at: Date(), uid: uid, user: user, action: "enable-slot", target: slotID, old: reason.map { "off: \($0)" }, new: "on"))
+            audit: .init(
+                at: Date(), uid: uid, user: user, action: "enable-slot", target: slotID,
+                old: reason.map { "off: \($0)" }, new: "on"))
         logger.notice("slot re-enabled", metadata: ["slot": "\(slotID)", "by": "\(user)"])
         let fp = AlertInstance.fingerprint(slotLabels(slot, device: relayDevice.id))
         if var a = alerts[fp], a.state == .firing {

@@ -28,8 +28,10 @@ public enum InterlockLogic {
             if let smokeOn {
                 reason = "smoke detected (\(smokeOn))"
             } else if let t = value(slot.temperature), t > slot.maxTemperature {
-                reason = "temperature \(PointValue.format(t)) °C above the limit of \(PointValue.format(slot.maxTemperature)) °C"
-            } else if let c = slot.current, let battery = slot.batteryPresent, let amps = value(c), amps > currentThreshold,
+                reason =
+                    "temperature \(PointValue.format(t)) °C above the limit of \(PointValue.format(slot.maxTemperature)) °C"
+            } else if let c = slot.current, let battery = slot.batteryPresent, let amps = value(c),
+                amps > currentThreshold,
                 (value(battery) ?? 1) == 0
             {
                 reason = "drawing \(PointValue.format(amps)) A with no battery present"

@@ -47,14 +47,17 @@ public final class Notifier: Sendable {
             do {
                 try await send(item.payload, to: target)
                 try await store.markDelivered(item.id)
-                if failures > 0 { logger.notice("notification target reachable again", metadata: ["target": "\(target.name)"]) }
+                if failures > 0 {
+                    logger.notice("notification target reachable again", metadata: ["target": "\(target.name)"])
+                }
                 failures = 0
             } catch {
                 failures += 1
                 try? await store.markAttempt(item.id)
                 if failures == 1 || failures % 20 == 0 {
                     logger.warning(
-                        "notification delivery failed; will retry", metadata: ["target": "\(target.name)", "error": "\(error)"])
+                        "notification delivery failed; will retry",
+                        metadata: ["target": "\(target.name)", "error": "\(error)"])
                 }
                 let delay = min(pow(2, Double(min(failures, 10))) * 0.25, 30)
                 do { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
@@ -68,12 +71,16 @@ public final class Notifier: Sendable {
             let now = Date()
             let current = await alerts.list(state: nil).filter { a, silenced in
                 !silenced
-                    && (a.state == .firing || (a.state == .resolved && now.timeIntervalSince(a.resolvedAt ?? now) < 900))
+                    && (a.state == .firing
+                        || (a.state == .resolved && now.timeIntervalSince(a.resolvedAt ?? now) < 900))
             }
             guard !current.isEmpty else { continue }
             var postable: [JSON] = []
             for (a, _) in current {
-                if let body = JSON.parse(Data(Payloads.build(target: target, alert: a, status: a.state, station: station, at: now).utf8))?.array {
+                if let body = JSON.parse(
+                    Data(Payloads.build(target: target, alert: a, status: a.state, station: station, at: now).utf8))?
+                    .array
+                {
                     postable += body
                 }
             }

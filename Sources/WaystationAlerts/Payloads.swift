@@ -22,7 +22,8 @@ enum Payloads {
     }
 
     static func build(
-        target: StationConfig.Notify, alert a: AlertInstance, status: AlertInstance.State, station: StationConfig.Station,
+        target: StationConfig.Notify, alert a: AlertInstance, status: AlertInstance.State,
+        station: StationConfig.Station,
         at now: Date
     ) -> String {
         let one = alert(a, status: status, station: station)
@@ -40,7 +41,8 @@ enum Payloads {
             let body: JSON = [
                 "version": "4", "groupKey": .string("{}:{alertname=\"\(a.rule)\",device=\"\(a.device)\"}"),
                 "truncatedAlerts": 0, "status": .string(status == .resolved ? "resolved" : "firing"),
-                "receiver": .string(target.name), "groupLabels": ["alertname": .string(a.rule), "device": .string(a.device)],
+                "receiver": .string(target.name),
+                "groupLabels": ["alertname": .string(a.rule), "device": .string(a.device)],
                 "commonLabels": .object(common), "commonAnnotations": ["summary": .string(a.summary)],
                 "externalURL": .string("waystation://\(station.id)"), "alerts": [one],
             ]

@@ -41,7 +41,8 @@ public struct StationService: VarlinkService {
                     _ = connection.send(try await stationCall(call, peer: peer))
                 }
             default:
-                _ = connection.send(.error("org.varlink.service.InterfaceNotFound", ["interface": .string(call.interface)]))
+                _ = connection.send(
+                    .error("org.varlink.service.InterfaceNotFound", ["interface": .string(call.interface)]))
             }
         } catch let failure as Failure {
             _ = connection.send(failure.reply)
@@ -110,7 +111,9 @@ public struct StationService: VarlinkService {
     }
 
     func device(_ config: StationConfig, _ id: String) throws -> StationConfig.Device {
-        guard let d = config.device(id: id) else { throw Failure("\(Self.iface).DeviceNotFound", ["device": .string(id)]) }
+        guard let d = config.device(id: id) else {
+            throw Failure("\(Self.iface).DeviceNotFound", ["device": .string(id)])
+        }
         return d
     }
 
@@ -181,7 +184,9 @@ public struct StationService: VarlinkService {
             logger.notice(
                 "maintenance \(enabled ? "on" : "off")",
                 metadata: ["device": "\(d.id)", "by": "\(peer.userName)", "reason": "\(reason ?? "")"])
-            guard let status = await engine.monitor.status(of: d.id) else { throw Failure("\(Self.iface).DeviceNotFound") }
+            guard let status = await engine.monitor.status(of: d.id) else {
+                throw Failure("\(Self.iface).DeviceNotFound")
+            }
             return .ok(["device": Self.summary(status)])
         case "Reload":
             try requireAdmin(call, peer, config)
@@ -260,10 +265,12 @@ public struct StationService: VarlinkService {
                 let r = try await book.checkIn(worker: worker, category: category, source: source)
                 return .ok([
                     "visit": Self.visit(r.visit), "already_inside": .bool(!r.created),
-                    "occupancy": .number(Double(r.occupancy)), "capacity": .number(Double(r.capacity)), "full": .bool(r.full),
+                    "occupancy": .number(Double(r.occupancy)), "capacity": .number(Double(r.capacity)),
+                    "full": .bool(r.full),
                 ])
             } catch let e as VisitError {
-                throw Failure("org.varlink.service.InvalidParameter", ["parameter": "worker", "reason": .string(e.description)])
+                throw Failure(
+                    "org.varlink.service.InvalidParameter", ["parameter": "worker", "reason": .string(e.description)])
             }
         case "CheckOut":
             let worker = try string(call, "worker")
@@ -282,12 +289,14 @@ public struct StationService: VarlinkService {
             let visits = try await book.store.visits(since: since, until: until, activeOnly: active)
             return .ok(["visits": .array(visits.map(Self.visit))])
         default:  // VisitStats
-            guard let from = try date(call, "from", required: true), let to = try date(call, "to", required: true), from < to
+            guard let from = try date(call, "from", required: true), let to = try date(call, "to", required: true),
+                from < to
             else { throw Failure.invalid("to") }
             let s = try await book.statistics(from: from, to: to)
             return .ok([
                 "stats": [
-                    "from": .string(Self.iso(s.from)), "to": .string(Self.iso(s.to)), "visits": .number(Double(s.visits)),
+                    "from": .string(Self.iso(s.from)), "to": .string(Self.iso(s.to)),
+                    "visits": .number(Double(s.visits)),
                     "by_category": .array(
                         s.byCategory.keys.sorted().map {
                             ["category": .string($0), "count": .number(Double(s.byCategory[$0] ?? 0))]
@@ -307,15 +316,18 @@ public struct StationService: VarlinkService {
         case "ListAlerts":
             var state: AlertInstance.State?
             if let s = call.parameters["state"], !s.isNull {
-                guard let text = s.string, let st = AlertInstance.State(rawValue: text) else { throw Failure.invalid("state") }
+                guard let text = s.string, let st = AlertInstance.State(rawValue: text) else {
+                    throw Failure.invalid("state")
+                }
                 state = st
             }
             let list = await alerts.list(state: state)
             return .ok([
                 "alerts": .array(list.map { Self.alert($0.0, silenced: $0.silenced) }),
-                "latched_slots": .array((await alerts.latchedSlots).sorted { $0.key < $1.key }.map {
-                    ["slot": .string($0.key), "reason": .string($0.value)]
-                }),
+                "latched_slots": .array(
+                    (await alerts.latchedSlots).sorted { $0.key < $1.key }.map {
+                        ["slot": .string($0.key), "reason": .string($0.value)]
+                    }),
             ])
         case "AcknowledgeAlert":
             try requireAdmin(call, peer, config)
@@ -337,10 +349,12 @@ public struct StationService: VarlinkService {
                 guard let s = v.string else { throw Failure.invalid("matchers") }
                 matchers[k] = s
             }
-            guard let text = call.parameters["duration"]?.string, let duration = DurationParser.parse(text), duration > .zero
+            guard let text = call.parameters["duration"]?.string, let duration = DurationParser.parse(text),
+                duration > .zero
             else { throw Failure.invalid("duration") }
             let comment = call.parameters["comment"]?.string ?? ""
-            let s = try await alerts.silence(matchers: matchers, duration: duration, comment: comment, by: peer.userName, uid: peer.uid)
+            let s = try await alerts.silence(
+                matchers: matchers, duration: duration, comment: comment, by: peer.userName, uid: peer.uid)
             return .ok(["id": .number(Double(s.id)), "until": .string(Self.iso(s.until))])
         default:  // EnableSlot
             try requireAdmin(call, peer, config)
@@ -373,7 +387,8 @@ public struct StationService: VarlinkService {
         switch e {
         case .alert(let a, let entered):
             return [
-                "kind": "alert", "at": .string(iso(Date())), "device": .string(a.device), "to": .string(entered.rawValue),
+                "kind": "alert", "at": .string(iso(Date())), "device": .string(a.device),
+                "to": .string(entered.rawValue),
                 "cause": .string("\(a.rule): \(a.summary)"),
             ]
         case .interlock(let slot, let reason, let ok):
@@ -396,28 +411,37 @@ public struct StationService: VarlinkService {
         switch e {
         case .checkIn(let v, let occupancy, let full):
             return [
-                "kind": "check_in", "at": .string(iso(v.checkedIn)), "visit": visit(v), "occupancy": .number(Double(occupancy)),
+                "kind": "check_in", "at": .string(iso(v.checkedIn)), "visit": visit(v),
+                "occupancy": .number(Double(occupancy)),
                 "cause": .optional(full ? "station full" : nil),
             ]
         case .checkOut(let v, let occupancy):
-            return ["kind": "check_out", "at": .string(iso(v.checkedOut ?? Date())), "visit": visit(v), "occupancy": .number(Double(occupancy))]
+            return [
+                "kind": "check_out", "at": .string(iso(v.checkedOut ?? Date())), "visit": visit(v),
+                "occupancy": .number(Double(occupancy)),
+            ]
         case .autoClosed(let v):
             return ["kind": "visit_closed", "at": .string(iso(Date())), "visit": visit(v), "cause": "maximum stay"]
         }
     }
 
     func liveRead(_ d: StationConfig.Device, _ p: PointSpec, _ engine: PollingEngine) async throws -> PointValue {
-        guard let client = await engine.clients[d.bus] else { throw Failure("\(Self.iface).DeviceNotFound", ["device": .string(d.id)]) }
+        guard let client = await engine.clients[d.bus] else {
+            throw Failure("\(Self.iface).DeviceNotFound", ["device": .string(d.id)])
+        }
         let request = ReadRequest(table: p.table, address: p.address, count: p.width, points: [p])
         do {
-            let values = try await DeviceReader.execute(request, unit: d.unit, order: d.profile.wordOrder, client: client)
+            let values = try await DeviceReader.execute(
+                request, unit: d.unit, order: d.profile.wordOrder, client: client)
             return values[p.name] ?? .noReading
         } catch {
-            throw Failure("\(Self.iface).DeviceOffline", ["device": .string(d.id), "error": .string(error.description)])
+            throw Failure(
+                "\(Self.iface).DeviceOffline", ["device": .string(d.id), "error": .string(error.description)])
         }
     }
 
-    func writePoint(_ call: VarlinkCall, peer: PeerCredentials, config: StationConfig, engine: PollingEngine) async throws
+    func writePoint(_ call: VarlinkCall, peer: PeerCredentials, config: StationConfig, engine: PollingEngine)
+        async throws
         -> VarlinkReply
     {
         try requireAdmin(call, peer, config)
@@ -429,7 +453,8 @@ public struct StationService: VarlinkService {
             throw Failure("\(Self.iface).PointNotWritable", ["device": .string(d.id), "point": .string(p.name)])
         }
         let outOfRange: Bool =
-            p.type == .bool ? !(value == 0 || value == 1) : (value < (p.min ?? -.infinity) || value > (p.max ?? .infinity))
+            p.type == .bool
+            ? !(value == 0 || value == 1) : (value < (p.min ?? -.infinity) || value > (p.max ?? .infinity))
         if outOfRange || !value.isFinite {
             throw Failure(
                 "\(Self.iface).ValueOutOfRange",
@@ -456,7 +481,10 @@ public struct StationService: VarlinkService {
         } catch {
             throw Failure(
                 "\(Self.iface).ValueOutOfRange",
-                ["device": .string(d.id), "point": .string(p.name), "value": .number(value), "min": .optional(p.min), "max": .optional(p.max)])
+                [
+                    "device": .string(d.id), "point": .string(p.name), "value": .number(value), "min": .optional(p.min),
+                    "max": .optional(p.max),
+                ])
         }
         let readBack = try await liveRead(d, p, engine)
         try await engine.store.audit(
@@ -498,7 +526,8 @@ public struct StationService: VarlinkService {
         let clockOK = now > Date(timeIntervalSince1970: 1_735_689_600)  // 2025-01-01: a clock reset to 1970 fails
         return .ok([
             "ok": .bool(allOK && storageError == nil && clockOK), "devices": .array(checks),
-            "storage_ok": .bool(storageError == nil), "storage_error": .optional(storageError), "clock_ok": .bool(clockOK),
+            "storage_ok": .bool(storageError == nil), "storage_error": .optional(storageError),
+            "clock_ok": .bool(clockOK),
             "clock": .string(Self.iso(now)),
         ])
     }
@@ -569,7 +598,8 @@ public struct StationService: VarlinkService {
         let quality = state.value == nil && state.error == nil ? "none" : state.quality(at: now).name
         let value = state.value?.doubleValue
         return [
-            "name": .string(spec.name), "value": .optional(value), "label": .optional(value.flatMap { label(spec, $0) }),
+            "name": .string(spec.name), "value": .optional(value),
+            "label": .optional(value.flatMap { label(spec, $0) }),
             "unit": .optional(spec.unit), "quality": .string(quality), "error": .optional(state.error),
             "age": .optional(state.age(at: now).map { ($0 * 10).rounded() / 10 }), "writable": .bool(spec.writable),
             "min": .optional(spec.min), "max": .optional(spec.max),
@@ -585,7 +615,8 @@ public struct StationService: VarlinkService {
     static func live(_ spec: PointSpec, _ value: PointValue) -> JSON {
         let number = value.doubleValue
         return [
-            "name": .string(spec.name), "value": .optional(number), "label": .optional(number.flatMap { label(spec, $0) }),
+            "name": .string(spec.name), "value": .optional(number),
+            "label": .optional(number.flatMap { label(spec, $0) }),
             "unit": .optional(spec.unit), "quality": .string(number == nil ? "none" : "good"), "error": nil, "age": 0,
             "writable": .bool(spec.writable), "min": .optional(spec.min), "max": .optional(spec.max),
         ]
@@ -595,7 +626,8 @@ public struct StationService: VarlinkService {
         switch e {
         case .deviceState(let device, let t):
             return [
-                "kind": "device_state", "at": .string(iso(t.at)), "device": .string(device), "from": .string(t.from.rawValue),
+                "kind": "device_state", "at": .string(iso(t.at)), "device": .string(device),
+                "from": .string(t.from.rawValue),
                 "to": .string(t.to.rawValue), "cause": .string(t.cause),
             ]
         case .maintenance(let device, let reason, let at):
@@ -604,7 +636,10 @@ public struct StationService: VarlinkService {
                 "to": .string(reason == nil ? "off" : "on"), "cause": .optional(reason),
             ]
         case .reload(let at, let ok, let detail):
-            return ["kind": "reload", "at": .string(iso(at)), "to": .string(ok ? "applied" : "refused"), "cause": .optional(detail)]
+            return [
+                "kind": "reload", "at": .string(iso(at)), "to": .string(ok ? "applied" : "refused"),
+                "cause": .optional(detail),
+            ]
         }
     }
 }

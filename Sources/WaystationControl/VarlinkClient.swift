@@ -68,7 +68,9 @@ public final class VarlinkClient {
     public func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n <= 0 { throw Failure.protocolError("send failed: errno \(errno)") }
             offset += n
         }
@@ -86,7 +88,9 @@ public final class VarlinkClient {
             }
             let n = read(fd, &buffer, buffer.count)
             if n == 0 { throw Failure.protocolError("the daemon closed the connection") }
-            if n < 0 { throw Failure.protocolError(errno == EAGAIN ? "no reply in time" : "read failed: errno \(errno)") }
+            if n < 0 {
+                throw Failure.protocolError(errno == EAGAIN ? "no reply in time" : "read failed: errno \(errno)")
+            }
             pending += buffer[0..<n]
         }
     }

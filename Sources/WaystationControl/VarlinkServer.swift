@@ -127,7 +127,9 @@ public final class VarlinkServer: @unchecked Sendable {
         let old = umask(0o117)
         defer { umask(old) }
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, listen(fd, 128) == 0 else {
             let code = errno
@@ -202,7 +204,10 @@ public final class VarlinkServer: @unchecked Sendable {
                 _ = connection.send(
                     .error(
                         "org.varlink.service.InvalidParameter",
-                        ["parameter": "message", "reason": .string("message larger than \(Self.maxMessageBytes) bytes")]))
+                        [
+                            "parameter": "message",
+                            "reason": .string("message larger than \(Self.maxMessageBytes) bytes"),
+                        ]))
                 return
             }
             let n = read(connection.fd, &buffer, buffer.count)
@@ -265,7 +270,9 @@ public final class VarlinkServer: @unchecked Sendable {
             if closed { return false }
             var offset = 0
             while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+                let n = bytes.withUnsafeBytes {
+                    Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                }
                 if n <= 0 {
                     // Gone, or not reading for the send timeout: drop it.
                     closed = true

@@ -78,8 +78,10 @@ public indirect enum AlertCondition: Sendable, Hashable, CustomStringConvertible
         case .offline: return state == "offline"
         case .degraded: return state == "degraded"
         case .not(let c): return !c.evaluate(values: values, state: state)
-        case .and(let a, let b): return a.evaluate(values: values, state: state) && b.evaluate(values: values, state: state)
-        case .or(let a, let b): return a.evaluate(values: values, state: state) || b.evaluate(values: values, state: state)
+        case .and(let a, let b):
+            return a.evaluate(values: values, state: state) && b.evaluate(values: values, state: state)
+        case .or(let a, let b):
+            return a.evaluate(values: values, state: state) || b.evaluate(values: values, state: state)
         }
     }
 
@@ -117,11 +119,15 @@ public indirect enum AlertCondition: Sendable, Hashable, CustomStringConvertible
                 } else {
                     i = next
                 }
-                guard Op(rawValue: op) != nil else { throw ParseError("unknown operator \"\(op)\"; use > >= < <= == !=") }
+                guard Op(rawValue: op) != nil else {
+                    throw ParseError("unknown operator \"\(op)\"; use > >= < <= == !=")
+                }
                 tokens.append(op)
             } else if c.isLetter || c.isNumber || c == "_" || c == "." || c == "-" {
                 var word = ""
-                while i < text.endIndex, text[i].isLetter || text[i].isNumber || text[i] == "_" || text[i] == "." || text[i] == "-" {
+                while i < text.endIndex,
+                    text[i].isLetter || text[i].isNumber || text[i] == "_" || text[i] == "." || text[i] == "-"
+                {
                     word.append(text[i])
                     i = text.index(after: i)
                 }
@@ -214,8 +220,10 @@ public struct AlertRuleSpec: Sendable, Hashable {
     public var summary: String?
 
     public init(
-        name: String, device: String? = nil, kind: Profile.Kind? = nil, when: AlertCondition, forDuration: Duration = .zero,
-        keepFiringFor: Duration = .zero, severity: String = "warning", labels: [String: String] = [:], summary: String? = nil
+        name: String, device: String? = nil, kind: Profile.Kind? = nil, when: AlertCondition,
+        forDuration: Duration = .zero,
+        keepFiringFor: Duration = .zero, severity: String = "warning", labels: [String: String] = [:],
+        summary: String? = nil
     ) {
         self.name = name
         self.device = device

@@ -48,10 +48,12 @@ public enum ProfileLoader {
         }
         let p = TableReader(source: source, table: header, section: "profile")
         let name = p.string("name", required: true) ?? ""
-        let kind = p.oneOf("kind", Profile.Kind.allCases.map(\.rawValue), required: true)
+        let kind =
+            p.oneOf("kind", Profile.Kind.allCases.map(\.rawValue), required: true)
             .flatMap(Profile.Kind.init(rawValue:)) ?? .other
         let description = p.string("description")
-        let order = p.oneOf("word_order", WordOrder.allCases.map(\.rawValue), default: "big")
+        let order =
+            p.oneOf("word_order", WordOrder.allCases.map(\.rawValue), default: "big")
             .flatMap(WordOrder.init(rawValue:)) ?? .big
         let maxRegs = p.int("max_registers_per_read", range: 1...125, default: 125) ?? 125
         let maxBits = p.int("max_bits_per_read", range: 1...2000, default: 2000) ?? 2000
@@ -141,7 +143,8 @@ public enum ProfileLoader {
             r.report("address", "a \(type.rawValue) at \(address) runs past address 65535")
         }
         if writable, !table.isWritable {
-            r.report("writable", "\(table.displayName) are read-only on the wire; only coil and holding can be writable")
+            r.report(
+                "writable", "\(table.displayName) are read-only on the wire; only coil and holding can be writable")
         }
         if writable, type != .bool, min == nil || max == nil {
             r.report(min == nil ? "min" : "max", "a writable numeric point needs both min and max limits")

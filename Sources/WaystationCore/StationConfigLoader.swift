@@ -59,7 +59,8 @@ public enum StationConfigLoader {
             storage.retainAggregates =
                 r.duration("retain_aggregates", default: storage.retainAggregates) ?? storage.retainAggregates
             storage.heartbeat = r.duration("heartbeat", default: storage.heartbeat) ?? storage.heartbeat
-            storage.flushInterval = r.duration("flush_interval", default: storage.flushInterval) ?? storage.flushInterval
+            storage.flushInterval =
+                r.duration("flush_interval", default: storage.flushInterval) ?? storage.flushInterval
             errors += r.finish()
         }
 
@@ -162,7 +163,9 @@ public enum StationConfigLoader {
             if let rule = AlertRuleReader.read(r, allowTarget: true) {
                 var targets = devices
                 if let id = rule.device {
-                    if let d = byId[id] { targets = [d] } else {
+                    if let d = byId[id] {
+                        targets = [d]
+                    } else {
                         r.report("device", "no [[device]] with id \"\(id)\"")
                         targets = []
                     }
@@ -189,7 +192,9 @@ public enum StationConfigLoader {
             let timeout = r.duration("timeout", default: .seconds(10)) ?? .seconds(10)
             let repeatInterval = r.duration("repeat_interval", default: .seconds(4 * 3600)) ?? .seconds(4 * 3600)
             let resend = r.duration("resend_interval", default: .seconds(60)) ?? .seconds(60)
-            if kind == "exec", command.isEmpty { r.report("command", "an exec target needs command = [\"program\", \"arg\" …]") }
+            if kind == "exec", command.isEmpty {
+                r.report("command", "an exec target needs command = [\"program\", \"arg\" …]")
+            }
             if kind != "exec" {
                 if let url {
                     if URL(string: url)?.scheme.map({ $0 == "http" || $0 == "https" }) != true {
@@ -203,7 +208,8 @@ public enum StationConfigLoader {
             errors += r.finish()
             notify.append(
                 .init(
-                    name: name, kind: kind, url: url, command: command, timeout: timeout, repeatInterval: repeatInterval,
+                    name: name, kind: kind, url: url, command: command, timeout: timeout,
+                    repeatInterval: repeatInterval,
                     resendInterval: resend))
         }
 
@@ -256,7 +262,8 @@ public enum StationConfigLoader {
             case "rtu":
                 let serial = r.string("serial", required: true)
                 let baud = r.int("baud", range: 300...4_000_000, default: 9600) ?? 9600
-                let parity = r.oneOf("parity", StationConfig.Bus.Parity.allCases.map(\.rawValue), default: "none")
+                let parity =
+                    r.oneOf("parity", StationConfig.Bus.Parity.allCases.map(\.rawValue), default: "none")
                     .flatMap(StationConfig.Bus.Parity.init(rawValue:)) ?? .none
                 let dataBits = r.int("data_bits", range: 5...8, default: 8) ?? 8
                 let stopBits = r.int("stop_bits", range: 1...2, default: 1) ?? 1

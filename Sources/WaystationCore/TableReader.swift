@@ -26,7 +26,8 @@ final class TableReader {
     }
 
     func error(_ key: String?, _ message: String) -> ConfigError {
-        let line = key.flatMap { source.keyLine($0, section: section, index: index) }
+        let line =
+            key.flatMap { source.keyLine($0, section: section, index: index) }
             ?? section.flatMap { source.headerLine($0, index: index) }
         let where_ = key.map { "\(label) key '\($0)'" } ?? label
         return ConfigError(file: source.path, line: line, key: where_, message: message)

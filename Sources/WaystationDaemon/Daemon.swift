@@ -24,7 +24,9 @@ public actor Daemon: Service {
     private var extensions: [any DaemonExtension] = []
     private var reloads = 0
 
-    public init(configPath: String, config: StationConfig, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger) {
+    public init(
+        configPath: String, config: StationConfig, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
+    ) {
         self.configPath = configPath
         self.config = config
         self.notifier = notifier
@@ -121,7 +123,8 @@ public actor Daemon: Service {
             logger.error(
                 "config reload refused; the running config stays",
                 metadata: ["file": "\(configPath)", "errors": "\(why)"])
-            notifier.notify("READY=1\nSTATUS=reload refused: \(why.split(separator: "\n").first ?? "") — \(await statusLine())")
+            notifier.notify(
+                "READY=1\nSTATUS=reload refused: \(why.split(separator: "\n").first ?? "") — \(await statusLine())")
             return why
         }
     }

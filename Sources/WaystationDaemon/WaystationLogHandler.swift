@@ -54,7 +54,8 @@ public struct WaystationLogHandler: LogHandler {
     }
 
     static func quote(_ s: String) -> String {
-        s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? "\"\(s.replacingOccurrences(of: "\"", with: "'"))\"" : s
+        s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
+            ? "\"\(s.replacingOccurrences(of: "\"", with: "'"))\"" : s
     }
 }
 

@@ -126,7 +126,9 @@ public actor ModbusClient {
     private func check(_ op: ModbusError.Operation, _ unit: Int, _ address: Int, _ count: Int, max: Int)
         throws(ModbusError)
     {
-        guard (0...255).contains(unit) else { throw error(op, unit, address, count, .invalidRequest("unit id \(unit) is outside 0…255")) }
+        guard (0...255).contains(unit) else {
+            throw error(op, unit, address, count, .invalidRequest("unit id \(unit) is outside 0…255"))
+        }
         guard count >= 1, count <= max else {
             throw error(op, unit, address, count, .invalidRequest("count \(count) is outside 1…\(max)"))
         }

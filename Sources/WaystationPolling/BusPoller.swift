@@ -44,7 +44,8 @@ actor BusPoller {
     }
 
     static func plan(
-        _ job: PollScheduler.Job, device: StationConfig.Device, barriers: RequestPlanner.Barriers, planner: RequestPlanner
+        _ job: PollScheduler.Job, device: StationConfig.Device, barriers: RequestPlanner.Barriers,
+        planner: RequestPlanner
     ) -> [ReadRequest] {
         planner.plan(groups(device)[job.interval] ?? [], profile: device.profile, barriers: barriers)
     }

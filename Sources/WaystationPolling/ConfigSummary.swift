@@ -41,7 +41,8 @@ public enum ConfigSummary {
             }
             if rtu != nil, let shortest = devices.map(\.interval).min() {
                 let percent = Int((load * 100).rounded())
-                lines.append("  wire time: \(percent)% of the line (shortest interval \(DurationParser.format(shortest)))")
+                lines.append(
+                    "  wire time: \(percent)% of the line (shortest interval \(DurationParser.format(shortest)))")
                 if load > 1 {
                     warnings.append(
                         "bus \(bus.name): a poll cycle needs \(percent)% of the line's time at \(rtu?.baud ?? 0) baud; it cannot keep up — raise baud or intervals, or split the line"

@@ -15,7 +15,8 @@ public enum DeviceReader {
     {
         var result: [String: PointValue] = [:]
         if request.table.isBits {
-            let bits = try await client.readBits(request.table, unit: unit, address: request.address, count: request.count)
+            let bits = try await client.readBits(
+                request.table, unit: unit, address: request.address, count: request.count)
             for p in request.points { result[p.name] = p.decode(bits: bits, base: request.address) }
         } else {
             let regs = try await client.readRegisters(
@@ -42,7 +43,8 @@ public enum DeviceReader {
                 let walls = RequestPlanner.splitBarriers(for: request)
                 if error.exception == .illegalDataAddress, !walls.isEmpty {
                     barriers[request.table, default: []].formUnion(walls)
-                    queue.insert(contentsOf: planner.plan(request.points, profile: device.profile, barriers: barriers), at: 0)
+                    queue.insert(
+                        contentsOf: planner.plan(request.points, profile: device.profile, barriers: barriers), at: 0)
                     continue
                 }
                 for p in request.points { readings[p.name] = .failed(error) }

@@ -97,6 +97,7 @@ public struct PointRecorder: Sendable {
     }
 
     static func aggregate(_ series: SeriesKey, _ b: Bucket) -> Aggregate {
-        Aggregate(series: series, minute: b.minute, min: b.min, max: b.max, avg: b.sum / Double(b.count), count: b.count)
+        Aggregate(
+            series: series, minute: b.minute, min: b.min, max: b.max, avg: b.sum / Double(b.count), count: b.count)
     }
 }

@@ -102,7 +102,8 @@ public actor PollingEngine {
                     retainAggregates: config.storage.retainAggregates.seconds)
                 if removed.values + removed.aggregates > 0 {
                     logger.info(
-                        "pruned old rows", metadata: ["values": "\(removed.values)", "aggregates": "\(removed.aggregates)"])
+                        "pruned old rows",
+                        metadata: ["values": "\(removed.values)", "aggregates": "\(removed.aggregates)"])
                 }
             } catch {
                 logger.error("pruning failed", metadata: ["error": "\(error)"])

@@ -102,11 +102,16 @@ public actor StationMonitor {
             result.at.timeIntervalSince(lastFailureLog[device.id] ?? .distantPast) >= failureLogInterval
         {
             logger.warning(
-                "device still failing", metadata: ["device": "\(device.id)", "state": "\(h.state.rawValue)", "error": "\(error)"])
+                "device still failing",
+                metadata: ["device": "\(device.id)", "state": "\(h.state.rawValue)", "error": "\(error)"])
             lastFailureLog[device.id] = result.at
         }
         health[device.id] = h
-        if case .failed = outcome { failedCycles[device.id, default: 0] += 1 } else { goodCycles[device.id, default: 0] += 1 }
+        if case .failed = outcome {
+            failedCycles[device.id, default: 0] += 1
+        } else {
+            goodCycles[device.id, default: 0] += 1
+        }
 
         for (name, reading) in result.readings {
             guard var state = points[device.id]?[name], let spec = device.profile.point(named: name) else { continue }
@@ -116,7 +121,8 @@ public actor StationMonitor {
                 state.readAt = result.at
                 state.error = nil
                 let key = PointRecorder.SeriesKey(device: device.id, point: name)
-                let (stored, aggregate) = recorder.offer(key, value: v.doubleValue, deadband: spec.deadband, at: result.at)
+                let (stored, aggregate) = recorder.offer(
+                    key, value: v.doubleValue, deadband: spec.deadband, at: result.at)
                 if let stored { record.values.append(stored) }
                 if let aggregate { record.aggregates.append(aggregate) }
             case .failed(let e):

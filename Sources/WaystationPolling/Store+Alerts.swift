@@ -13,7 +13,9 @@ extension Store {
 
     /// Saves alert instances (JSON bodies) and queues notifications, in one transaction, so a
     /// transition is never recorded without its notifications or the other way round.
-    public func saveAlerts(_ alerts: [(fingerprint: String, state: String, body: String)], outbox: [(target: String, payload: String)])
+    public func saveAlerts(
+        _ alerts: [(fingerprint: String, state: String, body: String)], outbox: [(target: String, payload: String)]
+    )
         async throws
     {
         guard !alerts.isEmpty || !outbox.isEmpty else { return }
@@ -26,7 +28,8 @@ extension Store {
             }
             for o in outbox {
                 try db.execute(
-                    sql: "INSERT INTO outbox (target, created, payload) VALUES (?, ?, ?)", arguments: [o.target, now, o.payload])
+                    sql: "INSERT INTO outbox (target, created, payload) VALUES (?, ?, ?)",
+                    arguments: [o.target, now, o.payload])
             }
         }
     }
@@ -39,8 +42,10 @@ extension Store {
     /// Deletes resolved alerts older than `before`.
     public func pruneAlerts(before: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM alert WHERE state = 'resolved' AND updated < ?", arguments: [Self.ms(before)])
-            try db.execute(sql: "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?", arguments: [Self.ms(before)])
+            try db.execute(
+                sql: "DELETE FROM alert WHERE state = 'resolved' AND updated < ?", arguments: [Self.ms(before)])
+            try db.execute(
+                sql: "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?", arguments: [Self.ms(before)])
             try db.execute(sql: "DELETE FROM silence WHERE until < ?", arguments: [Self.ms(before)])
         }
     }
@@ -49,7 +54,9 @@ extension Store {
     public func nextOutbox(target: String) async throws -> OutboxItem? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT id, target, payload, attempts FROM outbox WHERE target = ? AND delivered IS NULL ORDER BY id LIMIT 1",
+                db,
+                sql:
+                    "SELECT id, target, payload, attempts FROM outbox WHERE target = ? AND delivered IS NULL ORDER BY id LIMIT 1",
                 arguments: [target]
             ).map { OutboxItem(id: $0["id"], target: $0["target"], payload: $0["payload"], attempts: $0["attempts"]) }
         }
@@ -62,12 +69,16 @@ extension Store {
     }
 
     public func markAttempt(_ id: Int64) async throws {
-        try await pool.write { db in try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", arguments: [id]) }
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", arguments: [id])
+        }
     }
 
     /// Undelivered notifications per target (figures, self-test).
     public func outboxBacklog() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered IS NULL") ?? 0 }
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered IS NULL") ?? 0
+        }
     }
 
     public func addSilence(body: String, until: Date) async throws -> Int64 {
@@ -79,8 +90,10 @@ extension Store {
 
     public func activeSilences(at now: Date) async throws -> [(id: Int64, body: String)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, body FROM silence WHERE until > ? ORDER BY id", arguments: [Self.ms(now)])
-                .map { ($0["id"], $0["body"]) }
+            try Row.fetchAll(
+                db, sql: "SELECT id, body FROM silence WHERE until > ? ORDER BY id", arguments: [Self.ms(now)]
+            )
+            .map { ($0["id"], $0["body"]) }
         }
     }
 
@@ -88,7 +101,9 @@ extension Store {
     public func slotLocks() async throws -> [String: String] {
         try await pool.read { db in
             var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT slot, reason FROM slot_lock") { result[row["slot"]] = row["reason"] }
+            for row in try Row.fetchAll(db, sql: "SELECT slot, reason FROM slot_lock") {
+                result[row["slot"]] = row["reason"]
+            }
             return result
         }
     }

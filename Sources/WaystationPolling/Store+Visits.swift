@@ -70,7 +70,9 @@ extension Store {
             let id = db.lastInsertedRowID
             let occupancy = try Int.fetchOne(db, sql: "SELECT count(*) FROM visit WHERE checked_out IS NULL") ?? 0
             return (
-                Visit(id: id, worker: worker, category: category, source: source, checkedIn: now, checkedOut: nil, closedBy: nil),
+                Visit(
+                    id: id, worker: worker, category: category, source: source, checkedIn: now, checkedOut: nil,
+                    closedBy: nil),
                 true, occupancy
             )
         }
@@ -106,7 +108,8 @@ extension Store {
             ).map(Self.visit)
             let stay = Int64(maxStay * 1000)
             try db.execute(
-                sql: "UPDATE visit SET checked_out = checked_in + ?, closed_by = 'auto' WHERE checked_out IS NULL AND checked_in <= ?",
+                sql:
+                    "UPDATE visit SET checked_out = checked_in + ?, closed_by = 'auto' WHERE checked_out IS NULL AND checked_in <= ?",
                 arguments: [stay, limit])
             try db.execute(sql: "DELETE FROM visit WHERE checked_in < ?", arguments: [Self.ms(retainSince)])
             let deleted = db.changesCount
@@ -145,7 +148,8 @@ extension Store {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM visit WHERE checked_in < ? AND (checked_out IS NULL OR checked_out > ?) ORDER BY checked_in",
+                sql:
+                    "SELECT * FROM visit WHERE checked_in < ? AND (checked_out IS NULL OR checked_out > ?) ORDER BY checked_in",
                 arguments: [Self.ms(to), Self.ms(from)]
             ).map(Self.visit)
         }
@@ -153,6 +157,8 @@ extension Store {
 
     /// Riders inside now.
     public func occupancy() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM visit WHERE checked_out IS NULL") ?? 0 }
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM visit WHERE checked_out IS NULL") ?? 0
+        }
     }
 }

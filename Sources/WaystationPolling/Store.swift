@@ -228,7 +228,8 @@ public actor Store {
         // The primary keys start with the time: both deletes are range deletes.
         try await pool.write { db in
             try db.execute(
-                sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))])
+                sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))]
+            )
             let values = db.changesCount
             try db.execute(
                 sql: "DELETE FROM point_aggregate WHERE minute < ?",
@@ -272,7 +273,12 @@ public actor Store {
             try Row.fetchAll(
                 db, sql: "SELECT at, from_state, state, cause FROM device_state WHERE device = ? ORDER BY id",
                 arguments: [device]
-            ).map { (Date(timeIntervalSince1970: Double($0["at"] as Int64) / 1000), $0["from_state"], $0["state"], $0["cause"]) }
+            ).map {
+                (
+                    Date(timeIntervalSince1970: Double($0["at"] as Int64) / 1000), $0["from_state"], $0["state"],
+                    $0["cause"]
+                )
+            }
         }
     }
 
@@ -342,7 +348,9 @@ public actor Store {
         try await pool.read { db in
             var result: [String: (reason: String, since: Date)] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT device, reason, since FROM maintenance") {
-                result[row["device"]] = (row["reason"], Date(timeIntervalSince1970: Double(row["since"] as Int64) / 1000))
+                result[row["device"]] = (
+                    row["reason"], Date(timeIntervalSince1970: Double(row["since"] as Int64) / 1000)
+                )
             }
             return result
         }

@@ -14,7 +14,9 @@ extension Simulator {
     /// Answers one request (already received by libmodbus into `query`) for `unit`.
     /// Returns false when nothing was sent (no such unit on RTU, or a silent device).
     @discardableResult
-    func answer(ctx: OpaquePointer, query: UnsafeMutablePointer<UInt8>, length: Int32, unit: Int, deviceID: String?, rtu: Bool)
+    func answer(
+        ctx: OpaquePointer, query: UnsafeMutablePointer<UInt8>, length: Int32, unit: Int, deviceID: String?, rtu: Bool
+    )
         -> Bool
     {
         let header = Int(modbus_get_header_length(ctx))
@@ -22,7 +24,9 @@ extension Simulator {
         defer { lock.unlock() }
         guard let id = deviceID, let device = devices[id] else {
             // A gateway with nothing at that unit says so; on a serial line nobody answers.
-            if !rtu { modbus_reply_exception(ctx, query, UInt32(ModbusException.gatewayTargetFailedToRespond.rawValue)) }
+            if !rtu {
+                modbus_reply_exception(ctx, query, UInt32(ModbusException.gatewayTargetFailedToRespond.rawValue))
+            }
             return !rtu
         }
         if rtu { modbus_set_slave(ctx, Int32(unit)) }

@@ -159,7 +159,8 @@ public final class Simulator: @unchecked Sendable {
         return devices.values.sorted { $0.id < $1.id }.map { d in
             let fault = d.fault.map { " fault=\($0)" } ?? ""
             let held = d.held.isEmpty ? "" : " held=\(d.held.keys.sorted().joined(separator: ","))"
-            return "\(d.id) bus=\(d.bus) unit=\(d.unit) kind=\(d.profile.kind.rawValue) served=\(d.served)\(fault)\(held)"
+            return
+                "\(d.id) bus=\(d.bus) unit=\(d.unit) kind=\(d.profile.kind.rawValue) served=\(d.served)\(fault)\(held)"
         }
     }
 }

@@ -16,7 +16,9 @@ public struct Pseudonymizer: Sendable {
     public static func loadOrCreate(path: String) throws -> Pseudonymizer {
         if let data = FileManager.default.contents(atPath: path) {
             guard data.count >= 32 else {
-                throw VisitError("the visit secret \(path) is \(data.count) bytes; expected 32 or more (delete it to make a new one: old pseudonyms will not match)")
+                throw VisitError(
+                    "the visit secret \(path) is \(data.count) bytes; expected 32 or more (delete it to make a new one: old pseudonyms will not match)"
+                )
             }
             return Pseudonymizer(secret: data)
         }

@@ -55,11 +55,13 @@ public actor VisitBook {
             throw VisitError("unknown category \"\(category)\"; known: \(settings.categories.joined(separator: ", "))")
         }
         let id = pseudonym(worker)
-        let (visit, created, occupancy) = try await store.checkIn(worker: id, category: category, source: source, at: now)
+        let (visit, created, occupancy) = try await store.checkIn(
+            worker: id, category: category, source: source, at: now)
         let result = CheckInResult(visit: visit, created: created, occupancy: occupancy, capacity: capacity)
         if created {
             logger.info(
-                "check-in", metadata: ["rider": "\(id.prefix(12))", "category": "\(category)", "occupancy": "\(occupancy)"])
+                "check-in",
+                metadata: ["rider": "\(id.prefix(12))", "category": "\(category)", "occupancy": "\(occupancy)"])
             if result.full {
                 logger.notice(
                     "station full: more riders inside than its capacity; nobody is refused",
@@ -84,7 +86,8 @@ public actor VisitBook {
     public func maintain(now: Date = Date()) async {
         do {
             let (closed, deleted) = try await store.maintainVisits(
-                now: now, maxStay: settings.maxStay.seconds, retainSince: now.addingTimeInterval(-settings.retention.seconds))
+                now: now, maxStay: settings.maxStay.seconds,
+                retainSince: now.addingTimeInterval(-settings.retention.seconds))
             for v in closed {
                 logger.info("visit closed automatically after the maximum stay", metadata: ["visit": "\(v.id)"])
                 publish(.autoClosed(v))

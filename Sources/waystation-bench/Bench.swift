@@ -66,7 +66,8 @@ enum Bench {
             for (device, requests) in plans {
                 for r in requests {
                     do {
-                        _ = try await DeviceReader.execute(r, unit: device.unit, order: device.profile.wordOrder, client: client)
+                        _ = try await DeviceReader.execute(
+                            r, unit: device.unit, order: device.profile.wordOrder, client: client)
                         reads += 1
                     } catch { errors += 1 }
                 }
@@ -75,7 +76,8 @@ enum Bench {
         results["reads_per_s"] = Double(reads) / (ContinuousClock.now - start).seconds
         results["read_errors_fast"] = Double(errors)
         results["raw_libmodbus_reads_per_s"] = rawLoop(port: port, plans: plans, seconds: fastSeconds)
-        results["reads_ratio_vs_raw"] = results["reads_per_s", default: 0] / max(results["raw_libmodbus_reads_per_s", default: 1], 1)
+        results["reads_ratio_vs_raw"] =
+            results["reads_per_s", default: 0] / max(results["raw_libmodbus_reads_per_s", default: 1], 1)
 
         // (b) The real engine at a 1 s interval, with its SQLite store.
         let store = try Store(path: dir + "/bench.db")
@@ -124,30 +126,30 @@ enum Bench {
         let port = try freePort()
         let path = dir + "/alerts.toml"
         try """
-            [station]
-            id = "bench-alerts"
-            name = "Alert latency"
-            [storage]
-            path = "alerts.db"
-            [control]
-            socket = "control.sock"
-            [profiles]
-            paths = ["\(devices)"]
-            [[bus]]
-            name = "gw"
-            transport = "tcp"
-            host = "127.0.0.1"
-            port = \(port)
-            [[device]]
-            id = "cabinet"
-            profile = "charger-cabinet-4slot"
-            bus = "gw"
-            unit = 1
-            interval = "1s"
-            [[notify]]
-            kind = "webhook"
-            url = "http://127.0.0.1:\(receiver.port)/hook"
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        [station]
+        id = "bench-alerts"
+        name = "Alert latency"
+        [storage]
+        path = "alerts.db"
+        [control]
+        socket = "control.sock"
+        [profiles]
+        paths = ["\(devices)"]
+        [[bus]]
+        name = "gw"
+        transport = "tcp"
+        host = "127.0.0.1"
+        port = \(port)
+        [[device]]
+        id = "cabinet"
+        profile = "charger-cabinet-4slot"
+        bus = "gw"
+        unit = 1
+        interval = "1s"
+        [[notify]]
+        kind = "webhook"
+        url = "http://127.0.0.1:\(receiver.port)/hook"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let sim = Process()
         sim.executableURL = URL(fileURLWithPath: binDir + "/waystation-sim")
         sim.arguments = ["--config", path, "--no-stdin", "--control-socket", dir + "/sim.sock"]
@@ -211,7 +213,9 @@ enum Bench {
             raw[bytes.count] = 0
         }
         let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
         }
         guard ok else { throw CocoaError(.fileReadNoSuchFile) }
         let line = Array((command + "\n").utf8)
@@ -236,7 +240,9 @@ enum Bench {
         if let data = FileManager.default.contents(atPath: path),
             let old = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         {
-            for (k, v) in old { if let d = v as? Double { all[k] = d } else if let i = v as? Int { all[k] = Double(i) } }
+            for (k, v) in old {
+                if let d = v as? Double { all[k] = d } else if let i = v as? Int { all[k] = Double(i) }
+            }
         }
         all.merge(results) { _, new in new }
         let data = try JSONSerialization.data(withJSONObject: all, options: [.prettyPrinted, .sortedKeys])
@@ -326,7 +332,9 @@ enum Bench {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
         }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
@@ -349,7 +357,8 @@ enum Bench {
 
             """
         for unit in 1...deviceCount {
-            text += "[[device]]\nid = \"m\(unit)\"\nprofile = \"bench30\"\nbus = \"gw\"\nunit = \(unit)\ninterval = \"\(interval)\"\n"
+            text +=
+                "[[device]]\nid = \"m\(unit)\"\nprofile = \"bench30\"\nbus = \"gw\"\nunit = \(unit)\ninterval = \"\(interval)\"\n"
         }
         return text
     }

@@ -4,7 +4,8 @@ import WaystationControl
 import WaystationCore
 
 struct Alerts: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Alerts that are pending, firing or resolved, and slots held off.")
+    static let configuration = CommandConfiguration(
+        abstract: "Alerts that are pending, firing or resolved, and slots held off.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Only this state: pending, firing or resolved.") var state: String?
 
@@ -23,7 +24,9 @@ struct Alerts: ParsableCommand {
             }
             say(rows.count == 1 ? "no alerts" : TextTable.render(rows))
             for s in r["latched_slots"]?.array ?? [] {
-                say("slot \(s["slot"]?.string ?? "?") is held OFF by the interlock: \(s["reason"]?.string ?? "") — `waystationctl enable-slot \(s["slot"]?.string ?? "?")` once safe")
+                say(
+                    "slot \(s["slot"]?.string ?? "?") is held OFF by the interlock: \(s["reason"]?.string ?? "") — `waystationctl enable-slot \(s["slot"]?.string ?? "?")` once safe"
+                )
             }
         }
     }
@@ -37,14 +40,17 @@ struct Ack: ParsableCommand {
 
     func run() throws {
         let r = try global.call("AcknowledgeAlert", ["fingerprint": .string(fingerprint), "note": .string(note)])
-        global.emit(r) { say("acknowledged \(r["alert"]?["name"]?.string ?? "") on \(r["alert"]?["device"]?.string ?? "")") }
+        global.emit(r) {
+            say("acknowledged \(r["alert"]?["name"]?.string ?? "") on \(r["alert"]?["device"]?.string ?? "")")
+        }
     }
 }
 
 struct Silence: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Hold back notifications of matching alerts for a while (admin).",
-        discussion: "Example: waystationctl silence device=fridge alertname=FridgeDoorOpen --for 2h --comment \"door repair\"")
+        discussion:
+            "Example: waystationctl silence device=fridge alertname=FridgeDoorOpen --for 2h --comment \"door repair\"")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "label=value matchers (all must match).") var matchers: [String]
     @Option(name: .customLong("for"), help: "How long (e.g. 30m, 2h).") var duration: String
@@ -54,18 +60,24 @@ struct Silence: ParsableCommand {
         var m: [String: JSON] = [:]
         for text in matchers {
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("matcher \"\(text)\" is not label=value") }
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("matcher \"\(text)\" is not label=value")
+            }
             m[parts[0]] = .string(parts[1])
         }
-        guard DurationParser.parse(duration) != nil else { throw ValidationError("--for \"\(duration)\" needs a unit, e.g. 30m or 2h") }
-        let r = try global.call("Silence", ["matchers": .object(m), "duration": .string(duration), "comment": .string(comment)])
+        guard DurationParser.parse(duration) != nil else {
+            throw ValidationError("--for \"\(duration)\" needs a unit, e.g. 30m or 2h")
+        }
+        let r = try global.call(
+            "Silence", ["matchers": .object(m), "duration": .string(duration), "comment": .string(comment)])
         global.emit(r) { say("silenced until \(r["until"]?.string ?? "?")") }
     }
 }
 
 struct EnableSlot: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "enable-slot", abstract: "Switch a charging slot back on after an interlock (admin; refused while unsafe).")
+        commandName: "enable-slot",
+        abstract: "Switch a charging slot back on after an interlock (admin; refused while unsafe).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Slot id from [[slot]].") var slot: String
 

@@ -30,21 +30,25 @@ enum Output {
         let p = parameters
         switch name {
         case "DeviceNotFound": return "no device \"\(p["device"]?.string ?? "?")\""
-        case "PointNotFound": return "device \"\(p["device"]?.string ?? "?")\" has no point \"\(p["point"]?.string ?? "?")\""
+        case "PointNotFound":
+            return "device \"\(p["device"]?.string ?? "?")\" has no point \"\(p["point"]?.string ?? "?")\""
         case "PointNotWritable": return "\(p["device"]?.string ?? "?").\(p["point"]?.string ?? "?") is read-only"
         case "ValueOutOfRange":
             return
                 "\(number(p["value"])) is outside \(number(p["min"]))…\(number(p["max"])) for \(p["device"]?.string ?? "?").\(p["point"]?.string ?? "?")"
-        case "DeviceOffline": return "device \"\(p["device"]?.string ?? "?")\" did not answer: \(p["error"]?.string ?? "")"
+        case "DeviceOffline":
+            return "device \"\(p["device"]?.string ?? "?")\" did not answer: \(p["error"]?.string ?? "")"
         case "PermissionDenied":
-            return "permission denied: \(p["method"]?.string ?? "this") needs \(p["required"]?.string ?? "admin rights")"
+            return
+                "permission denied: \(p["method"]?.string ?? "this") needs \(p["required"]?.string ?? "admin rights")"
         case "SlotUnsafe": return "slot \(p["slot"]?.string ?? "?") stays off: \(p["reason"]?.string ?? "still unsafe")"
         case "SlotNotFound": return "no slot \"\(p["slot"]?.string ?? "?")\""
         case "AlertNotFound": return "no alert with fingerprint \(p["fingerprint"]?.string ?? "?")"
         case "AlertNotFiring": return "that alert is \(p["state"]?.string ?? "not firing"), not firing"
         case "NotCheckedIn": return "that rider has no open visit"
         case "UnknownCategory":
-            return "unknown category \"\(p["category"]?.string ?? "?")\"; known: \((p["known"]?.array ?? []).compactMap(\.string).joined(separator: ", "))"
+            return
+                "unknown category \"\(p["category"]?.string ?? "?")\"; known: \((p["known"]?.array ?? []).compactMap(\.string).joined(separator: ", "))"
         case "ConfigRefused": return "config refused; the running config stays:\n\(p["errors"]?.string ?? "")"
         default: return "\(error) \(parameters.text)"
         }
@@ -161,7 +165,9 @@ enum Output {
                 "\(at) \(e["device"]?.string ?? "?"): \(e["from"]?.string ?? "?") → \(state(e["to"]?.string ?? "?")) (\(e["cause"]?.string ?? ""))"
             )
         case "maintenance":
-            say("\(at) \(e["device"]?.string ?? "?"): maintenance \(e["to"]?.string ?? "?") \(e["cause"]?.string ?? "")")
+            say(
+                "\(at) \(e["device"]?.string ?? "?"): maintenance \(e["to"]?.string ?? "?") \(e["cause"]?.string ?? "")"
+            )
         default:
             say("\(at) \(e.text)")
         }

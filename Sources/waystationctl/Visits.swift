@@ -59,7 +59,8 @@ struct Visits: ParsableCommand {
                 for v in r["visits"]?.array ?? [] {
                     rows.append([
                         "\(Int(v["id"]?.number ?? 0))", String((v["worker"]?.string ?? "").prefix(12)),
-                        v["category"]?.string ?? "", v["checked_in"]?.string ?? "", v["checked_out"]?.string ?? "inside",
+                        v["category"]?.string ?? "", v["checked_in"]?.string ?? "",
+                        v["checked_out"]?.string ?? "inside",
                         v["closed_by"]?.string ?? "",
                     ])
                 }
@@ -95,7 +96,8 @@ struct Visits: ParsableCommand {
         }
 
         static func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\"" : s
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\"" : s
         }
     }
 }

@@ -15,7 +15,8 @@ struct WaystationCtl: ParsableCommand {
         version: WaystationVersion.string,
         subcommands: [
             Status.self, Devices.self, Device.self, Read.self, Write.self, SelfTest.self, Maintenance.self,
-            Reload.self, Watch.self, Audit.self, CheckIn.self, CheckOut.self, Visits.self, Stats.self, Alerts.self, Ack.self, Silence.self, EnableSlot.self,
+            Reload.self, Watch.self, Audit.self, CheckIn.self, CheckOut.self, Visits.self, Stats.self, Alerts.self,
+            Ack.self, Silence.self, EnableSlot.self,
             Version.self,
         ])
 }
@@ -81,7 +82,8 @@ struct Devices: ParsableCommand {
 }
 
 struct Device: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Every point of a device with value, unit, quality and age.")
+    static let configuration = CommandConfiguration(
+        abstract: "Every point of a device with value, unit, quality and age.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Device id.") var id: String
 
@@ -199,7 +201,8 @@ struct Audit: ParsableCommand {
             for e in r["entries"]?.array ?? [] {
                 rows.append([
                     e["at"]?.string ?? "", "\(e["user"]?.string ?? "") (\(Int(e["uid"]?.number ?? 0)))",
-                    e["action"]?.string ?? "", e["target"]?.string ?? "", e["old"]?.string ?? "-", e["new"]?.string ?? "-",
+                    e["action"]?.string ?? "", e["target"]?.string ?? "", e["old"]?.string ?? "-",
+                    e["new"]?.string ?? "-",
                 ])
             }
             say(TextTable.render(rows))

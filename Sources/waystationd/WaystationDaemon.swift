@@ -32,7 +32,8 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let logLevel, Logger.Level(configName: logLevel) == nil {
-            throw ValidationError("--log-level: expected trace, debug, info, notice, warning or error, got \"\(logLevel)\"")
+            throw ValidationError(
+                "--log-level: expected trace, debug, info, notice, warning or error, got \"\(logLevel)\"")
         }
     }
 

@@ -117,11 +117,15 @@ struct AlertTests {
         let r = try await Running(receiver: receiver)
         try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
         try await r.daemon.waitFor("pending") {
-            try r.call("ListAlerts", ["state": "pending"])["alerts"]?.array?.contains { $0["name"]?.string == "FridgeDoorOpen" } == true
+            try r.call("ListAlerts", ["state": "pending"])["alerts"]?.array?.contains {
+                $0["name"]?.string == "FridgeDoorOpen"
+            } == true
         }
         #expect(r.doorDeliveries().isEmpty)  // nothing is sent while pending
         try await r.daemon.waitFor("firing delivered") { r.doorDeliveries() == ["firing"] }
-        let firing = try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.first { $0["name"]?.string == "FridgeDoorOpen" }
+        let firing = try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.first {
+            $0["name"]?.string == "FridgeDoorOpen"
+        }
         #expect(firing?["summary"]?.string == "Fridge fridge door open")
         let body = try #require(r.receiver.requests.last.flatMap { JSON.parse($0.body) })
         #expect(body["version"]?.string == "4")
@@ -152,7 +156,10 @@ struct AlertTests {
         try await r.restart()
         // Still firing after the restart: restored, not re-notified.
         try await Task.sleep(for: .seconds(2))
-        #expect(try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains { $0["name"]?.string == "FridgeDoorOpen" } == true)
+        #expect(
+            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains {
+                $0["name"]?.string == "FridgeDoorOpen"
+            } == true)
         receiver.setRefusing(false)
         try await r.daemon.waitFor("backlog delivered") { r.doorDeliveries().count >= 3 }
         try await Task.sleep(for: .seconds(3))
@@ -182,18 +189,24 @@ struct AlertTests {
         #expect(try sim.value(device: "cabinet", point: "slot2_relay") == 1)
 
         try await r.daemon.waitFor("interlock alert") {
-            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains { $0["name"]?.string == "SlotInterlock" } == true
+            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains {
+                $0["name"]?.string == "SlotInterlock"
+            } == true
         }
         let alerts = try r.call("ListAlerts", ["state": "firing"])
         let interlock = alerts["alerts"]?.array?.first { $0["name"]?.string == "SlotInterlock" }
         #expect(interlock?["severity"]?.string == "critical")
         #expect(interlock?["summary"]?.string?.contains("slot-1") == true)
         #expect(alerts["latched_slots"]?.array?.first?["slot"]?.string == "slot-1")
-        try await r.daemon.waitFor("critical webhook") { r.deliveries.contains { $0.1 == "SlotInterlock" && $0.0 == "firing" } }
+        try await r.daemon.waitFor("critical webhook") {
+            r.deliveries.contains { $0.1 == "SlotInterlock" && $0.0 == "firing" }
+        }
 
         // Someone switches it back on behind the daemon's back: it goes off again.
         try sim.set(device: "cabinet", point: "slot1_relay", value: 1)
-        try await r.daemon.waitFor("latched relay off again") { try sim.value(device: "cabinet", point: "slot1_relay") == 0 }
+        try await r.daemon.waitFor("latched relay off again") {
+            try sim.value(device: "cabinet", point: "slot1_relay") == 0
+        }
 
         // Still hot: EnableSlot is refused. Cooled: it is allowed and the relay is on.
         do {
@@ -238,20 +251,21 @@ struct AlertTests {
         let alertmanager = try WebhookReceiver()
         let r = try await Running(receiver: webhook)
         let out = r.station.dir + "/exec-out.json"
-        let config = try String(contentsOfFile: r.station.configPath, encoding: .utf8) + """
+        let config =
+            try String(contentsOfFile: r.station.configPath, encoding: .utf8) + """
 
-            [[notify]]
-            kind = "alertmanager"
-            name = "am"
-            url = "http://127.0.0.1:\(alertmanager.port)"
+                [[notify]]
+                kind = "alertmanager"
+                name = "am"
+                url = "http://127.0.0.1:\(alertmanager.port)"
 
-            [[notify]]
-            kind = "exec"
-            name = "script"
-            command = ["/bin/sh", "-c", "cat >> \(out)"]
-            timeout = "5s"
+                [[notify]]
+                kind = "exec"
+                name = "script"
+                command = ["/bin/sh", "-c", "cat >> \(out)"]
+                timeout = "5s"
 
-            """
+                """
         try config.write(toFile: r.station.configPath, atomically: true, encoding: .utf8)
         r.daemon.signal(SIGHUP)
         try await r.daemon.waitFor("reloaded") { r.daemon.count("READY=1") >= 2 }
@@ -277,12 +291,18 @@ struct AlertTests {
     func ackAndSilence() async throws {
         let receiver = try WebhookReceiver()
         let r = try await Running(receiver: receiver)
-        _ = try r.call("Silence", ["matchers": ["alertname": "FridgeDoorOpen"], "duration": "1h", "comment": "door repair"])
+        _ = try r.call(
+            "Silence", ["matchers": ["alertname": "FridgeDoorOpen"], "duration": "1h", "comment": "door repair"])
         try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
         try await r.daemon.waitFor("firing") {
-            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains { $0["name"]?.string == "FridgeDoorOpen" } == true
+            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains {
+                $0["name"]?.string == "FridgeDoorOpen"
+            } == true
         }
-        let alert = try #require(try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.first { $0["name"]?.string == "FridgeDoorOpen" })
+        let alert = try #require(
+            try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.first {
+                $0["name"]?.string == "FridgeDoorOpen"
+            })
         #expect(alert["silenced"]?.bool == true)
         try await Task.sleep(for: .seconds(1))
         #expect(r.doorDeliveries().isEmpty)  // silenced: not sent

@@ -62,13 +62,15 @@ struct CheckConfigTests {
     static let broken: [Case] = [
         Case(name: "bad TOML", config: base + "[[device]\n", expect: ["station.toml:", "invalid TOML"]),
         Case(
-            name: "unknown key", config: base.replacingOccurrences(of: "baud = 9600", with: "baud = 9600\nbuad = 19200"),
+            name: "unknown key",
+            config: base.replacingOccurrences(of: "baud = 9600", with: "baud = 9600\nbuad = 19200"),
             expect: ["station.toml:17", "'buad'", "unknown key"]),
         Case(
             name: "wrong type", config: base.replacingOccurrences(of: "capacity = 4", with: "capacity = \"four\""),
             expect: ["station.toml:4", "'capacity'", "expected an integer, got a string"]),
         Case(
-            name: "missing profile", config: base.replacingOccurrences(of: "profile = \"good\"", with: "profile = \"nosuch\""),
+            name: "missing profile",
+            config: base.replacingOccurrences(of: "profile = \"good\"", with: "profile = \"nosuch\""),
             expect: ["station.toml", "'profile'", "profile \"nosuch\" not found"]),
         Case(
             name: "unknown bus", config: base.replacingOccurrences(of: "bus = \"line\"", with: "bus = \"nowhere\""),
@@ -105,12 +107,14 @@ struct CheckConfigTests {
             expect: ["good.toml:9", "'type'", "expected one of bool, uint16"]),
         Case(
             name: "slot naming a missing point",
-            config: base + "[[slot]]\nid = \"s1\"\nrelay = \"fridge.nope\"\ntemperature = \"fridge.t\"\nmax_temperature = 60\n",
+            config: base
+                + "[[slot]]\nid = \"s1\"\nrelay = \"fridge.nope\"\ntemperature = \"fridge.t\"\nmax_temperature = 60\n",
             expect: ["'relay'", "has no point \"nope\""]),
     ]
 
     static func run(config: String, profile: String) throws -> (status: Int32, output: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-cc-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-cc-\(UUID().uuidString.prefix(8))")
+            .path
         try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try config.write(toFile: dir + "/station.toml", atomically: true, encoding: .utf8)

@@ -36,7 +36,8 @@ struct ConfigTests {
 
     @Test("the demo station config loads with all five profiles")
     func demo() throws {
-        let config = try StationConfigLoader.load(path: Self.repo + "/examples/demo-station.toml", extraProfilePaths: [])
+        let config = try StationConfigLoader.load(
+            path: Self.repo + "/examples/demo-station.toml", extraProfilePaths: [])
         #expect(config.devices.count == 5)
         #expect(config.buses.contains { $0.isRTU } && config.buses.contains { !$0.isRTU })
         #expect(config.slots.count == 4)
@@ -52,7 +53,8 @@ struct ConfigTests {
 
     @Test("profile errors name the file, the line, the key and what was expected")
     func profileErrors() {
-        let unknown = Self.profileErrors("[[point]]\nname = \"t\"\ntable = \"input\"\naddress = 0\ntype = \"int16\"\nscael = 0.1\n")
+        let unknown = Self.profileErrors(
+            "[[point]]\nname = \"t\"\ntable = \"input\"\naddress = 0\ntype = \"int16\"\nscael = 0.1\n")
         #expect(unknown.count == 1)
         #expect(unknown.first?.line == 10)
         #expect(unknown.first?.description.contains("/x/p.toml:10") == true)
@@ -74,7 +76,8 @@ struct ConfigTests {
         let far = Self.profileErrors("[[point]]\nname = \"x\"\ntable = \"input\"\naddress = 65535\ntype = \"uint32\"\n")
         #expect(far.contains { $0.message.contains("past address 65535") })
 
-        let wrongType = Self.profileErrors("[[point]]\nname = \"x\"\ntable = \"input\"\naddress = \"zero\"\ntype = \"uint16\"\n")
+        let wrongType = Self.profileErrors(
+            "[[point]]\nname = \"x\"\ntable = \"input\"\naddress = \"zero\"\ntype = \"uint16\"\n")
         #expect(wrongType.contains { $0.message.contains("expected an integer, got a string") })
     }
 

@@ -55,7 +55,8 @@ struct ControlTests {
             let args = arguments + ["--socket", explicit ?? socket]
             let ctl = DaemonProcess.binDir + "/waystationctl"
             if asNobody {
-                return try Spawned.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl] + args)
+                return try Spawned.run(
+                    "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl] + args)
             }
             return try Spawned.run(ctl, args)
         }
@@ -66,9 +67,11 @@ struct ControlTests {
         let r = try await Running()
         let info = try r.client().call("org.varlink.service.GetInfo")
         #expect(info["interfaces"]?.array?.contains(.string(Self.iface)) == true)
-        let desc = try r.client().call("org.varlink.service.GetInterfaceDescription", ["interface": .string(Self.iface)])
+        let desc = try r.client().call(
+            "org.varlink.service.GetInterfaceDescription", ["interface": .string(Self.iface)])
         let file = try String(
-            contentsOfFile: DaemonProcess.repo + "/Sources/WaystationControl/io.waystation.Station.varlink", encoding: .utf8)
+            contentsOfFile: DaemonProcess.repo + "/Sources/WaystationControl/io.waystation.Station.varlink",
+            encoding: .utf8)
         #expect(desc["description"]?.string == file.trimmingCharacters(in: .newlines))
         #expect(r.error("Nope")?.0 == "org.varlink.service.MethodNotFound")
         let missing = try? r.client().call("com.example.Other.Ping")
@@ -130,8 +133,12 @@ struct ControlTests {
         let range = r.error("WritePoint", ["device": "t1", "point": "hf", "value": 5000])
         #expect(range?.0 == "\(Self.iface).ValueOutOfRange")
         #expect(range?.1["max"]?.number == 1000)
-        #expect(r.error("WritePoint", ["device": "t1", "point": "readonly", "value": 1])?.0 == "\(Self.iface).PointNotWritable")
-        #expect(r.error("WritePoint", ["device": "t1", "point": "hf", "value": "x"])?.0 == "org.varlink.service.InvalidParameter")
+        #expect(
+            r.error("WritePoint", ["device": "t1", "point": "readonly", "value": 1])?.0
+                == "\(Self.iface).PointNotWritable")
+        #expect(
+            r.error("WritePoint", ["device": "t1", "point": "hf", "value": "x"])?.0
+                == "org.varlink.service.InvalidParameter")
 
         let m = try r.call("SetMaintenance", ["device": "t2", "enabled": true, "reason": "replacing the probe"])
         #expect(m["device"]?["maintenance"]?.bool == true)
@@ -270,7 +277,8 @@ struct ControlTests {
         let r = try await Running()
         let status = try r.ctl(["status"])
         #expect(status.status == 0)
-        #expect(status.output.contains("Station test") && status.output.contains("t1") && status.output.contains("online"))
+        #expect(
+            status.output.contains("Station test") && status.output.contains("t1") && status.output.contains("online"))
         let json = try r.ctl(["devices", "--json"])
         #expect(JSON.parse(Data(json.output.utf8))?["devices"]?.array?.count == 2)
         let device = try r.ctl(["device", "t1"])

@@ -26,7 +26,9 @@ struct DaemonTests {
         // SIGHUP with a changed config: the new device is polled.
         try full.write(toFile: daemonConfig, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        try await daemon.waitFor("RELOADING=1") { daemon.notifications.contains { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") } }
+        try await daemon.waitFor("RELOADING=1") {
+            daemon.notifications.contains { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }
+        }
         try await daemon.waitFor("t2 polled after reload") { try station.simulator.servedCount(device: "t2") > 3 }
         #expect(daemon.count("READY=1") >= 2)
 

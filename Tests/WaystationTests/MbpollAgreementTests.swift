@@ -35,7 +35,8 @@ struct MbpollAgreementTests {
             : ["-m", "rtu", "-b", "38400", "-P", "none"]
         let target = transport == "tcp" ? "127.0.0.1" : station.dir + "/tty-daemon"
         func poll(_ type: String, _ count: Int) throws -> [Int: String] {
-            try Self.mbpoll(link + ["-a", "\(unit)", "-t", type, "-r", "0", "-0", "-c", "\(count)", "-1", "-o", "2", target])
+            try Self.mbpoll(
+                link + ["-a", "\(unit)", "-t", type, "-r", "0", "-0", "-c", "\(count)", "-1", "-o", "2", target])
         }
 
         let input = try await client.readRegisters(.input, unit: unit, address: 0, count: 8)

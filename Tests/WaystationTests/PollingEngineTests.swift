@@ -30,7 +30,8 @@ struct PollingEngineTests {
         return try StationConfigLoader.load(text: text, path: station.configPath)
     }
 
-    static func waitFor(_ what: String, within: Duration = .seconds(15), _ check: () async throws -> Bool) async throws {
+    static func waitFor(_ what: String, within: Duration = .seconds(15), _ check: () async throws -> Bool) async throws
+    {
         let deadline = ContinuousClock.now + within
         while try await !check() {
             if ContinuousClock.now > deadline {
@@ -165,7 +166,8 @@ struct PollingEngineTests {
             let at = now.addingTimeInterval(-days * 86400)
             record.values.append(.init(series: key, at: at, value: days))
             record.aggregates.append(
-                .init(series: key, minute: Int64(at.timeIntervalSince1970) / 60 * 60, min: 0, max: 1, avg: 0.5, count: 2))
+                .init(
+                    series: key, minute: Int64(at.timeIntervalSince1970) / 60 * 60, min: 0, max: 1, avg: 0.5, count: 2))
         }
         try await store.write(record)
         let removed = try await store.prune(now: now, retainValues: 14 * 86400, retainAggregates: 25 * 86400)

@@ -6,7 +6,8 @@ import WaystationCore
 /// The pure decision logic of the polling engine, driven by injected times.
 @Suite("Polling logic")
 struct PollingLogicTests {
-    static func point(_ name: String, _ table: RegisterTable, _ address: Int, _ type: ValueType = .uint16) -> PointSpec {
+    static func point(_ name: String, _ table: RegisterTable, _ address: Int, _ type: ValueType = .uint16) -> PointSpec
+    {
         PointSpec(name: name, table: table, address: address, type: type)
     }
 

@@ -12,7 +12,8 @@ struct SocketActivationTests {
         let station = try TestStation(tcpUnits: [1])
         let passed = station.dir + "/activated.sock"
         let process = try Spawned(
-            "/usr/bin/systemd-socket-activate", ["-l", passed, DaemonProcess.binDir + "/waystationd", "--config", station.configPath])
+            "/usr/bin/systemd-socket-activate",
+            ["-l", passed, DaemonProcess.binDir + "/waystationd", "--config", station.configPath])
         defer {
             process.signal(SIGTERM)
             if process.wait(timeout: .seconds(20)) == nil { process.signal(SIGKILL) }

@@ -67,7 +67,9 @@ final class Spawned: @unchecked Sendable {
     }
 
     /// Runs a program to completion and returns its status and combined output.
-    static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
+    static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
+        Int32, String
+    ) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ws-out-\(UUID().uuidString)").path
         defer { unlink(out) }
         let p = try Spawned(path, arguments, environment: environment, output: out)

@@ -10,12 +10,15 @@ struct SystemdUnitTests {
 
     /// The units with the binary path pointed at this build (verify checks that it exists).
     static func units() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-units-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ws-units-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let service = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.service", encoding: .utf8)
             .replacingOccurrences(of: "/usr/bin/waystationd", with: DaemonProcess.binDir + "/waystationd")
         try service.write(toFile: dir + "/waystation.service", atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(atPath: DaemonProcess.repo + "/systemd/waystation.socket", toPath: dir + "/waystation.socket")
+        try FileManager.default.copyItem(
+            atPath: DaemonProcess.repo + "/systemd/waystation.socket", toPath: dir + "/waystation.socket")
         return dir
     }
 
@@ -33,7 +36,8 @@ struct SystemdUnitTests {
         let dir = try Self.units()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (_, output) = try Self.run(["security", "--offline=yes", dir + "/waystation.service"])
-        let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
+        let line = try #require(
+            output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
         let score = line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
         let value = try #require(score, "\(line)")
         #expect(value <= 2.0, "\(line)")

@@ -100,8 +100,10 @@ final class TestStation: @unchecked Sendable {
         """
 
     /// - Parameter rtuUnits: unit ids to put on an RTU bus (a pty pair) besides the TCP bus.
-    init(tcpUnits: [Int] = [1], rtuUnits: [Int] = [], extraProfiles: [String: String] = [:],
-         extraConfig: String = "", timeout: String = "300ms") throws {
+    init(
+        tcpUnits: [Int] = [1], rtuUnits: [Int] = [], extraProfiles: [String: String] = [:],
+        extraConfig: String = "", timeout: String = "300ms"
+    ) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
         try Self.testProfile.write(toFile: dir + "/devices/testdev.toml", atomically: true, encoding: .utf8)
@@ -143,10 +145,12 @@ final class TestStation: @unchecked Sendable {
                 """
         }
         for unit in tcpUnits {
-            text += "[[device]]\nid = \"t\(unit)\"\nprofile = \"testdev\"\nbus = \"tcp\"\nunit = \(unit)\ninterval = \"1s\"\n"
+            text +=
+                "[[device]]\nid = \"t\(unit)\"\nprofile = \"testdev\"\nbus = \"tcp\"\nunit = \(unit)\ninterval = \"1s\"\n"
         }
         for unit in rtuUnits {
-            text += "[[device]]\nid = \"r\(unit)\"\nprofile = \"testdev\"\nbus = \"rtu\"\nunit = \(unit)\ninterval = \"1s\"\n"
+            text +=
+                "[[device]]\nid = \"r\(unit)\"\nprofile = \"testdev\"\nbus = \"rtu\"\nunit = \(unit)\ninterval = \"1s\"\n"
         }
         text += extraConfig
         configPath = dir + "/station.toml"

@@ -107,7 +107,9 @@ struct VisitTests {
         #expect(exported.count == 20)
         var haystacks: [Data] = []
         for suffix in ["", "-wal", "-shm"] {
-            if let d = FileManager.default.contents(atPath: r.station.dir + "/station.db" + suffix) { haystacks.append(d) }
+            if let d = FileManager.default.contents(atPath: r.station.dir + "/station.db" + suffix) {
+                haystacks.append(d)
+            }
         }
         haystacks.append(Data(r.daemon.log.utf8))
         haystacks.append(Data(exported.map(\.text).joined().utf8))
@@ -204,7 +206,9 @@ struct VisitTests {
         #expect(s?["median_stay"]?.number == 1800)
         #expect(s?["peak_occupancy"]?.number == 2)
         #expect(s?["by_hour"]?.array?[8].number == 3)
-        let categories = s?["by_category"]?.array?.map { "\($0["category"]?.string ?? ""):\(Int($0["count"]?.number ?? 0))" }
+        let categories = s?["by_category"]?.array?.map {
+            "\($0["category"]?.string ?? ""):\(Int($0["count"]?.number ?? 0))"
+        }
         #expect(categories == ["courier:2", "food_delivery:2", "other:1", "ride_hailing:1"])
     }
 
