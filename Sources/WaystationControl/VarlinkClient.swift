@@ -26,21 +26,12 @@ public final class VarlinkClient {
     public init(path: String, timeout: TimeInterval = 30) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure.cannotConnect(path: path, reason: "socket(): errno \(errno)") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        let ok: Bool
+        do {
+            ok = try UnixSocketAddress.with(path) { Glibc.connect(fd, $0, $1) == 0 }
+        } catch {
             close(fd)
             throw Failure.cannotConnect(path: path, reason: "path too long")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
         }
         guard ok else {
             let reason = String(cString: strerror(errno))
@@ -68,8 +59,9 @@ public final class VarlinkClient {
     public func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return Glibc.send(fd, base + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             }
             if n <= 0 { throw Failure.protocolError("send failed: errno \(errno)") }
             offset += n

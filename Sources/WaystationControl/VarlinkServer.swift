@@ -113,23 +113,14 @@ public final class VarlinkServer: @unchecked Sendable {
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlError("cannot create the control socket: errno \(errno)") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            close(fd)
-            throw ControlError("control socket path is too long (\(bytes.count) bytes, at most 107): \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
         let old = umask(0o117)
         defer { umask(old) }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+        let bound: Int32
+        do {
+            bound = try UnixSocketAddress.with(path) { Glibc.bind(fd, $0, $1) }
+        } catch {
+            close(fd)
+            throw ControlError("control socket: \(error)")
         }
         guard bound == 0, listen(fd, 128) == 0 else {
             let code = errno
@@ -270,8 +261,9 @@ public final class VarlinkServer: @unchecked Sendable {
             if closed { return false }
             var offset = 0
             while offset < bytes.count {
-                let n = bytes.withUnsafeBytes {
-                    Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                let n = bytes.withUnsafeBytes { raw -> Int in
+                    guard let base = raw.baseAddress else { return -1 }
+                    return Glibc.send(fd, base + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
                 }
                 if n <= 0 {
                     // Gone, or not reading for the send timeout: drop it.

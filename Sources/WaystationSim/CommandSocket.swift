@@ -1,4 +1,5 @@
 import Foundation
+import WaystationCore
 
 /// A Unix stream socket that takes simulator commands, one per line, and answers each.
 public enum CommandSocket {
@@ -7,21 +8,12 @@ public enum CommandSocket {
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SimulatorError("cannot create control socket: errno \(errno)") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        let bound: Int32
+        do {
+            bound = try UnixSocketAddress.with(path) { bind(fd, $0, $1) }
+        } catch {
             close(fd)
-            throw SimulatorError("control socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+            throw SimulatorError("control socket: \(error)")
         }
         guard bound == 0, listen(fd, 8) == 0 else {
             let code = errno

@@ -102,7 +102,10 @@ final class RTUBusServer: BusServer, @unchecked Sendable {
             while have < wanted {
                 var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
                 guard poll(&fds, 1, have == 0 ? 50 : 100) > 0 else { return false }
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + have, wanted - have) }
+                let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                    guard let base = raw.baseAddress else { return -1 }
+                    return read(fd, base + have, wanted - have)
+                }
                 if n <= 0 { return false }
                 have += n
             }

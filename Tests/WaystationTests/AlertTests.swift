@@ -65,7 +65,7 @@ struct AlertTests {
                 name = "FridgeDoorOpen"
                 device = "fridge"
                 when = "door_open"
-                for = "1s"
+                for = "3s"
                 severity = "warning"
                 summary = "Fridge {device} door open"
 

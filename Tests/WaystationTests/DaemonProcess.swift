@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WaystationCore
 
 /// The real `waystationd` binary, started by a test with a `NOTIFY_SOCKET` the test listens on.
 final class DaemonProcess: @unchecked Sendable {
@@ -28,18 +29,7 @@ final class DaemonProcess: @unchecked Sendable {
         unlink(notifyPath)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         notifyFD = fd
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(notifyPath.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = try UnixSocketAddress.with(notifyPath) { bind(fd, $0, $1) }
         guard bound == 0 else {
             close(fd)
             throw CocoaError(.fileWriteUnknown)
