@@ -20,7 +20,8 @@ public enum UnixSocketAddress {
             raw.copyBytes(from: bytes)
             if !abstract { raw[bytes.count] = 0 }
         }
-        let length = abstract
+        let length =
+            abstract
             ? socklen_t(MemoryLayout<sa_family_t>.size + bytes.count) : socklen_t(MemoryLayout<sockaddr_un>.size)
         return try withUnsafePointer(to: &addr) {
             try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, length) }

@@ -110,22 +110,15 @@ extension Store {
 
     /// Latches or releases a slot, and audits it, in one durable transaction.
     public func setSlotLock(_ slot: String, reason: String?, audit e: AuditEntry) async throws {
-        try await pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            try db.inTransaction {
-                if let reason {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO slot_lock (slot, reason, at) VALUES (?, ?, ?)",
-                        arguments: [slot, reason, Self.ms(e.at)])
-                } else {
-                    try db.execute(sql: "DELETE FROM slot_lock WHERE slot = ?", arguments: [slot])
-                }
+        try await durableWrite { db in
+            if let reason {
                 try db.execute(
-                    sql: "INSERT INTO audit (at, uid, user, action, target, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [Self.ms(e.at), Int64(e.uid), e.user, e.action, e.target, e.old, e.new])
-                return .commit
+                    sql: "INSERT OR REPLACE INTO slot_lock (slot, reason, at) VALUES (?, ?, ?)",
+                    arguments: [slot, reason, Self.ms(e.at)])
+            } else {
+                try db.execute(sql: "DELETE FROM slot_lock WHERE slot = ?", arguments: [slot])
             }
+            try Self.insertAudit(db, e)
         }
     }
 }

@@ -320,12 +320,16 @@ public actor Store {
         }
     }
 
+    static func insertAudit(_ db: Database, _ e: AuditEntry) throws {
+        try db.execute(
+            sql: "INSERT INTO audit (at, uid, user, action, target, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [Self.ms(e.at), Int64(e.uid), e.user, e.action, e.target, e.old, e.new])
+    }
+
     /// Records a change (committed before this returns).
     public func audit(_ e: AuditEntry) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO audit (at, uid, user, action, target, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [Self.ms(e.at), Int64(e.uid), e.user, e.action, e.target, e.old, e.new])
+            try Self.insertAudit(db, e)
         }
     }
 
@@ -366,9 +370,7 @@ public actor Store {
             } else {
                 try db.execute(sql: "DELETE FROM maintenance WHERE device = ?", arguments: [device])
             }
-            try db.execute(
-                sql: "INSERT INTO audit (at, uid, user, action, target, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [Self.ms(e.at), Int64(e.uid), e.user, e.action, e.target, e.old, e.new])
+            try Self.insertAudit(db, e)
         }
     }
 
