@@ -5,7 +5,7 @@
 SWIFT       ?= swift
 PREFIX      ?= /usr/local
 DESTDIR     ?=
-APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3
+APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux
 
 .PHONY: all deps pydeps build test demo bench install clean
 
