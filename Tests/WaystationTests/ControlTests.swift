@@ -146,13 +146,28 @@ struct ControlTests {
         _ = try r.call("SetMaintenance", ["device": "t2", "enabled": false])
         _ = try r.call("Reload")
 
+        #expect(r.error("SetMaintenance", ["device": "nope", "enabled": true])?.0 == "\(Self.iface).DeviceNotFound")
+        #expect(r.error("SetMaintenance", ["device": "t1"])?.0 == "org.varlink.service.InvalidParameter")
+        #expect(r.error("ReadPoint", ["device": "nope", "point": "h0"])?.0 == "\(Self.iface).DeviceNotFound")
+        #expect(r.error("ListAudit", ["limit": 0])?.0 == "org.varlink.service.InvalidParameter")
+        // A broken config is refused by Reload and the running one stays.
+        let good = try String(contentsOfFile: r.station.configPath, encoding: .utf8)
+        try (good + "\n[[device]]\nid = \"x\"\nprofile = \"testdev\"\nbus = \"nowhere\"\nunit = 7\n")
+            .write(toFile: r.station.configPath, atomically: true, encoding: .utf8)
+        let refused = r.error("Reload")
+        #expect(refused?.0 == "\(Self.iface).ConfigRefused")
+        #expect(refused?.1["errors"]?.string?.contains("nowhere") == true)
+        try good.write(toFile: r.station.configPath, atomically: true, encoding: .utf8)
+        #expect(try r.call("ListDevices")["devices"]?.array?.count == 2)
+
         let audit = try r.call("ListAudit", ["limit": 10])["entries"]?.array ?? []
         let actions = audit.map { $0["action"]?.string ?? "" }
-        #expect(actions == ["reload", "maintenance", "maintenance", "write", "write"])
+        #expect(actions == ["reload", "reload", "maintenance", "maintenance", "write", "write"])
+        #expect(audit.first?["new"]?.string == "refused")
         let write = audit.last
         #expect(write?["target"]?.string == "t1.hf" && write?["new"]?.string == "12.5")
         #expect(write?["uid"]?.number == Double(getuid()))
-        #expect(audit[1]["old"]?.string?.hasPrefix("on") == true && audit[1]["new"]?.string == "off")
+        #expect(audit[2]["old"]?.string?.hasPrefix("on") == true && audit[2]["new"]?.string == "off")
     }
 
     @Test("a peer that is not admin is refused changes but may read")

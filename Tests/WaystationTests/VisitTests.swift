@@ -95,6 +95,29 @@ struct VisitTests {
         #expect(abs(stay - 2) <= 1)  // ISO timestamps carry whole seconds
     }
 
+    @Test("visits older than the retention are deleted; recent ones stay")
+    func retention() async throws {
+        let station = try TestStation(tcpUnits: [1], extraConfig: "[visits]\nretention = \"720h\"\n")
+        let store = try Store(path: station.dir + "/station.db")
+        let now = Date()
+        _ = try await store.checkIn(
+            worker: "old", category: "courier", source: nil, at: now.addingTimeInterval(-40 * 86400))
+        _ = try await store.checkOut(worker: "old", at: now.addingTimeInterval(-40 * 86400 + 600))
+        _ = try await store.checkIn(
+            worker: "recent", category: "courier", source: nil, at: now.addingTimeInterval(-5 * 86400))
+        _ = try await store.checkOut(worker: "recent", at: now.addingTimeInterval(-5 * 86400 + 600))
+        let daemon = try DaemonProcess(config: station.configPath, dir: station.dir)
+        try await daemon.waitFor("READY=1") { daemon.count("READY=1") >= 1 }
+        try await daemon.waitFor("old visit deleted") {
+            let visits = try VarlinkClient(path: station.dir + "/control.sock").call("\(Self.iface).ListVisits")[
+                "visits"]?.array
+            return visits?.count == 1
+        }
+        let left = try VarlinkClient(path: station.dir + "/control.sock").call("\(Self.iface).ListVisits")["visits"]?
+            .array
+        #expect(left?.first?["worker"]?.string == "recent")
+    }
+
     @Test("no raw rider id in the database, its WAL, or the daemon's log")
     func privacy() async throws {
         let r = try await Running(extra: "[visits]\nmax_stay = \"1h\"\n")
