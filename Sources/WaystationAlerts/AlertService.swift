@@ -71,13 +71,20 @@ public actor AlertService {
     // MARK: Evaluation
 
     /// Latest good values, by device and point.
-    private func snapshot() async -> (
+    /// - Parameter ids: only these devices (the hot path after one poll); nil for all.
+    private func snapshot(of ids: Set<String>? = nil) async -> (
         values: [String: [String: Double]], states: [String: String], maintenance: Set<String>
     ) {
         var values: [String: [String: Double]] = [:]
         var states: [String: String] = [:]
         var maintenance: Set<String> = []
-        for s in await engine.monitor.statuses() {
+        var statuses: [StationMonitor.DeviceStatus] = []
+        if let ids {
+            for id in ids.sorted() { if let s = await engine.monitor.status(of: id) { statuses.append(s) } }
+        } else {
+            statuses = await engine.monitor.statuses()
+        }
+        for s in statuses {
             states[s.id] = s.health.state.rawValue
             if s.maintenance != nil { maintenance.insert(s.id) }
             var v: [String: Double] = [:]
@@ -91,11 +98,13 @@ public actor AlertService {
 
     /// Runs after a device's poll: interlocks first (same poll cycle), then its rules.
     public func afterPoll(device: String) async {
-        let snap = await snapshot()
-        let involved =
-            config.slots.contains { s in
-                [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0 }.contains { $0.device == device }
-            } || config.smoke.contains { $0.device == device }
+        // Only the devices this poll can affect: itself, and every interlock device if it is one.
+        let interlockDevices = Set(
+            config.slots.flatMap { s in [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0?.device }
+            }
+                + config.smoke.map(\.device))
+        let involved = interlockDevices.contains(device)
+        let snap = await snapshot(of: involved ? interlockDevices.union([device]) : [device])
         if involved { await runInterlocks(snap.values) }
         await evaluateRules(devices: [device], snap)
     }

@@ -110,22 +110,13 @@ public final class VarlinkServer: @unchecked Sendable {
     static func bind(path: String) throws -> Int32 {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ControlError("cannot create the control socket: errno \(errno)") }
         let old = umask(0o117)
         defer { umask(old) }
-        let bound: Int32
+        let fd: Int32
         do {
-            bound = try UnixSocketAddress.with(path) { Glibc.bind(fd, $0, $1) }
+            fd = try UnixSocketAddress.listen(path: path, backlog: 128)
         } catch {
-            close(fd)
             throw ControlError("control socket: \(error)")
-        }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            let code = errno
-            close(fd)
-            throw ControlError("cannot listen on the control socket \(path): \(String(cString: strerror(code)))")
         }
         chmod(path, 0o660)
         return fd

@@ -27,4 +27,30 @@ public enum UnixSocketAddress {
             try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, length) }
         }
     }
+
+    /// A listening stream socket on `path` (an old socket file there is removed first). Throws a
+    /// message naming the path and the reason.
+    public static func listen(path: String, backlog: Int32) throws -> Int32 {
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ListenError(message: "cannot create a socket for \(path): errno \(errno)") }
+        let bound: Int32
+        do {
+            bound = try with(path) { bind(fd, $0, $1) }
+        } catch {
+            close(fd)
+            throw ListenError(message: "\(error)")
+        }
+        guard bound == 0, Glibc.listen(fd, backlog) == 0 else {
+            let code = errno
+            close(fd)
+            throw ListenError(message: "cannot listen on \(path): \(String(cString: strerror(code)))")
+        }
+        return fd
+    }
+
+    public struct ListenError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
 }

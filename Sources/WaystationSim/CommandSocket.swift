@@ -5,20 +5,11 @@ import WaystationCore
 public enum CommandSocket {
     /// Binds `path` and serves it on a background thread for the life of the process.
     public static func serve(path: String, simulator: Simulator) throws {
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SimulatorError("cannot create control socket: errno \(errno)") }
-        let bound: Int32
+        let fd: Int32
         do {
-            bound = try UnixSocketAddress.with(path) { bind(fd, $0, $1) }
+            fd = try UnixSocketAddress.listen(path: path, backlog: 8)
         } catch {
-            close(fd)
-            throw SimulatorError("control socket: \(error)")
-        }
-        guard bound == 0, listen(fd, 8) == 0 else {
-            let code = errno
-            close(fd)
-            throw SimulatorError("cannot bind control socket \(path): errno \(code)")
+            throw SimulatorError("simulator control socket: \(error)")
         }
         Thread.detachNewThread {
             while true {
