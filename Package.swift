@@ -1,13 +1,16 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
+
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "Waystation",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "waystationd", targets: ["waystationd"]),
         .executable(name: "waystationctl", targets: ["waystationctl"]),
@@ -20,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -28,98 +33,102 @@ let package = Package(
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
         ),
-        // Config and profile model, TOML loading, register codec. No I/O beyond reading files.
+        // struct ucred, SO_PEERGROUPS and getgrouplist, which Swift's Glibc module does not reach.
+        .target(name: "CShim"),
+
+        // The control protocol: varlink framing, the request and reply types of io.waystation.Station,
+        // its errors, a client, and the interface text (embedded from the one .varlink file). Also the
+        // few primitives both sides of the socket share: durations, number text, socket addresses.
+        .target(
+            name: "WaystationProtocol",
+            dependencies: [],
+            resources: [.embedInCode("io.waystation.Station.varlink")],
+            swiftSettings: strict
+        ),
+        // Config and profile model, TOML loading, register codec, and the small contracts the
+        // domains share (reload, station snapshots, relays, event broadcasting). No I/O beyond files.
         .target(
             name: "WaystationCore",
-            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["WaystationProtocol", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strict
         ),
         // Modbus client over libmodbus: one owner per context, on a dedicated thread per bus.
         .target(
             name: "WaystationModbus",
-            dependencies: [
-                "CModbus", "WaystationCore",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["CModbus", "WaystationCore", logging],
             swiftSettings: strict
         ),
-        // Station simulator: libmodbus in server mode, physics, faults.
+        // SQLite through GRDB: opening, pragmas, migrations assembled from the domains, durable
+        // writes, the audit log. The domains own their tables.
         .target(
-            name: "WaystationSim",
-            dependencies: [
-                "CModbus", "WaystationCore", "WaystationModbus",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            name: "WaystationStorage",
+            dependencies: ["WaystationCore", .product(name: "GRDB", package: "GRDB.swift"), logging],
             swiftSettings: strict
         ),
-        // Polling engine: request planning, scheduling, device health, storage.
+        // Polling engine: request planning, scheduling, device health, value history.
         .target(
             name: "WaystationPolling",
-            dependencies: [
-                "WaystationCore", "WaystationModbus",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["WaystationCore", "WaystationModbus", "WaystationStorage", logging, lifecycle],
             swiftSettings: strict
         ),
         // Check-ins: pseudonymised visits, occupancy, statistics.
         .target(
             name: "WaystationVisits",
             dependencies: [
-                "WaystationCore", "WaystationPolling",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                "WaystationCore", "WaystationStorage", .product(name: "Crypto", package: "swift-crypto"), logging,
+                lifecycle,
             ],
             swiftSettings: strict
         ),
-        // Alert rules, their lifecycle, the charging-slot interlocks, and notification delivery.
+        // Alert rules and their lifecycle, the charging-slot interlocks (a pure engine), alert
+        // storage, and notification delivery.
         .target(
             name: "WaystationAlerts",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationPolling",
-                .product(name: "Logging", package: "swift-log"),
+                "WaystationCore", "WaystationStorage", logging, lifecycle,
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
-        // The daemon's services: lifecycle, systemd notification, logging, control socket.
+        // The control socket: a varlink server and io.waystation.Station's methods.
+        .target(
+            name: "WaystationControl",
+            dependencies: [
+                "CShim", "WaystationProtocol", "WaystationCore", "WaystationStorage", "WaystationPolling",
+                "WaystationVisits", "WaystationAlerts", logging, lifecycle,
+            ],
+            swiftSettings: strict
+        ),
+        // The composition root: builds storage and every service into one ServiceGroup, talks to
+        // systemd (notify, watchdog), reloads on SIGHUP, logs to the journal.
         .target(
             name: "WaystationDaemon",
             dependencies: [
-                "WaystationCore", "WaystationPolling", "WaystationVisits", "WaystationAlerts",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "WaystationCore", "WaystationStorage", "WaystationPolling", "WaystationVisits", "WaystationAlerts",
+                "WaystationControl", logging, lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
-        // struct ucred and getgrouplist, which Swift's Glibc module does not reach.
-        .target(name: "CShim"),
-        // The control interface: varlink on a Unix socket.
+        // Station simulator: libmodbus in server mode, physics, faults.
         .target(
-            name: "WaystationControl",
-            dependencies: [
-                "CShim", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon", "WaystationVisits",
-                "WaystationAlerts",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            exclude: ["io.waystation.Station.varlink"],
+            name: "WaystationSim",
+            dependencies: ["CModbus", "WaystationCore", "WaystationModbus", logging],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "waystationd",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon", "WaystationControl",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "waystationctl",
             dependencies: [
-                "WaystationCore", "WaystationControl",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "WaystationProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -127,8 +136,7 @@ let package = Package(
             name: "waystation-sim",
             dependencies: [
                 "WaystationCore", "WaystationSim",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
             swiftSettings: strict
         ),
@@ -136,16 +144,27 @@ let package = Package(
         .executableTarget(
             name: "waystation-bench",
             dependencies: [
-                "CModbus", "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationSim",
-                .product(name: "Logging", package: "swift-log"),
+                "CModbus", "WaystationCore", "WaystationModbus", "WaystationStorage", "WaystationPolling",
+                "WaystationSim", "TestSupport", logging,
+            ],
+            swiftSettings: strict
+        ),
+        // What tests and the benchmark share: spawning and waiting for the real binaries, an HTTP
+        // receiver standing in for Alertmanager, condition waits with deadlines.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "WaystationProtocol", .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WaystationTests",
             dependencies: [
-                "WaystationCore", "WaystationModbus", "WaystationSim", "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts", "CModbus",
-                .product(name: "Logging", package: "swift-log"),
+                "WaystationProtocol", "WaystationCore", "WaystationModbus", "WaystationStorage", "WaystationSim",
+                "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts",
+                "CModbus", "TestSupport", logging,
             ],
             swiftSettings: strict
         ),

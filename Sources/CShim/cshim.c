@@ -5,6 +5,9 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <poll.h>
 
 int ws_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     struct ucred cred;
@@ -16,6 +19,17 @@ int ws_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     *uid = cred.uid;
     *gid = cred.gid;
     return 0;
+}
+
+int ws_peer_groups(int fd, gid_t *groups, int capacity) {
+    socklen_t len = (socklen_t)(sizeof(gid_t) * (size_t)capacity);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+        if (errno == ERANGE) {
+            return -2;
+        }
+        return -1;
+    }
+    return (int)(len / sizeof(gid_t));
 }
 
 int ws_user_in_group(const char *user, gid_t primary_gid, gid_t gid) {
@@ -44,3 +58,13 @@ int ws_user_in_group(const char *user, gid_t primary_gid, gid_t gid) {
     }
     return 0;
 }
+
+int ws_accept_nonblocking(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+int ws_pipe_nonblocking(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
+}
+
+const short WS_POLLRDHUP = POLLRDHUP;

@@ -3,16 +3,12 @@ import WaystationCore
 
 /// One alert: a rule on a device, identified by the fingerprint of its labels.
 public struct AlertInstance: Sendable, Equatable {
-    public enum State: String, Sendable, CaseIterable {
-        case inactive, pending, firing, resolved
-    }
-
     public var fingerprint: String
     public var rule: String
     public var device: String
     public var labels: [String: String]
-    public var severity: String
-    public var state: State = .inactive
+    public var severity: Severity
+    public var state: AlertState = .inactive
     /// When the condition became true (pending since).
     public var activeSince: Date?
     public var firedAt: Date?
@@ -29,7 +25,7 @@ public struct AlertInstance: Sendable, Equatable {
     /// Raised to critical because an interlock action failed.
     public var escalated = false
 
-    public init(rule: String, device: String, labels: [String: String], severity: String, summary: String) {
+    public init(rule: String, device: String, labels: [String: String], severity: Severity, summary: String) {
         self.rule = rule
         self.device = device
         self.labels = labels
@@ -38,52 +34,21 @@ public struct AlertInstance: Sendable, Equatable {
         fingerprint = Self.fingerprint(labels)
     }
 
-    /// FNV-1a 64 over the sorted label pairs, as Alertmanager fingerprints alerts.
+    /// FNV-1a 64 over the sorted label pairs, as Alertmanager fingerprints alerts; 16 hex digits.
     public static func fingerprint(_ labels: [String: String]) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for key in labels.keys.sorted() {
-            for byte in Array(key.utf8) + [0xff] + Array((labels[key] ?? "").utf8) + [0xff] {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01b3
-            }
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
         }
-        return String(format: "%016llx", hash)
-    }
-
-    var json: JSON {
-        func date(_ d: Date?) -> JSON { d.map { .number($0.timeIntervalSince1970) } ?? .null }
-        return [
-            "fingerprint": .string(fingerprint), "rule": .string(rule), "device": .string(device),
-            "labels": .object(labels.mapValues(JSON.string)), "severity": .string(severity),
-            "state": .string(state.rawValue),
-            "active_since": date(activeSince), "fired_at": date(firedAt), "resolved_at": date(resolvedAt),
-            "last_true": date(lastTrue), "last_notified": date(lastNotified), "value": .optional(value),
-            "summary": .string(summary), "ack_by": .optional(ackBy), "ack_note": .optional(ackNote),
-            "ack_at": date(ackAt),
-            "escalated": .bool(escalated),
-        ]
-    }
-
-    init?(json: JSON) {
-        func date(_ key: String) -> Date? { json[key]?.number.map { Date(timeIntervalSince1970: $0) } }
-        guard let rule = json["rule"]?.string, let device = json["device"]?.string,
-            let labels = json["labels"]?.object?.compactMapValues(\.string),
-            let state = json["state"]?.string.flatMap(State.init)
-        else { return nil }
-        self.init(
-            rule: rule, device: device, labels: labels, severity: json["severity"]?.string ?? "warning",
-            summary: json["summary"]?.string ?? rule)
-        self.state = state
-        activeSince = date("active_since")
-        firedAt = date("fired_at")
-        resolvedAt = date("resolved_at")
-        lastTrue = date("last_true")
-        lastNotified = date("last_notified")
-        value = json["value"]?.number
-        ackBy = json["ack_by"]?.string
-        ackNote = json["ack_note"]?.string
-        ackAt = date("ack_at")
-        escalated = json["escalated"]?.bool ?? false
+        for key in labels.keys.sorted() {
+            for byte in key.utf8 { mix(byte) }
+            mix(0xff)
+            for byte in (labels[key] ?? "").utf8 { mix(byte) }
+            mix(0xff)
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 
@@ -92,7 +57,7 @@ public struct AlertInstance: Sendable, Equatable {
 public enum AlertLifecycle {
     public static func step(
         _ a: inout AlertInstance, conditionTrue: Bool, forDuration: Duration, keepFiringFor: Duration, at now: Date
-    ) -> AlertInstance.State? {
+    ) -> AlertState? {
         if conditionTrue {
             a.lastTrue = now
             switch a.state {
@@ -133,5 +98,26 @@ public enum AlertLifecycle {
         case .inactive, .resolved:
             return nil
         }
+    }
+}
+
+/// A silence: alerts whose labels match every matcher send no notifications until `until`.
+public struct SilenceEntry: Sendable, Equatable {
+    public var id: Int64
+    public var matchers: [String: String]
+    public var until: Date
+    public var by: String
+    public var comment: String
+
+    public init(id: Int64, matchers: [String: String], until: Date, by: String, comment: String) {
+        self.id = id
+        self.matchers = matchers
+        self.until = until
+        self.by = by
+        self.comment = comment
+    }
+
+    public func matches(_ a: AlertInstance, at now: Date) -> Bool {
+        until > now && matchers.allSatisfy { a.labels[$0.key] == $0.value }
     }
 }

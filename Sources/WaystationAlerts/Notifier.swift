@@ -1,59 +1,93 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import WaystationCore
-import WaystationPolling
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// Delivers the outbox, one loop per `[[notify]]` target: oldest first, one at a time, retried with
 /// back-off while the receiver is down (never skipping ahead, so order holds), across restarts.
 /// An alertmanager target also gets the firing alerts re-sent periodically, as Alertmanager expects.
-public final class Notifier: Sendable {
-    let store: Store
-    let targets: [StationConfig.Notify]
-    let logger: Logger
-    let alerts: AlertService
-    let station: StationConfig.Station
+public actor Notifier: Service, Reloadable {
+    private let store: AlertStore
+    private let alerts: AlertService
+    private let logger: Logger
+    private var config: StationConfig
+    private var loops: Task<Void, Never>?
 
-    public init(store: Store, config: StationConfig, alerts: AlertService, logger: Logger) {
+    public init(config: StationConfig, store: AlertStore, alerts: AlertService, logger: Logger) {
+        self.config = config
         self.store = store
-        self.targets = config.notify
-        self.station = config.station
         self.alerts = alerts
         self.logger = logger
     }
 
-    public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            for target in targets {
-                group.addTask { await self.deliverLoop(target) }
-                if target.kind == "alertmanager" { group.addTask { await self.resendLoop(target) } }
-            }
-            await group.waitForAll()
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        loops?.cancel()
+        await loops?.value
+    }
+
+    /// Target changes restart delivery; undelivered rows stay queued.
+    public func reload(_ new: StationConfig) {
+        let restart = new.notify != config.notify || new.station != config.station
+        config = new
+        if restart, loops != nil {
+            loops?.cancel()
+            start()
         }
     }
 
-    func deliverLoop(_ target: StationConfig.Notify) async {
+    private func start() {
+        let targets = config.notify
+        let station = config.station
+        loops = Task { [store, alerts, logger] in
+            await withTaskGroup(of: Void.self) { group in
+                for target in targets {
+                    let delivery = Delivery(target: target, store: store, logger: logger)
+                    group.addTask { await delivery.deliverLoop() }
+                    if target.kind == .alertmanager {
+                        group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One target's delivery.
+struct Delivery: Sendable {
+    let target: StationConfig.Notify
+    let store: AlertStore
+    let logger: Logger
+    let poster: HTTPPoster
+
+    init(target: StationConfig.Notify, store: AlertStore, logger: Logger) {
+        self.target = target
+        self.store = store
+        self.logger = logger
+        poster = HTTPPoster(name: target.name)
+    }
+
+    func deliverLoop() async {
         var failures = 0
         while !Task.isCancelled {
-            let item: Store.OutboxItem?
+            let item: AlertStore.OutboxItem?
             do { item = try await store.nextOutbox(target: target.name) } catch { item = nil }
-            guard let item else {
+            guard let item, let id = item.id else {
                 do { try await Task.sleep(for: .milliseconds(250)) } catch { return }
                 continue
             }
             do {
-                try await send(item.payload, to: target)
-                try await store.markDelivered(item.id)
+                try await send(item.payload)
+                try await store.markDelivered(id, at: Date())
                 if failures > 0 {
                     logger.notice("notification target reachable again", metadata: ["target": "\(target.name)"])
                 }
                 failures = 0
             } catch {
+                if Task.isCancelled { return }
                 failures += 1
-                try? await store.markAttempt(item.id)
+                try? await store.markAttempt(id)
                 if failures == 1 || failures % 20 == 0 {
                     logger.warning(
                         "notification delivery failed; will retry",
@@ -65,7 +99,7 @@ public final class Notifier: Sendable {
         }
     }
 
-    func resendLoop(_ target: StationConfig.Notify) async {
+    func resendLoop(alerts: AlertService, station: StationConfig.Station) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: target.resendInterval) } catch { return }
             let now = Date()
@@ -73,68 +107,24 @@ public final class Notifier: Sendable {
                 !silenced
                     && (a.state == .firing
                         || (a.state == .resolved && now.timeIntervalSince(a.resolvedAt ?? now) < 900))
-            }
+            }.map(\.0)
             guard !current.isEmpty else { continue }
-            var postable: [JSON] = []
-            for (a, _) in current {
-                if let body = JSON.parse(
-                    Data(Payloads.build(target: target, alert: a, status: a.state, station: station, at: now).utf8))?
-                    .array
-                {
-                    postable += body
-                }
-            }
-            try? await send(JSON.array(postable).text, to: target)
+            try? await send(Payloads.resend(current, station: station))
         }
     }
 
-    struct DeliveryError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    func send(_ payload: String, to target: StationConfig.Notify) async throws {
+    func send(_ payload: String) async throws {
         switch target.kind {
-        case "exec":
-            try await runProgram(target.command, stdin: payload, timeout: target.timeout)
-        default:
-            guard let base = target.url, var url = URL(string: base) else { throw DeliveryError(description: "no url") }
-            if target.kind == "alertmanager", !url.path.hasSuffix("/api/v2/alerts") {
-                url = url.appendingPathComponent("api/v2/alerts")
+        case .exec:
+            try await ExecRunner.run(target.command, stdin: payload, timeout: target.timeout)
+        case .webhook, .alertmanager:
+            var endpoint = try HTTPEndpoint(url: target.url ?? "")
+            if target.kind == .alertmanager, !endpoint.path.hasSuffix("/api/v2/alerts") {
+                let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
+                endpoint = endpoint.with(path: base + "/api/v2/alerts")
             }
-            var request = URLRequest(url: url, timeoutInterval: target.timeout.seconds)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(payload.utf8)
-            let (_, response) = try await URLSession.shared.data(for: request)
-            guard let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) else {
-                throw DeliveryError(description: "HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0) from \(url)")
-            }
-        }
-    }
-
-    /// Runs a program (no shell) with the alert on stdin; killed after the timeout.
-    func runProgram(_ command: [String], stdin: String, timeout: Duration) async throws {
-        guard let program = command.first else { throw DeliveryError(description: "empty command") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(command.dropFirst())
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try? input.fileHandleForWriting.close()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw DeliveryError(description: "\(program) did not finish within \(DurationParser.format(timeout))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        guard process.terminationStatus == 0 else {
-            throw DeliveryError(description: "\(program) exited with status \(process.terminationStatus)")
+            let status = try await poster.post(endpoint, body: Array(payload.utf8), timeout: target.timeout)
+            guard (200..<300).contains(status) else { throw HTTPFailure("HTTP \(status) from \(endpoint)") }
         }
     }
 }

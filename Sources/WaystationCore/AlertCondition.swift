@@ -40,7 +40,7 @@ public indirect enum AlertCondition: Sendable, Hashable, CustomStringConvertible
         func operand(_ o: Operand) -> String {
             switch o {
             case .point(let p): p
-            case .number(let n): PointValue.format(n)
+            case .number(let n): ValueText.format(n)
             }
         }
         switch self {
@@ -56,7 +56,7 @@ public indirect enum AlertCondition: Sendable, Hashable, CustomStringConvertible
 
     /// Evaluates with the device's values (nil: no good value) and state. A comparison on a point
     /// with no value is false: a missing reading is the offline rule's business.
-    public func evaluate(values: (String) -> Double?, state: String) -> Bool {
+    public func evaluate(values: (String) -> Double?, state: DeviceState) -> Bool {
         switch self {
         case .compare(let a, let op, let b):
             func value(_ o: Operand) -> Double? {
@@ -75,8 +75,8 @@ public indirect enum AlertCondition: Sendable, Hashable, CustomStringConvertible
             case .ne: return x != y
             }
         case .isTrue(let p): return (values(p) ?? 0) != 0
-        case .offline: return state == "offline"
-        case .degraded: return state == "degraded"
+        case .offline: return state == .offline
+        case .degraded: return state == .degraded
         case .not(let c): return !c.evaluate(values: values, state: state)
         case .and(let a, let b):
             return a.evaluate(values: values, state: state) && b.evaluate(values: values, state: state)
@@ -215,14 +215,14 @@ public struct AlertRuleSpec: Sendable, Hashable {
     public var forDuration: Duration
     /// Keeps firing this long after the condition clears (against flapping).
     public var keepFiringFor: Duration
-    public var severity: String
+    public var severity: Severity
     public var labels: [String: String]
     public var summary: String?
 
     public init(
         name: String, device: String? = nil, kind: Profile.Kind? = nil, when: AlertCondition,
         forDuration: Duration = .zero,
-        keepFiringFor: Duration = .zero, severity: String = "warning", labels: [String: String] = [:],
+        keepFiringFor: Duration = .zero, severity: Severity = .warning, labels: [String: String] = [:],
         summary: String? = nil
     ) {
         self.name = name

@@ -13,7 +13,9 @@ enum AlertRuleReader {
         let whenText = r.string("when", required: true)
         let forDuration = r.duration("for", default: .zero) ?? .zero
         let keep = r.duration("keep_firing_for", default: .zero) ?? .zero
-        let severity = r.oneOf("severity", ["info", "warning", "critical"], default: "warning") ?? "warning"
+        let severity =
+            r.oneOf("severity", Severity.allCases.map(\.rawValue), default: "warning").flatMap(Severity.init)
+            ?? .warning
         let summary = r.string("summary")
         var labels: [String: String] = [:]
         if let table = r.subtable("labels") {

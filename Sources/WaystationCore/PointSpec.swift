@@ -79,21 +79,8 @@ public enum PointValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Compact number formatting: integers without a fraction, others to 3 significant decimals.
-    public static func format(_ d: Double) -> String {
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        var s = String(format3: d)
-        while s.hasSuffix("0") { s.removeLast() }
-        if s.hasSuffix(".") { s.removeLast() }
-        return s
-    }
-}
-
-extension String {
-    init(format3 value: Double) {
-        let scaled = (value * 1000).rounded() / 1000
-        self = "\(scaled)"
-    }
+    /// Compact number formatting: integers without a fraction, others to 3 decimals.
+    public static func format(_ d: Double) -> String { ValueText.format(d) }
 }
 
 extension PointSpec {

@@ -12,6 +12,8 @@ public struct StationConfig: Sendable {
         public var retainValues: Duration
         /// How long 1-minute aggregates are kept.
         public var retainAggregates: Duration
+        /// How long resolved alerts, delivered notifications and expired silences are kept.
+        public var retainAlerts: Duration = .seconds(90 * 86400)
         /// A steady value is still stored at least this often.
         public var heartbeat: Duration
         /// Value history is written at most this often, in one transaction (flash wear); state
@@ -22,6 +24,8 @@ public struct StationConfig: Sendable {
     public struct Control: Sendable, Hashable {
         public var socket: String
         public var adminGroup: String?
+        /// Members may check riders in and out (the kiosk's process).
+        public var kioskGroup: String? = "waystation-kiosk"
     }
 
     /// One connection that requests are serialised on.
@@ -88,8 +92,7 @@ public struct StationConfig: Sendable {
     /// Where alert notifications go (`[[notify]]`).
     public struct Notify: Sendable, Hashable {
         public var name: String
-        /// alertmanager, webhook or exec.
-        public var kind: String
+        public var kind: NotifyKind
         public var url: String?
         /// exec: the program and its arguments (no shell).
         public var command: [String]
@@ -147,7 +150,7 @@ public struct StationConfig: Sendable {
 
     /// The rule every device has: offline for a minute.
     public static let offlineRule = AlertRuleSpec(
-        name: "DeviceOffline", when: .offline, forDuration: .seconds(60), severity: "warning",
+        name: "DeviceOffline", when: .offline, forDuration: .seconds(60), severity: .warning,
         summary: "{device} is not answering")
 
     /// Every rule that applies to a device: its profile's defaults, the built-in offline rule, and

@@ -59,6 +59,7 @@ public enum StationConfigLoader {
             storage.retainAggregates =
                 r.duration("retain_aggregates", default: storage.retainAggregates) ?? storage.retainAggregates
             storage.heartbeat = r.duration("heartbeat", default: storage.heartbeat) ?? storage.heartbeat
+            storage.retainAlerts = r.duration("retain_alerts", default: storage.retainAlerts) ?? storage.retainAlerts
             storage.flushInterval =
                 r.duration("flush_interval", default: storage.flushInterval) ?? storage.flushInterval
             errors += r.finish()
@@ -70,6 +71,7 @@ public enum StationConfigLoader {
             let r = TableReader(source: source, table: t, section: "control")
             control.socket = resolve(r.string("socket", default: control.socket) ?? control.socket)
             control.adminGroup = r.string("admin_group", default: control.adminGroup)
+            control.kioskGroup = r.string("kiosk_group", default: control.kioskGroup)
             errors += r.finish()
         }
 
@@ -184,28 +186,30 @@ public enum StationConfigLoader {
         var notify: [StationConfig.Notify] = []
         for (i, t) in root.tables("notify").enumerated() {
             let r = TableReader(source: source, table: t, section: "notify", index: i)
-            let kind = r.oneOf("kind", ["alertmanager", "webhook", "exec"], required: true) ?? ""
-            let name = r.string("name", default: "\(kind)-\(i + 1)") ?? kind
+            let kindText = r.oneOf("kind", NotifyKind.allCases.map(\.rawValue), required: true)
+            let kind = kindText.flatMap(NotifyKind.init) ?? .webhook
+            let name = r.string("name", default: "\(kind.rawValue)-\(i + 1)") ?? kind.rawValue
             r.label = "[[notify]] \"\(name)\""
             let url = r.string("url")
             let command = r.stringArray("command")
             let timeout = r.duration("timeout", default: .seconds(10)) ?? .seconds(10)
             let repeatInterval = r.duration("repeat_interval", default: .seconds(4 * 3600)) ?? .seconds(4 * 3600)
             let resend = r.duration("resend_interval", default: .seconds(60)) ?? .seconds(60)
-            if kind == "exec", command.isEmpty {
+            if kind == .exec, command.isEmpty {
                 r.report("command", "an exec target needs command = [\"program\", \"arg\" …]")
             }
-            if kind != "exec" {
+            if kind != .exec {
                 if let url {
                     if URL(string: url)?.scheme.map({ $0 == "http" || $0 == "https" }) != true {
                         r.report("url", "expected an http:// or https:// URL, got \"\(url)\"")
                     }
                 } else {
-                    r.report("url", "missing; a \(kind) target needs a url")
+                    r.report("url", "missing; a \(kind.rawValue) target needs a url")
                 }
             }
             if notify.contains(where: { $0.name == name }) { r.report("name", "duplicate [[notify]] name \"\(name)\"") }
             errors += r.finish()
+            guard kindText != nil else { continue }
             notify.append(
                 .init(
                     name: name, kind: kind, url: url, command: command, timeout: timeout,

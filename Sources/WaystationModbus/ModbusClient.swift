@@ -11,7 +11,7 @@ import WaystationCore
 /// `.reconnectBackoff` instead of touching a dead socket.
 public actor ModbusClient {
     public nonisolated let bus: StationConfig.Bus
-    private let thread: BusThread
+    private let thread: ThreadExecutor
     private var context: ModbusContext?
     private var failedConnects = 0
     private var nextConnectAttempt: ContinuousClock.Instant?
@@ -22,9 +22,9 @@ public actor ModbusClient {
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
 
-    public init(bus: StationConfig.Bus, logger: Logger = Logger(label: "waystation.modbus")) {
+    public init(bus: StationConfig.Bus, logger: Logger) {
         self.bus = bus
-        self.thread = BusThread(name: "bus-\(bus.name)")
+        self.thread = ThreadExecutor(name: "bus-\(bus.name)")
         var logger = logger
         logger[metadataKey: "bus"] = "\(bus.name)"
         self.logger = logger

@@ -74,8 +74,10 @@ actor BusPoller {
             }
             let wait = due - now
             if wait > 0 {
-                // Sleep in slices of at most a second so the watchdog sees the loop alive.
-                do { try await Task.sleep(for: .milliseconds(Int64(min(wait, 1) * 1000))) } catch { return }
+                // Sleep in slices of at most a second so the watchdog sees the loop alive; round up, or
+                // the last millisecond before a due time would spin through the scheduler.
+                let ms = Int64((min(wait, 1) * 1000).rounded(.up))
+                do { try await Task.sleep(for: .milliseconds(max(ms, 1))) } catch { return }
                 continue
             }
             if paused.contains(job.device) {
@@ -96,7 +98,7 @@ actor BusPoller {
         guard let device = devices[job.device] else {
             return CycleResult(device: job.device, at: Date(), readings: [:], newSplits: [], requests: 0)
         }
-        var readings: [String: PointReading] = [:]
+        var readings: [String: ReadOutcome] = [:]
         var learned: [(RegisterTable, Int)] = []
         var requests = 0
         var queue = plans[job] ?? []

@@ -5,7 +5,7 @@ import WaystationCore
 public struct CycleResult: Sendable {
     public var device: String
     public var at: Date
-    public var readings: [String: PointReading]
+    public var readings: [String: ReadOutcome]
     /// Split addresses learned in this cycle.
     public var newSplits: [(table: RegisterTable, address: Int)]
     /// Requests sent on the wire.

@@ -1,16 +1,10 @@
 import Foundation
+import WaystationCore
 
 /// A device's health: online → degraded (some reads failing) → offline (N failed cycles in a row, or
 /// no good read for a while) → online again. Pure: driven by poll outcomes and the time given.
 public struct DeviceHealth: Sendable, Equatable {
-    public enum State: String, Sendable, Codable, CaseIterable {
-        /// Not polled yet since start.
-        case unknown
-        case online
-        /// Some of its reads fail, or a whole cycle failed but not yet long enough for offline.
-        case degraded
-        case offline
-    }
+    public typealias State = DeviceState
 
     /// A change of state, with its time and cause, to be recorded.
     public struct Transition: Sendable, Equatable {

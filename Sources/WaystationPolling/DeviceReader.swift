@@ -2,7 +2,7 @@ import WaystationCore
 import WaystationModbus
 
 /// The outcome of reading one point.
-public enum PointReading: Sendable, Equatable {
+public enum ReadOutcome: Sendable, Equatable {
     case value(PointValue)
     case failed(ModbusError)
 }
@@ -30,8 +30,8 @@ public enum DeviceReader {
     public static func readAll(
         _ device: StationConfig.Device, client: ModbusClient, planner: RequestPlanner = RequestPlanner(),
         barriers: inout RequestPlanner.Barriers
-    ) async -> [String: PointReading] {
-        var readings: [String: PointReading] = [:]
+    ) async -> [String: ReadOutcome] {
+        var readings: [String: ReadOutcome] = [:]
         var queue = planner.plan(device.profile.points, profile: device.profile, barriers: barriers)
         while !queue.isEmpty {
             let request = queue.removeFirst()
@@ -58,7 +58,7 @@ extension DeviceReader {
     /// Reads every point of a device once, learning splits from scratch.
     public static func readAll(
         _ device: StationConfig.Device, client: ModbusClient, planner: RequestPlanner = RequestPlanner()
-    ) async -> [String: PointReading] {
+    ) async -> [String: ReadOutcome] {
         var barriers: RequestPlanner.Barriers = [:]
         return await readAll(device, client: client, planner: planner, barriers: &barriers)
     }

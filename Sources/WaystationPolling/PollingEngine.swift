@@ -1,32 +1,33 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import WaystationCore
 import WaystationModbus
 
 /// Runs a station's polling: one `BusPoller` per bus (each with its own `ModbusClient` and thread),
-/// all feeding one `StationMonitor`, plus periodic retention pruning.
-public actor PollingEngine {
+/// all feeding one `StationMonitor`. Also the way to the devices for anyone else: live reads and
+/// writes for the control socket, relay switching for the interlocks.
+public actor PollingEngine: Service, Reloadable, RelayControl {
     public private(set) var config: StationConfig
-    public nonisolated let store: Store
+    public nonisolated let history: HistoryStore
     public nonisolated let monitor: StationMonitor
-    public private(set) var clients: [String: ModbusClient] = [:]
+    private var clients: [String: ModbusClient] = [:]
     private var pollers: [String: BusPoller] = [:]
     private var tasks: [String: Task<Void, Never>] = [:]
-    private var pruneTask: Task<Void, Never>?
     private var splits: [String: RequestPlanner.Barriers]
     let logger: Logger
 
-    public init(config: StationConfig, store: Store, logger: Logger = Logger(label: "waystation.poll")) async throws {
+    public init(config: StationConfig, history: HistoryStore, logger: Logger) async throws {
         self.config = config
-        self.store = store
+        self.history = history
         self.logger = logger
-        monitor = StationMonitor(config: config, store: store, logger: logger)
-        splits = try await store.loadSplits()
+        monitor = StationMonitor(config: config, store: history, logger: logger)
+        splits = try await history.loadSplits()
         for bus in config.buses { build(bus) }
     }
 
-    private func build(_ bus: StationConfig.Bus, client existing: ModbusClient? = nil) {
-        let client = existing ?? ModbusClient(bus: bus, logger: logger)
+    private func build(_ bus: StationConfig.Bus) {
+        let client = ModbusClient(bus: bus, logger: logger)
         clients[bus.name] = client
         let monitor = self.monitor
         pollers[bus.name] = BusPoller(
@@ -35,39 +36,33 @@ public actor PollingEngine {
             logger: logger, sink: { result in await monitor.ingest(result) })
     }
 
-    /// Starts every bus poller and the pruning loop.
+    /// Starts every bus poller.
     public func start() {
         for (name, poller) in pollers where tasks[name] == nil {
             tasks[name] = Task { await poller.run() }
-        }
-        if pruneTask == nil {
-            pruneTask = Task { [weak self] in await self?.pruneLoop() }
         }
     }
 
     /// Stops polling, waits for in-flight requests, and writes pending history.
     public func stop() async {
-        let running = Array(tasks.values) + (pruneTask.map { [$0] } ?? [])
+        let running = Array(tasks.values)
         tasks = [:]
-        pruneTask = nil
         for task in running { task.cancel() }
         for task in running { await task.value }
         await monitor.flush()
     }
 
-    /// Polls until the calling task is cancelled, then stops.
-    public func run() async {
+    /// Polls until graceful shutdown, then stops and flushes history.
+    public func run() async throws {
         start()
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: .seconds(3600)) } catch { break }
-        }
+        try? await gracefulShutdown()
         await stop()
     }
 
     /// Takes a new, already validated config. Buses whose settings did not change keep their
     /// connection; devices that did not change keep their health, values and schedule.
     public func reload(_ new: StationConfig) async {
-        splits = (try? await store.loadSplits()) ?? splits
+        splits = (try? await history.loadSplits()) ?? splits
         let old = config
         config = new
         await monitor.apply(new)
@@ -78,6 +73,7 @@ public actor PollingEngine {
             pollers[bus.name] = nil
             clients[bus.name] = nil
         }
+        let running = !tasks.isEmpty
         for bus in new.buses {
             let sameBus = old.bus(named: bus.name) == bus
             if sameBus, let poller = pollers[bus.name] {
@@ -90,26 +86,8 @@ public actor PollingEngine {
             tasks[bus.name] = nil
             build(bus)
         }
-        start()
+        if running { start() }
         logger.info("config reloaded", metadata: ["devices": "\(new.devices.count)", "buses": "\(new.buses.count)"])
-    }
-
-    private func pruneLoop() async {
-        while !Task.isCancelled {
-            do {
-                let removed = try await store.prune(
-                    now: Date(), retainValues: config.storage.retainValues.seconds,
-                    retainAggregates: config.storage.retainAggregates.seconds)
-                if removed.values + removed.aggregates > 0 {
-                    logger.info(
-                        "pruned old rows",
-                        metadata: ["values": "\(removed.values)", "aggregates": "\(removed.aggregates)"])
-                }
-            } catch {
-                logger.error("pruning failed", metadata: ["error": "\(error)"])
-            }
-            do { try await Task.sleep(for: .seconds(3600)) } catch { return }
-        }
     }
 
     /// Requests one cycle of every device takes.
@@ -128,9 +106,58 @@ public actor PollingEngine {
         return true
     }
 
-    /// Pauses or resumes polling of a device.
-    public func setPaused(_ device: String, _ on: Bool) async {
-        guard let bus = config.device(id: device)?.bus, let poller = pollers[bus] else { return }
-        await poller.setPaused(device, on)
+    // MARK: Devices, for the control socket and the interlocks
+
+    /// The client of a device's bus.
+    public func client(for device: StationConfig.Device) -> ModbusClient? { clients[device.bus] }
+
+    /// Reads one point from the device now (not the poll cache).
+    public func liveRead(_ device: StationConfig.Device, _ point: PointSpec) async throws(ModbusError) -> PointValue {
+        guard let client = clients[device.bus] else { throw Self.noBus(device) }
+        let request = ReadRequest(table: point.table, address: point.address, count: point.width, points: [point])
+        let values = try await DeviceReader.execute(
+            request, unit: device.unit, order: device.profile.wordOrder, client: client)
+        return values[point.name] ?? .noReading
+    }
+
+    /// Writes one point (coil, or holding registers in the device's word order).
+    public func write(_ device: StationConfig.Device, _ point: PointSpec, value: Double) async throws {
+        guard let client = clients[device.bus] else { throw Self.noBus(device) }
+        if point.table == .coil {
+            try await client.writeCoil(unit: device.unit, address: point.address, value: value != 0)
+        } else {
+            let words = try point.encode(value, order: device.profile.wordOrder)
+            if words.count == 1 {
+                try await client.writeRegister(unit: device.unit, address: point.address, value: words[0])
+            } else {
+                try await client.writeRegisters(unit: device.unit, address: point.address, values: words)
+            }
+        }
+    }
+
+    /// Reads every point of a device once now (self-test).
+    public func readAll(_ device: StationConfig.Device) async -> [String: ReadOutcome] {
+        guard let client = clients[device.bus] else { return [:] }
+        return await DeviceReader.readAll(device, client: client)
+    }
+
+    /// Writes a relay coil and reads it back.
+    public func setRelay(_ ref: StationConfig.PointRef, on: Bool) async throws -> Bool {
+        guard let device = config.device(id: ref.device), let point = device.profile.point(named: ref.point),
+            let client = clients[device.bus]
+        else {
+            throw ModbusError(
+                operation: .writeCoil, bus: "?", unit: 0, address: 0, count: 1,
+                cause: .invalidRequest("no relay \(ref)"))
+        }
+        try await client.writeCoil(unit: device.unit, address: point.address, value: on)
+        let back = try await client.readBits(.coil, unit: device.unit, address: point.address, count: 1)
+        return back.first ?? !on
+    }
+
+    static func noBus(_ device: StationConfig.Device) -> ModbusError {
+        ModbusError(
+            operation: .connect, bus: device.bus, unit: device.unit, address: 0, count: 0,
+            cause: .invalidRequest("no bus \"\(device.bus)\""))
     }
 }

@@ -5,7 +5,7 @@ import WaystationCore
 /// The daemon's picture of the station: device health and live point values. Takes every poll
 /// result in order, records transitions and sparse history to the store in one transaction per
 /// cycle, and keeps counters for figures.
-public actor StationMonitor {
+public actor StationMonitor: StationSnapshotSource {
     public struct DeviceStatus: Sendable {
         public var id: String
         public var kind: Profile.Kind
@@ -19,7 +19,7 @@ public actor StationMonitor {
         public var unit: Int
     }
 
-    private let store: Store
+    private let store: HistoryStore
     private var config: StationConfig
     private var health: [String: DeviceHealth] = [:]
     private var points: [String: [String: PointState]] = [:]
@@ -31,12 +31,13 @@ public actor StationMonitor {
     public private(set) var lastCycleAt: Date?
     public private(set) var writeErrors = 0
     /// History waiting for the next flush.
-    private var pending = Store.CycleRecord()
+    private var pending = HistoryStore.CycleRecord()
     private var lastFlush = Date()
     private let logger: Logger
     /// Devices in maintenance: reason and since when.
     private var maintenance: [String: (reason: String, since: Date)] = [:]
-    private var subscribers: [UUID: AsyncStream<MonitorEvent>.Continuation] = [:]
+    /// Changes for `Watch` subscribers.
+    public nonisolated let events = Broadcaster<MonitorEvent>()
     /// Runs after each poll result is taken in, before history is written: the alert engine and the
     /// interlocks react in the same poll cycle.
     private var afterIngest: (@Sendable (String) async -> Void)?
@@ -47,7 +48,7 @@ public actor StationMonitor {
     /// A device that keeps failing is logged again at most this often.
     public var failureLogInterval: TimeInterval = 600
 
-    public init(config: StationConfig, store: Store, logger: Logger) {
+    public init(config: StationConfig, store: HistoryStore, logger: Logger) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -89,7 +90,7 @@ public actor StationMonitor {
         cycles += 1
         lastCycleAt = result.at
         let outcome = result.outcome
-        var record = Store.CycleRecord()
+        var record = HistoryStore.CycleRecord()
         if let t = h.record(outcome, at: result.at) {
             record.transitions.append((device.id, t))
             publish(.deviceState(device: device.id, transition: t))
@@ -142,7 +143,7 @@ public actor StationMonitor {
 
     private func writePending(at now: Date) async {
         let batch = pending
-        pending = Store.CycleRecord()
+        pending = HistoryStore.CycleRecord()
         lastFlush = now
         do {
             try await store.write(batch)
@@ -187,24 +188,24 @@ public actor StationMonitor {
         maintenance = flags
     }
 
-    /// A stream of changes as they happen. Ends when the consumer stops iterating.
-    public func subscribe() -> AsyncStream<MonitorEvent> {
-        let id = UUID()
-        let (stream, continuation) = AsyncStream<MonitorEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
-        subscribers[id] = continuation
-        continuation.onTermination = { [weak self] _ in
-            Task { await self?.unsubscribe(id) }
-        }
-        return stream
+    /// Sends an event to every subscriber.
+    public nonisolated func publish(_ event: MonitorEvent) {
+        events.publish(event)
     }
 
-    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
-
-    public var subscriberCount: Int { subscribers.count }
-
-    /// Sends an event to every subscriber.
-    public func publish(_ event: MonitorEvent) {
-        for c in subscribers.values { c.yield(event) }
+    /// Every device's state and its points' latest readings (for alerts and interlocks).
+    public func snapshot(of ids: Set<String>?) -> StationSnapshot {
+        var snapshot = StationSnapshot()
+        for device in config.devices where ids?.contains(device.id) ?? true {
+            guard let h = health[device.id] else { continue }
+            var points: [String: StationSnapshot.Point] = [:]
+            for (name, state) in self.points[device.id] ?? [:] {
+                points[name] = .init(value: state.value?.doubleValue, readAt: state.readAt, failing: state.error != nil)
+            }
+            snapshot.devices[device.id] = .init(
+                state: h.state, inMaintenance: maintenance[device.id] != nil, points: points)
+        }
+        return snapshot
     }
 
     public func goodCycleCount(_ device: String) -> Int { goodCycles[device] ?? 0 }

@@ -1,20 +1,21 @@
 import Foundation
 import Logging
 import WaystationCore
-import WaystationPolling
+import ServiceLifecycle
+import WaystationStorage
 
 /// Check-ins and check-outs: pseudonymises rider ids, keeps the rules (idempotent check-in, no
 /// check-out without a visit, automatic close after the maximum stay, "station full" notice), and
 /// tells subscribers. Raw ids go no further than `pseudonym(_:)`.
-public actor VisitBook {
+public actor VisitBook: Service, Reloadable {
     public enum Event: Sendable {
-        case checkIn(Store.Visit, occupancy: Int, full: Bool)
-        case checkOut(Store.Visit, occupancy: Int)
-        case autoClosed(Store.Visit)
+        case checkIn(VisitRecord, occupancy: Int, full: Bool)
+        case checkOut(VisitRecord, occupancy: Int)
+        case autoClosed(VisitRecord)
     }
 
     public struct CheckInResult: Sendable {
-        public var visit: Store.Visit
+        public var visit: VisitRecord
         /// False when the rider was already inside and got the open visit back.
         public var created: Bool
         public var occupancy: Int
@@ -22,14 +23,15 @@ public actor VisitBook {
         public var full: Bool { capacity > 0 && occupancy > capacity }
     }
 
-    public nonisolated let store: Store
+    public nonisolated let store: VisitStore
     let pseudonymizer: Pseudonymizer
     private var settings: StationConfig.Visits
     private var capacity: Int
     private let logger: Logger
-    private var listeners: [UUID: AsyncStream<Event>.Continuation] = [:]
+    /// Check-ins and check-outs as they happen (for `Watch`).
+    public nonisolated let events = Broadcaster<Event>()
 
-    public init(store: Store, config: StationConfig, logger: Logger) throws {
+    public init(store: VisitStore, config: StationConfig, logger: Logger) throws {
         self.store = store
         settings = config.visits
         capacity = config.station.capacity
@@ -37,7 +39,7 @@ public actor VisitBook {
         pseudonymizer = try Pseudonymizer.loadOrCreate(path: config.visits.secretPath)
     }
 
-    public func apply(_ config: StationConfig) {
+    public func reload(_ config: StationConfig) {
         settings = config.visits
         capacity = config.station.capacity
     }
@@ -73,10 +75,9 @@ public actor VisitBook {
     }
 
     /// Checks a rider out; nil when the rider has no open visit.
-    public func checkOut(worker: String, at now: Date = Date()) async throws -> (visit: Store.Visit, occupancy: Int)? {
+    public func checkOut(worker: String, at now: Date = Date()) async throws -> (visit: VisitRecord, occupancy: Int)? {
         let id = pseudonym(worker)
-        guard let visit = try await store.checkOut(worker: id, at: now) else { return nil }
-        let occupancy = try await store.occupancy()
+        guard let (visit, occupancy) = try await store.checkOut(worker: id, at: now) else { return nil }
         logger.info("check-out", metadata: ["rider": "\(id.prefix(12))", "occupancy": "\(occupancy)"])
         publish(.checkOut(visit, occupancy: occupancy))
         return (visit, occupancy)
@@ -85,11 +86,11 @@ public actor VisitBook {
     /// Closes overstayed visits and deletes expired ones.
     public func maintain(now: Date = Date()) async {
         do {
-            let (closed, deleted) = try await store.maintainVisits(
+            let (closed, deleted) = try await store.maintain(
                 now: now, maxStay: settings.maxStay.seconds,
                 retainSince: now.addingTimeInterval(-settings.retention.seconds))
             for v in closed {
-                logger.info("visit closed automatically after the maximum stay", metadata: ["visit": "\(v.id)"])
+                logger.info("visit closed automatically after the maximum stay", metadata: ["visit": "\(v.id ?? 0)"])
                 publish(.autoClosed(v))
             }
             if deleted > 0 { logger.info("deleted expired visits", metadata: ["count": "\(deleted)"]) }
@@ -98,28 +99,18 @@ public actor VisitBook {
         }
     }
 
-    /// Runs `maintain` every minute (more often for short maximum stays) until cancelled.
-    public func run() async {
-        while !Task.isCancelled {
-            await maintain()
-            let every = min(60, max(0.2, settings.maxStay.seconds / 4))
-            do { try await Task.sleep(for: .milliseconds(Int64(every * 1000))) } catch { return }
+    /// Runs `maintain` every minute (more often for short maximum stays) until shutdown.
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.maintain()
+                let every = min(60, max(0.2, await self.settings.maxStay.seconds / 4))
+                try await Task.sleep(for: .milliseconds(Int64(every * 1000)))
+            }
         }
     }
 
-    public func subscribe() -> AsyncStream<Event> {
-        let id = UUID()
-        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(256))
-        listeners[id] = continuation
-        continuation.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
-        return stream
-    }
-
-    private func unsubscribe(_ id: UUID) { listeners[id] = nil }
-
-    private func publish(_ e: Event) {
-        for l in listeners.values { l.yield(e) }
-    }
+    private func publish(_ e: Event) { events.publish(e) }
 
     public func statistics(from: Date, to: Date, calendar: Calendar = .current) async throws -> VisitStatistics {
         let visits = try await store.visitsOverlapping(from: from, to: to)

@@ -1,5 +1,4 @@
 import Foundation
-import WaystationPolling
 
 /// Figures for the keeper and the district over a period. Pure: computed from visits and a calendar.
 public struct VisitStatistics: Sendable, Equatable {
@@ -19,9 +18,12 @@ public struct VisitStatistics: Sendable, Equatable {
     public var peakAt: Date?
 
     /// - Parameter visits: every visit that overlaps [from, to).
-    public static func compute(_ visits: [Store.Visit], from: Date, to: Date, calendar: Calendar, now: Date = Date())
+    public static func compute(_ records: [VisitRecord], from: Date, to: Date, calendar: Calendar, now: Date = Date())
         -> VisitStatistics
     {
+        let visits = records.map {
+            (worker: $0.worker, category: $0.category, checkedIn: $0.checkedInDate, checkedOut: $0.checkedOutDate)
+        }
         let started = visits.filter { $0.checkedIn >= from && $0.checkedIn < to }
         var byCategory: [String: Int] = [:]
         var byHour = [Int](repeating: 0, count: 24)

@@ -5,6 +5,8 @@ import WaystationCore
 import WaystationModbus
 import WaystationPolling
 import WaystationSim
+import WaystationStorage
+import TestSupport
 
 /// `make bench`: polls a simulated station of 20 devices × 30 points (a) as fast as it can and
 /// (b) at a 1 s interval, prints the figures and writes them as flat JSON to bench-results.json.
@@ -80,17 +82,18 @@ enum Bench {
             results["reads_per_s", default: 0] / max(results["raw_libmodbus_reads_per_s", default: 1], 1)
 
         // (b) The real engine at a 1 s interval, with its SQLite store.
-        let store = try Store(path: dir + "/bench.db")
-        let engine = try await PollingEngine(config: station, store: store, logger: quiet())
-        let task = Task { await engine.run() }
+        let database = try StationDatabase(
+            path: dir + "/bench.db", migrations: HistoryStore.migrations, logger: quiet())
+        let engine = try await PollingEngine(
+            config: station, history: HistoryStore(database: database), logger: quiet())
+        await engine.start()
         // Steady state only: start-up writes (first values, first transitions) are not per-day costs.
         try await Task.sleep(for: .milliseconds(Int64(warmUp * 1000)))
         let cpu0 = cpuSeconds()
         let io0 = writtenBytes()
         let t0 = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(Int64(slowSeconds * 1000)))
-        task.cancel()
-        await task.value
+        await engine.stop()
         let elapsed = (ContinuousClock.now - t0).seconds
         let cpu = cpuSeconds() - cpu0
         let written = writtenBytes() - io0

@@ -1,53 +1,53 @@
 import ArgumentParser
 import Foundation
-import WaystationControl
-import WaystationCore
+import WaystationProtocol
 
-struct Alerts: ParsableCommand {
+struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Alerts that are pending, firing or resolved, and slots held off.")
+        commandName: "alerts", abstract: "Alerts that are pending, firing or resolved, and slots held off.")
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "Only this state: pending, firing or resolved.") var state: String?
+    @Option(name: .long, help: "Only this state: pending, firing or resolved.") var state: AlertState?
 
     func run() throws {
-        let r = try global.call("ListAlerts", ["state": .optional(state)])
-        global.emit(r) {
+        try global.run(ListAlerts.self, .init(state: state)) { r in
             var rows = [["STATE", "SEVERITY", "ALERT", "DEVICE", "SINCE", "SUMMARY", "FINGERPRINT"]]
-            for a in r["alerts"]?.array ?? [] {
-                var st = a["state"]?.string ?? "?"
-                if a["acknowledged_by"]?.string != nil { st += " (ack)" }
-                if a["silenced"]?.bool == true { st += " (silenced)" }
+            for a in r.alerts {
+                var st = a.state.rawValue
+                if a.acknowledgedBy != nil { st += " (ack)" }
+                if a.silenced { st += " (silenced)" }
                 rows.append([
-                    st, a["severity"]?.string ?? "", a["name"]?.string ?? "", a["device"]?.string ?? "",
-                    Output.ago(a["since"]?.string), a["summary"]?.string ?? "", a["fingerprint"]?.string ?? "",
+                    st, a.severity.rawValue, a.name, a.device, Output.ago(a.since), a.summary, a.fingerprint,
                 ])
             }
             say(rows.count == 1 ? "no alerts" : TextTable.render(rows))
-            for s in r["latched_slots"]?.array ?? [] {
+            for s in r.latchedSlots {
                 say(
-                    "slot \(s["slot"]?.string ?? "?") is held OFF by the interlock: \(s["reason"]?.string ?? "") — `waystationctl enable-slot \(s["slot"]?.string ?? "?")` once safe"
+                    "slot \(s.slot) is held OFF by the interlock: \(s.reason) — `waystationctl enable-slot \(s.slot)` once safe"
                 )
             }
         }
     }
 }
 
-struct Ack: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Acknowledge a firing alert (admin): reminders stop.")
+extension AlertState: ExpressibleByArgument {}
+
+struct AckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ack", abstract: "Acknowledge a firing alert (admin): reminders stop.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The alert's fingerprint (see `alerts`).") var fingerprint: String
     @Option(name: .long, help: "What is being done about it.") var note: String = ""
 
     func run() throws {
-        let r = try global.call("AcknowledgeAlert", ["fingerprint": .string(fingerprint), "note": .string(note)])
-        global.emit(r) {
-            say("acknowledged \(r["alert"]?["name"]?.string ?? "") on \(r["alert"]?["device"]?.string ?? "")")
+        try global.run(AcknowledgeAlert.self, .init(fingerprint: fingerprint, note: note)) {
+            say("acknowledged \($0.alert.name) on \($0.alert.device)")
         }
     }
 }
 
-struct Silence: ParsableCommand {
+struct SilenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "silence",
         abstract: "Hold back notifications of matching alerts for a while (admin).",
         discussion:
             "Example: waystationctl silence device=fridge alertname=FridgeDoorOpen --for 2h --comment \"door repair\"")
@@ -57,24 +57,24 @@ struct Silence: ParsableCommand {
     @Option(name: .long, help: "Why.") var comment: String = ""
 
     func run() throws {
-        var m: [String: JSON] = [:]
+        var m: [String: String] = [:]
         for text in matchers {
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw ValidationError("matcher \"\(text)\" is not label=value")
             }
-            m[parts[0]] = .string(parts[1])
+            m[parts[0]] = parts[1]
         }
         guard DurationParser.parse(duration) != nil else {
-            throw ValidationError("--for \"\(duration)\" needs a unit, e.g. 30m or 2h")
+            throw ValidationError("--for \"\(duration)\" needs a unit (e.g. 30m or 2h) and at most 10 years")
         }
-        let r = try global.call(
-            "Silence", ["matchers": .object(m), "duration": .string(duration), "comment": .string(comment)])
-        global.emit(r) { say("silenced until \(r["until"]?.string ?? "?")") }
+        try global.run(Silence.self, .init(matchers: m, duration: duration, comment: comment)) {
+            say("silenced until \($0.until)")
+        }
     }
 }
 
-struct EnableSlot: ParsableCommand {
+struct EnableSlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enable-slot",
         abstract: "Switch a charging slot back on after an interlock (admin; refused while unsafe).")
@@ -82,7 +82,6 @@ struct EnableSlot: ParsableCommand {
     @Argument(help: "Slot id from [[slot]].") var slot: String
 
     func run() throws {
-        let r = try global.call("EnableSlot", ["slot": .string(slot)])
-        global.emit(r) { say("slot \(slot) switched on") }
+        try global.run(EnableSlot.self, .init(slot: slot)) { _ in say("slot \(slot) switched on") }
     }
 }

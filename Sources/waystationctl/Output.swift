@@ -1,6 +1,5 @@
 import Foundation
-import WaystationControl
-import WaystationCore
+import WaystationProtocol
 
 /// Human output: aligned tables, colour only on a terminal (and never with NO_COLOR).
 enum Output {
@@ -24,40 +23,42 @@ enum Output {
         FileHandle.standardError.write(Data("waystationctl: \(text)\n".utf8))
     }
 
-    /// A varlink error in words.
-    static func describe(error: String, parameters: JSON) -> String {
-        let name = error.split(separator: ".").last.map(String.init) ?? error
-        let p = parameters
-        switch name {
-        case "DeviceNotFound": return "no device \"\(p["device"]?.string ?? "?")\""
-        case "PointNotFound":
-            return "device \"\(p["device"]?.string ?? "?")\" has no point \"\(p["point"]?.string ?? "?")\""
-        case "PointNotWritable": return "\(p["device"]?.string ?? "?").\(p["point"]?.string ?? "?") is read-only"
-        case "ValueOutOfRange":
-            return
-                "\(number(p["value"])) is outside \(number(p["min"]))…\(number(p["max"])) for \(p["device"]?.string ?? "?").\(p["point"]?.string ?? "?")"
-        case "DeviceOffline":
-            return "device \"\(p["device"]?.string ?? "?")\" did not answer: \(p["error"]?.string ?? "")"
-        case "PermissionDenied":
-            return
-                "permission denied: \(p["method"]?.string ?? "this") needs \(p["required"]?.string ?? "admin rights")"
-        case "SlotUnsafe": return "slot \(p["slot"]?.string ?? "?") stays off: \(p["reason"]?.string ?? "still unsafe")"
-        case "SlotNotFound": return "no slot \"\(p["slot"]?.string ?? "?")\""
-        case "AlertNotFound": return "no alert with fingerprint \(p["fingerprint"]?.string ?? "?")"
-        case "AlertNotFiring": return "that alert is \(p["state"]?.string ?? "not firing"), not firing"
-        case "NotCheckedIn": return "that rider has no open visit"
-        case "UnknownCategory":
-            return
-                "unknown category \"\(p["category"]?.string ?? "?")\"; known: \((p["known"]?.array ?? []).compactMap(\.string).joined(separator: ", "))"
-        case "ConfigRefused": return "config refused; the running config stays:\n\(p["errors"]?.string ?? "")"
-        default: return "\(error) \(parameters.text)"
+    /// A station error in words.
+    static func describe(_ e: StationError) -> String {
+        switch e {
+        case .deviceNotFound(let d): "no device \"\(d)\""
+        case .pointNotFound(let d, let p): "device \"\(d)\" has no point \"\(p)\""
+        case .pointNotWritable(let d, let p): "\(d).\(p) is read-only"
+        case .valueOutOfRange(let d, let p, let v, let min, let max):
+            "\(ValueText.format(v)) is outside \(number(min))…\(number(max)) for \(d).\(p)"
+        case .deviceOffline(let d, let error): "device \"\(d)\" did not answer: \(error)"
+        case .permissionDenied(let method, _, let required): "permission denied: \(method) needs \(required)"
+        case .slotUnsafe(let slot, let reason): "slot \(slot) stays off: \(reason)"
+        case .slotNotFound(let slot): "no slot \"\(slot)\""
+        case .alertNotFound(let fp): "no alert with fingerprint \(fp)"
+        case .alertNotFiring(_, let state): "that alert is \(state), not firing"
+        case .notCheckedIn: "that rider has no open visit"
+        case .unknownCategory(let c, let known): "unknown category \"\(c)\"; known: \(known.joined(separator: ", "))"
+        case .configRefused(let errors): "config refused; the running config stays:\n\(errors)"
+        case .notReady: "the daemon is still starting; try again in a moment"
+        case .internalError(let error): "the daemon failed: \(error)"
         }
     }
 
-    static func number(_ j: JSON?) -> String {
-        guard let n = j?.number else { return "-" }
-        return PointValue.format(n)
+    /// Another varlink error (org.varlink.service.*) in words.
+    static func describe(_ e: VarlinkError) -> String {
+        switch e.name {
+        case "org.varlink.service.InvalidParameter":
+            var text = "invalid parameter \(e.parameters["parameter"]?.string ?? "")"
+            if let reason = e.parameters["reason"]?.string { text += ": \(reason)" }
+            return text
+        case "org.varlink.service.MethodNotFound":
+            return "the daemon does not know \(e.parameters["method"]?.string ?? "this method") (an older version?)"
+        default: return e.description
+        }
     }
+
+    static func number(_ d: Double?) -> String { d.map(ValueText.format) ?? "-" }
 
     static func ago(_ iso: String?) -> String {
         guard let iso, let date = try? Date(iso, strategy: .iso8601) else { return "never" }
@@ -65,26 +66,21 @@ enum Output {
     }
 
     static func duration(_ seconds: Double) -> String {
-        let s = Int(max(seconds, 0))
+        let s = Int(max(seconds.isFinite ? seconds : 0, 0))
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m\(s % 60)s" }
         if s < 86400 { return "\(s / 3600)h\(s % 3600 / 60)m" }
         return "\(s / 86400)d\(s % 86400 / 3600)h"
     }
 
-    static func deviceTable(_ devices: [JSON]) -> String {
+    static func deviceTable(_ devices: [DeviceSummary]) -> String {
         var rows = [["DEVICE", "KIND", "STATE", "BUS/UNIT", "LAST GOOD", "LAST ERROR"]]
         var states: [String] = []
         for d in devices {
-            let maintenance = d["maintenance"]?.bool == true
-            let st = maintenance ? "maintenance" : (d["state"]?.string ?? "?")
+            let st = d.maintenance ? "maintenance" : d.state.rawValue
             states.append(st)
-            var last = d["last_error"]?.string ?? ""
-            if maintenance { last = d["maintenance_reason"]?.string ?? last }
-            rows.append([
-                d["id"]?.string ?? "?", d["kind"]?.string ?? "", st,
-                "\(d["bus"]?.string ?? "")/\(Int(d["unit"]?.number ?? 0))", ago(d["last_good"]?.string), last,
-            ])
+            let last = d.maintenance ? (d.maintenanceReason ?? d.lastError ?? "") : (d.lastError ?? "")
+            rows.append([d.id, d.kind, st, "\(d.bus)/\(d.unit)", ago(d.lastGood), last])
         }
         // Pad before colouring so escape codes do not break alignment.
         let lines = TextTable.render(rows).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -94,82 +90,75 @@ enum Output {
         }.joined(separator: "\n")
     }
 
-    static func status(_ r: JSON) {
-        let station = r["station"] ?? [:]
+    static func status(_ r: GetStatus.Reply) {
         say(
-            "Station \(station["id"]?.string ?? "?") — \(station["name"]?.string ?? "")   waystationd \(r["version"]?.string ?? "?"), up \(duration(r["uptime"]?.number ?? 0))"
-        )
-        let devices = r["devices"]?.array ?? []
-        let online = devices.filter { $0["state"]?.string == "online" }.count
+            "Station \(r.station.id) — \(r.station.name)   waystationd \(r.version), up \(duration(r.uptime))")
+        let online = r.devices.filter { $0.state == .online }.count
         say(
-            "Devices \(online)/\(devices.count) online   Occupancy \(Int(r["occupancy"]?.number ?? 0))/\(Int(station["capacity"]?.number ?? 0))   Active alerts \(Int(r["active_alerts"]?.number ?? 0))"
+            "Devices \(online)/\(r.devices.count) online   Occupancy \(r.occupancy)/\(r.station.capacity)   Active alerts \(r.activeAlerts)"
         )
         say()
-        say(deviceTable(devices))
+        say(deviceTable(r.devices))
     }
 
-    static func pointLine(_ p: JSON) -> String {
-        var text = "\(p["name"]?.string ?? "?") = \(valueText(p))"
-        if let q = p["quality"]?.string, q != "good" { text += " [\(q)]" }
+    static func pointLine(_ p: PointReading) -> String {
+        var text = "\(p.name) = \(valueText(p))"
+        if p.quality != "good" { text += " [\(p.quality)]" }
         return text
     }
 
-    static func valueText(_ p: JSON) -> String {
-        guard let v = p["value"]?.number else { return "-" }
-        if let label = p["label"]?.string, label == "true" || label == "false" { return label }
-        var text = PointValue.format(v)
-        if let unit = p["unit"]?.string { text += " \(unit)" }
-        if let label = p["label"]?.string { text += " (\(label))" }
+    static func valueText(_ p: PointReading) -> String {
+        guard let v = p.value else { return "-" }
+        if let label = p.label, label == "true" || label == "false" { return label }
+        var text = ValueText.format(v)
+        if let unit = p.unit { text += " \(unit)" }
+        if let label = p.label { text += " (\(label))" }
         return text
     }
 
-    static func device(_ d: JSON) {
-        say(deviceTable([d["device"] ?? [:]]))
+    static func device(_ d: DeviceDetail) {
+        say(deviceTable([d.device]))
         say()
         var rows = [["POINT", "VALUE", "QUALITY", "AGE", "WRITABLE"]]
-        for p in d["points"]?.array ?? [] {
-            let age = p["age"]?.number.map { duration($0) } ?? "-"
-            var quality = p["quality"]?.string ?? "?"
-            if let e = p["error"]?.string { quality += ": \(e)" }
-            var writable = p["writable"]?.bool == true ? "yes" : ""
-            if writable == "yes", let min = p["min"]?.number, let max = p["max"]?.number {
-                writable = "\(PointValue.format(min))…\(PointValue.format(max))"
+        for p in d.points {
+            var quality = p.quality
+            if let e = p.error { quality += ": \(e)" }
+            var writable = p.writable ? "yes" : ""
+            if p.writable, let min = p.min, let max = p.max {
+                writable = "\(ValueText.format(min))…\(ValueText.format(max))"
             }
-            rows.append([p["name"]?.string ?? "?", valueText(p), quality, age, writable])
+            rows.append([p.name, valueText(p), quality, p.age.map { duration($0) } ?? "-", writable])
         }
         say(TextTable.render(rows))
     }
 
-    static func selfTest(_ r: JSON) {
+    static func selfTest(_ r: SelfTest.Reply) {
         var rows = [["CHECK", "RESULT", "LATENCY", "DETAIL"]]
-        for d in r["devices"]?.array ?? [] {
-            rows.append([
-                d["id"]?.string ?? "?", d["ok"]?.bool == true ? "ok" : "FAIL",
-                "\(PointValue.format(d["latency_ms"]?.number ?? 0)) ms", d["error"]?.string ?? "",
-            ])
+        for d in r.devices {
+            rows.append([d.id, d.ok ? "ok" : "FAIL", "\(ValueText.format(d.latencyMs)) ms", d.error ?? ""])
         }
-        rows.append(["storage", r["storage_ok"]?.bool == true ? "ok" : "FAIL", "", r["storage_error"]?.string ?? ""])
-        rows.append(["clock", r["clock_ok"]?.bool == true ? "ok" : "FAIL", "", r["clock"]?.string ?? ""])
+        rows.append(["storage", r.storageOk ? "ok" : "FAIL", "", r.storageError ?? ""])
+        rows.append(["clock", r.clockOk ? "ok" : "FAIL", "", r.clock])
         say(TextTable.render(rows))
-        say(r["ok"]?.bool == true ? "everything is fine" : "something needs attention")
+        say(r.ok ? "everything is fine" : "something needs attention")
     }
 
-    static func event(_ e: JSON) {
-        let at = e["at"]?.string ?? ""
-        switch e["kind"]?.string {
-        case "snapshot":
-            say("\(at) current state:")
-            say(deviceTable(e["devices"]?.array ?? []))
-        case "device_state":
-            say(
-                "\(at) \(e["device"]?.string ?? "?"): \(e["from"]?.string ?? "?") → \(state(e["to"]?.string ?? "?")) (\(e["cause"]?.string ?? ""))"
-            )
-        case "maintenance":
-            say(
-                "\(at) \(e["device"]?.string ?? "?"): maintenance \(e["to"]?.string ?? "?") \(e["cause"]?.string ?? "")"
-            )
-        default:
-            say("\(at) \(e.text)")
+    static func event(_ e: Event) {
+        switch e.kind {
+        case .snapshot:
+            say("\(e.at) current state:")
+            say(deviceTable(e.devices ?? []))
+        case .deviceState:
+            say("\(e.at) \(e.device ?? ""): \(e.from ?? "") → \(state(e.to ?? "")) (\(e.cause ?? ""))")
+        case .maintenance:
+            say("\(e.at) \(e.device ?? ""): maintenance \(e.to ?? "") \(e.cause ?? "")")
+        case .reload:
+            say("\(e.at) config reload \(e.to ?? "")\(e.cause.map { ": \($0)" } ?? "")")
+        case .checkIn, .checkOut, .visitClosed:
+            let occupancy = e.occupancy.map { ", occupancy \($0)" } ?? ""
+            say("\(e.at) \(e.kind.rawValue.replacingOccurrences(of: "_", with: " "))\(occupancy)")
+        case .alert, .interlock:
+            say("\(e.at) \(e.kind.rawValue) \(e.device ?? ""): \(e.to ?? "") — \(e.cause ?? "")")
         }
     }
 }

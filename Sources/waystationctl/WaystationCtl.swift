@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import WaystationControl
-import WaystationCore
+import WaystationProtocol
 
 @main
 struct WaystationCtl: ParsableCommand {
@@ -14,10 +13,10 @@ struct WaystationCtl: ParsableCommand {
             """,
         version: WaystationVersion.string,
         subcommands: [
-            Status.self, Devices.self, Device.self, Read.self, Write.self, SelfTest.self, Maintenance.self,
-            Reload.self, Watch.self, Audit.self, CheckIn.self, CheckOut.self, Visits.self, Stats.self, Alerts.self,
-            Ack.self, Silence.self, EnableSlot.self,
-            Version.self,
+            StatusCommand.self, DevicesCommand.self, DeviceCommand.self, ReadCommand.self, WriteCommand.self,
+            SelfTestCommand.self, MaintenanceCommand.self, ReloadCommand.self, WatchCommand.self, AuditCommand.self,
+            CheckInCommand.self, CheckOutCommand.self, VisitsCommand.self, StatsCommand.self, AlertsCommand.self,
+            AckCommand.self, SilenceCommand.self, EnableSlotCommand.self, VersionCommand.self,
         ])
 }
 
@@ -32,14 +31,28 @@ struct GlobalOptions: ParsableArguments {
         socket ?? ProcessInfo.processInfo.environment["WAYSTATION_SOCKET"] ?? "/run/waystation/control.sock"
     }
 
-    /// Connects and calls; maps failures to the documented exit codes.
-    func call(_ method: String, _ parameters: JSON = [:]) throws -> JSON {
+    /// Calls a method; prints the raw reply with --json, else hands the typed reply to `human`. Maps
+    /// failures to the documented exit codes.
+    func run<M: StationMethod>(_ method: M.Type, _ parameters: M.Parameters, human: (M.Reply) throws -> Void) throws {
         do {
             let client = try VarlinkClient(path: socketPath)
-            return try client.call("io.waystation.Station.\(method)", parameters)
+            let raw = try client.call(M.qualifiedName, try encode(parameters))
+            if json {
+                say(raw.text)
+            } else {
+                try human(try VarlinkClient.decode(M.Reply.self, raw))
+            }
         } catch let failure as VarlinkClient.Failure {
             throw Self.exit(failure)
         }
+    }
+
+    func run<M: StationMethod>(_ method: M.Type, human: (M.Reply) throws -> Void) throws where M.Parameters == Empty {
+        try run(method, Empty(), human: human)
+    }
+
+    private func encode(_ p: some Encodable) throws(VarlinkClient.Failure) -> JSON {
+        do { return try JSON.from(p) } catch { throw .protocolError("cannot encode parameters: \(error)") }
     }
 
     static func exit(_ failure: VarlinkClient.Failure) -> ExitCode {
@@ -47,101 +60,101 @@ struct GlobalOptions: ParsableArguments {
         case .cannotConnect(let path, let reason):
             Output.error("cannot reach waystationd at \(path): \(reason)")
             return ExitCode(2)
-        case .reply(let error, let parameters):
-            Output.error(Output.describe(error: error, parameters: parameters))
+        case .reply(let error):
+            Output.error(StationError(error).map(Output.describe) ?? Output.describe(error))
             return ExitCode(1)
         case .protocolError(let text):
             Output.error(text)
             return ExitCode(2)
         }
     }
-
-    func emit(_ reply: JSON, human: () -> Void) {
-        if json { say(reply.text) } else { human() }
-    }
 }
 
-struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The station at a glance: every device and its state.")
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        let r = try global.call("GetStatus")
-        global.emit(r) { Output.status(r) }
-    }
-}
-
-struct Devices: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List devices.")
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        let r = try global.call("ListDevices")
-        global.emit(r) { say(Output.deviceTable(r["devices"]?.array ?? [])) }
-    }
-}
-
-struct Device: ParsableCommand {
+struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Every point of a device with value, unit, quality and age.")
+        commandName: "status", abstract: "The station at a glance: every device and its state.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try global.run(GetStatus.self) { Output.status($0) }
+    }
+}
+
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "devices", abstract: "List devices.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try global.run(ListDevices.self) { say(Output.deviceTable($0.devices)) }
+    }
+}
+
+struct DeviceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "device", abstract: "Every point of a device with value, unit, quality and age.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Device id.") var id: String
 
     func run() throws {
-        let r = try global.call("GetDevice", ["id": .string(id)])
-        global.emit(r) { Output.device(r["device"] ?? [:]) }
+        try global.run(GetDevice.self, .init(id: id)) { Output.device($0.device) }
     }
 }
 
-struct Read: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read a point live from the device now.")
+struct ReadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "Read a point live from the device now.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Device id.") var device: String
     @Argument(help: "Point name.") var point: String
 
     func run() throws {
-        let r = try global.call("ReadPoint", ["device": .string(device), "point": .string(point)])
-        global.emit(r) { say(Output.pointLine(r["point"] ?? [:])) }
+        try global.run(ReadPoint.self, .init(device: device, point: point)) { say(Output.pointLine($0.point)) }
     }
 }
 
-struct Write: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write a point (admin), and print the value read back.")
+struct WriteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "write", abstract: "Write a point (admin), and print the value read back.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Device id.") var device: String
     @Argument(help: "Point name.") var point: String
     @Argument(help: "Value in the point's unit (true/false or on/off for switches).") var value: String
 
     func run() throws {
-        let v: JSON
+        let number: Double
         switch value.lowercased() {
-        case "true", "on": v = .bool(true)
-        case "false", "off": v = .bool(false)
+        case "true", "on": number = 1
+        case "false", "off": number = 0
         default:
-            guard let n = Double(value) else {
-                throw ValidationError("value \"\(value)\" is not a number, true/false or on/off")
+            guard let n = Double(value), n.isFinite else {
+                throw ValidationError("value \"\(value)\" is not a finite number, true/false or on/off")
             }
-            v = .number(n)
+            number = n
         }
-        let r = try global.call("WritePoint", ["device": .string(device), "point": .string(point), "value": v])
-        global.emit(r) { say("written; read back: " + Output.pointLine(r["point"] ?? [:])) }
+        try global.run(WritePoint.self, .init(device: device, point: point, value: number)) {
+            say("written; read back: " + Output.pointLine($0.point))
+        }
     }
 }
 
-struct SelfTest: ParsableCommand {
+struct SelfTestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "selftest", abstract: "Read every device now; check storage and the clock.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let r = try global.call("SelfTest")
-        global.emit(r) { Output.selfTest(r) }
-        if r["ok"]?.bool != true { throw ExitCode(1) }
+        var ok = true
+        try global.run(WaystationProtocol.SelfTest.self) { reply in
+            Output.selfTest(reply)
+            ok = reply.ok
+        }
+        if !ok { throw ExitCode(1) }
     }
 }
 
-struct Maintenance: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Put a device in maintenance (on) or back (off). Admin.")
+struct MaintenanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maintenance", abstract: "Put a device in maintenance (on) or back (off). Admin.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Device id.") var device: String
     @Argument(help: "on or off.") var state: String
@@ -152,36 +165,38 @@ struct Maintenance: ParsableCommand {
     }
 
     func run() throws {
-        let r = try global.call(
-            "SetMaintenance",
-            ["device": .string(device), "enabled": .bool(state == "on"), "reason": .optional(reason)])
-        global.emit(r) { say(Output.deviceTable([r["device"] ?? [:]])) }
+        try global.run(SetMaintenance.self, .init(device: device, enabled: state == "on", reason: reason)) {
+            say(Output.deviceTable([$0.device]))
+        }
     }
 }
 
-struct Reload: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reload the config (admin); a bad one is refused.")
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload", abstract: "Reload the config (admin); a bad one is refused.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let r = try global.call("Reload")
-        global.emit(r) { say("config reloaded") }
+        try global.run(Reload.self) { _ in say("config reloaded") }
     }
 }
 
-struct Watch: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stream device changes as they happen (Ctrl-C to stop).")
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "Stream changes as they happen (Ctrl-C to stop).")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let client: VarlinkClient
         do {
-            client = try VarlinkClient(path: global.socketPath, timeout: 0)
-            try client.send("io.waystation.Station.Watch", [:], more: true)
+            let client = try VarlinkClient(path: global.socketPath, timeout: 0)
+            try client.send(Watch.qualifiedName, [:], more: true)
             while true {
-                let reply = try VarlinkClient.unwrap(try client.receive())
-                if global.json { say(reply.text) } else { Output.event(reply["event"] ?? [:]) }
-
+                let raw = try VarlinkClient.unwrap(try client.receive())
+                if global.json {
+                    say(raw.text)
+                } else {
+                    Output.event(try VarlinkClient.decode(Watch.Reply.self, raw).event)
+                }
             }
         } catch let failure as VarlinkClient.Failure {
             throw GlobalOptions.exit(failure)
@@ -189,37 +204,34 @@ struct Watch: ParsableCommand {
     }
 }
 
-struct Audit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Who changed what, newest first.")
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Who changed what, newest first.")
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "How many entries.") var limit = 20
 
     func run() throws {
-        let r = try global.call("ListAudit", ["limit": .number(Double(limit))])
-        global.emit(r) {
+        try global.run(ListAudit.self, .init(limit: limit)) { reply in
             var rows = [["AT", "USER", "ACTION", "TARGET", "OLD", "NEW"]]
-            for e in r["entries"]?.array ?? [] {
-                rows.append([
-                    e["at"]?.string ?? "", "\(e["user"]?.string ?? "") (\(Int(e["uid"]?.number ?? 0)))",
-                    e["action"]?.string ?? "", e["target"]?.string ?? "", e["old"]?.string ?? "-",
-                    e["new"]?.string ?? "-",
-                ])
+            for e in reply.entries {
+                rows.append([e.at, "\(e.user) (\(e.uid))", e.action, e.target, e.old ?? "-", e.new ?? "-"])
             }
             say(TextTable.render(rows))
         }
     }
 }
 
-struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Versions of this tool and of the daemon.")
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Versions of this tool and of the daemon.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         say("waystationctl \(WaystationVersion.string)")
         do {
             let client = try VarlinkClient(path: global.socketPath)
-            let info = try client.call("org.varlink.service.GetInfo")
-            say("waystationd \(info["version"]?.string ?? "?")")
+            let info = try VarlinkClient.decode(
+                VarlinkServiceInterface.Info.self, try client.call("org.varlink.service.GetInfo"))
+            say("waystationd \(info.version)")
         } catch let failure as VarlinkClient.Failure {
             throw GlobalOptions.exit(failure)
         }

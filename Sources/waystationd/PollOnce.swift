@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import WaystationCore
 import WaystationModbus
 import WaystationPolling
@@ -7,7 +8,8 @@ import WaystationPolling
 enum PollOnce {
     static func run(_ station: StationConfig) async -> Bool {
         var clients: [String: ModbusClient] = [:]
-        for bus in station.buses { clients[bus.name] = ModbusClient(bus: bus) }
+        let logger = Logger(label: "waystationd")
+        for bus in station.buses { clients[bus.name] = ModbusClient(bus: bus, logger: logger) }
         var allOK = true
         var rows: [[String]] = [["DEVICE", "POINT", "VALUE", "UNIT", "STATUS"]]
         for device in station.devices {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
-import WaystationControl
 import WaystationCore
 import WaystationDaemon
 import WaystationPolling
@@ -58,14 +56,16 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
             throw ExitCode(ok ? 0 : 1)
         }
         let logger = Logger(label: "waystationd")
-        let daemon = Daemon(configPath: config, config: station, logger: logger)
-        await daemon.add(ControlServer(logger: logger))
-        var groupConfig = ServiceGroupConfiguration(
-            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        groupConfig.maximumGracefulShutdownDuration = .seconds(20)
-        let group = ServiceGroup(configuration: groupConfig)
         do {
-            try await group.run()
+            let daemon = try await StationDaemon(
+                configPath: config, config: station, notifier: SystemdNotifier(), logger: logger)
+            logger.info(
+                "starting",
+                metadata: [
+                    "station": "\(station.station.id)", "devices": "\(station.devices.count)",
+                    "database": "\(station.storage.path)",
+                ])
+            try await daemon.run()
         } catch {
             logger.critical("waystationd failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import WaystationControl
 import WaystationCore
@@ -212,7 +213,8 @@ struct AlertTests {
         do {
             _ = try r.call("EnableSlot", ["slot": "slot-1"])
             Issue.record("EnableSlot should be refused while the slot is hot")
-        } catch VarlinkClient.Failure.reply(let error, _) {
+        } catch VarlinkClient.Failure.reply(let failure) {
+            let error = failure.name
             #expect(error == "\(Self.iface).SlotUnsafe")
         }
         try sim.set(device: "cabinet", point: "slot1_temp", value: 30, hold: true)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `waystationd --check-config` on good and broken configs: exit status and messages.
@@ -112,23 +113,23 @@ struct CheckConfigTests {
             expect: ["'relay'", "has no point \"nope\""]),
     ]
 
-    static func run(config: String, profile: String) throws -> (status: Int32, output: String) {
+    static func run(config: String, profile: String) async throws -> (status: Int32, output: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-cc-\(UUID().uuidString.prefix(8))")
             .path
         try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try config.write(toFile: dir + "/station.toml", atomically: true, encoding: .utf8)
         try profile.write(toFile: dir + "/devices/good.toml", atomically: true, encoding: .utf8)
-        return try runDaemon(["--check-config", "--config", dir + "/station.toml"])
+        return try await runDaemon(["--check-config", "--config", dir + "/station.toml"])
     }
 
-    static func runDaemon(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try Spawned.run(DaemonProcess.binDir + "/waystationd", arguments)
+    static func runDaemon(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Spawned.run(DaemonProcess.binDir + "/waystationd", arguments)
     }
 
     @Test("a good config passes and prints a summary")
-    func good() throws {
-        let (status, output) = try Self.run(config: Self.base, profile: Self.goodProfile)
+    func good() async throws {
+        let (status, output) = try await Self.run(config: Self.base, profile: Self.goodProfile)
         #expect(status == 0, "\(output)")
         #expect(output.contains("bus line: rtu /dev/ttyUSB0 9600 8N1, 1 device(s)"))
         #expect(output.contains("fridge: good (fridge) unit 3, 1 points, 1 read(s) every 5s"))
@@ -137,19 +138,19 @@ struct CheckConfigTests {
     }
 
     @Test("every example config passes")
-    func examples() throws {
+    func examples() async throws {
         let dir = DaemonProcess.repo + "/examples"
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".toml") }
         #expect(!files.isEmpty)
         for file in files {
-            let (status, output) = try Self.runDaemon(["--check-config", "--config", dir + "/" + file])
+            let (status, output) = try await Self.runDaemon(["--check-config", "--config", dir + "/" + file])
             #expect(status == 0, "\(file): \(output)")
         }
     }
 
     @Test("a broken config exits 1 naming the file, the line, the key and the problem", arguments: broken)
-    func brokenConfig(_ c: Case) throws {
-        let (status, output) = try Self.run(config: c.config, profile: c.profile)
+    func brokenConfig(_ c: Case) async throws {
+        let (status, output) = try await Self.run(config: c.config, profile: c.profile)
         #expect(status == 1, "\(c.name): \(output)")
         for piece in c.expect {
             #expect(output.contains(piece), "\(c.name): missing \"\(piece)\" in:\n\(output)")
@@ -157,10 +158,10 @@ struct CheckConfigTests {
     }
 
     @Test("a bus that cannot keep up is warned about")
-    func slowBus() throws {
+    func slowBus() async throws {
         let slow = Self.base.replacingOccurrences(of: "baud = 9600", with: "baud = 1200")
             .replacingOccurrences(of: "interval = \"5s\"", with: "interval = \"20ms\"")
-        let (status, output) = try Self.run(config: slow, profile: Self.goodProfile)
+        let (status, output) = try await Self.run(config: slow, profile: Self.goodProfile)
         #expect(status == 0)
         #expect(output.contains("warning: bus line") && output.contains("cannot keep up"))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import WaystationControl
 import WaystationCore
@@ -38,8 +39,8 @@ struct ControlTests {
             do {
                 _ = try call(method, parameters)
                 return nil
-            } catch VarlinkClient.Failure.reply(let error, let parameters) {
-                return (error, parameters)
+            } catch VarlinkClient.Failure.reply(let e) {
+                return (e.name, e.parameters)
             } catch {
                 return ("\(error)", [:])
             }
@@ -49,16 +50,16 @@ struct ControlTests {
             (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.pid)/fd").count) ?? -1
         }
 
-        func ctl(_ arguments: [String], asNobody: Bool = false, socket explicit: String? = nil) throws
+        func ctl(_ arguments: [String], asNobody: Bool = false, socket explicit: String? = nil) async throws
             -> (status: Int32, output: String)
         {
             let args = arguments + ["--socket", explicit ?? socket]
             let ctl = DaemonProcess.binDir + "/waystationctl"
             if asNobody {
-                return try Spawned.run(
+                return try await Spawned.run(
                     "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl] + args)
             }
-            return try Spawned.run(ctl, args)
+            return try await Spawned.run(ctl, args)
         }
     }
 
@@ -70,7 +71,7 @@ struct ControlTests {
         let desc = try r.client().call(
             "org.varlink.service.GetInterfaceDescription", ["interface": .string(Self.iface)])
         let file = try String(
-            contentsOfFile: DaemonProcess.repo + "/Sources/WaystationControl/io.waystation.Station.varlink",
+            contentsOfFile: DaemonProcess.repo + "/Sources/WaystationProtocol/io.waystation.Station.varlink",
             encoding: .utf8)
         #expect(desc["description"]?.string == file.trimmingCharacters(in: .newlines))
         #expect(r.error("Nope")?.0 == "org.varlink.service.MethodNotFound")
@@ -78,7 +79,8 @@ struct ControlTests {
         #expect(missing == nil)
         do {
             _ = try r.client().call("com.example.Other.Ping")
-        } catch VarlinkClient.Failure.reply(let error, let p) {
+        } catch VarlinkClient.Failure.reply(let failure) {
+            let (error, p) = (failure.name, failure.parameters)
             #expect(error == "org.varlink.service.InterfaceNotFound" && p["interface"]?.string == "com.example.Other")
         }
     }
@@ -175,13 +177,13 @@ struct ControlTests {
         let r = try await Running()
         // Let another uid connect at all (the socket is 0660, owned by the daemon's user).
         chmod(r.socket, 0o666)
-        let read = try r.ctl(["status"], asNobody: true)
+        let read = try await r.ctl(["status"], asNobody: true)
         #expect(read.status == 0, "\(read.output)")
-        let write = try r.ctl(["write", "t1", "h0", "5"], asNobody: true)
+        let write = try await r.ctl(["write", "t1", "h0", "5"], asNobody: true)
         #expect(write.status == 1)
         #expect(write.output.contains("permission denied"), "\(write.output)")
         #expect(try r.station.simulator.value(device: "t1", point: "h0") == 42)
-        let maint = try r.ctl(["maintenance", "t1", "on"], asNobody: true)
+        let maint = try await r.ctl(["maintenance", "t1", "on"], asNobody: true)
         #expect(maint.status == 1)
     }
 
@@ -232,14 +234,14 @@ struct ControlTests {
             try? client.sendRaw(malformed[i % malformed.count])
             if i % malformed.count == 3 {
                 // Some get an error reply; the rest a closed connection. Never a crash.
-                let reply = try? client.receive()
+                let reply = try? client.receive().json
                 #expect(reply?["error"]?.string == "org.varlink.service.InvalidParameter")
             }
         }
         // Too large: more than 1 MiB without a NUL.
         let big = try r.client()
         try? big.sendRaw([UInt8](repeating: UInt8(ascii: "a"), count: (1 << 20) + 10))
-        let tooBig = try? big.receive()
+        let tooBig = try? big.receive().json
         #expect(tooBig?["parameters"]?["reason"]?.string?.contains("larger than") == true)
 
         #expect(r.daemon.process.isRunning)
@@ -256,13 +258,13 @@ struct ControlTests {
         let r = try await Running()
         let client = try VarlinkClient(path: r.socket, timeout: 20)
         try client.send("\(Self.iface).Watch", [:], more: true)
-        let first = try client.receive()
+        let first = try client.receive().json
         #expect(first["continues"]?.bool == true)
         #expect(first["parameters"]?["event"]?["kind"]?.string == "snapshot")
         try r.station.simulator.setFault(device: "t2", .silent)
         var sawOffline = false
         for _ in 0..<10 {
-            let e = try client.receive()["parameters"]?["event"]
+            let e = try client.receive().json["parameters"]?["event"]
             if e?["device"]?.string == "t2" && e?["to"]?.string == "offline" {
                 sawOffline = true
                 break
@@ -275,7 +277,7 @@ struct ControlTests {
     @Test("the Python varlink package introspects and calls the daemon")
     func python() async throws {
         let r = try await Running()
-        let (status, output) = try Spawned.run(
+        let (status, output) = try await Spawned.run(
             "/usr/bin/env", ["python3", DaemonProcess.repo + "/Tests/python/varlink_check.py", r.socket])
         #expect(status == 0, "\(output)")
         let data = Data((output.split(separator: "\n").last.map(String.init) ?? "").utf8)
@@ -290,18 +292,18 @@ struct ControlTests {
     @Test("waystationctl: tables, --json, and exit codes 0, 1, 2")
     func cli() async throws {
         let r = try await Running()
-        let status = try r.ctl(["status"])
+        let status = try await r.ctl(["status"])
         #expect(status.status == 0)
         #expect(
             status.output.contains("Station test") && status.output.contains("t1") && status.output.contains("online"))
-        let json = try r.ctl(["devices", "--json"])
+        let json = try await r.ctl(["devices", "--json"])
         #expect(JSON.parse(Data(json.output.utf8))?["devices"]?.array?.count == 2)
-        let device = try r.ctl(["device", "t1"])
+        let device = try await r.ctl(["device", "t1"])
         #expect(device.output.contains("u16") && device.output.contains("1001"))
-        #expect(try r.ctl(["device", "nope"]).status == 1)
-        #expect(try r.ctl(["write", "t1", "h0", "77"]).output.contains("77"))
-        #expect(try r.ctl(["read", "t1", "h0"]).output.contains("h0 = 77"))
-        let unreachable = try r.ctl(["status"], socket: r.station.dir + "/nothing.sock")
+        #expect(try await r.ctl(["device", "nope"]).status == 1)
+        #expect(try await r.ctl(["write", "t1", "h0", "77"]).output.contains("77"))
+        #expect(try await r.ctl(["read", "t1", "h0"]).output.contains("h0 = 77"))
+        let unreachable = try await r.ctl(["status"], socket: r.station.dir + "/nothing.sock")
         #expect(unreachable.status == 2)
     }
 }

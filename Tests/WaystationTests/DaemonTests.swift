@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import WaystationCore
 import WaystationPolling
@@ -49,8 +50,8 @@ struct DaemonTests {
         let status = try await daemon.waitForExit()
         #expect(status == 0, "daemon log:\n\(daemon.log)")
         #expect(daemon.count("STOPPING=1") == 1)
-        let store = try Store(path: station.dir + "/station.db")
-        #expect(try await store.integrityCheck() == "ok")
+        let store = HistoryStore(database: try openDatabase(station.dir + "/station.db"))
+        #expect(try store.integrityCheck() == "ok")
         #expect(try await store.valueCount(device: "t1", point: "u16") >= 1)
     }
 

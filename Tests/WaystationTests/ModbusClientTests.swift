@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import WaystationCore
 @testable import WaystationModbus
@@ -14,7 +15,7 @@ struct ModbusClientTests {
     @Test("read and write every table", arguments: transports)
     func everyTable(transport: String) async throws {
         let station = try TestStation(tcpUnits: [1], rtuUnits: [5])
-        let client = ModbusClient(bus: try station.bus(transport))
+        let client = ModbusClient(bus: try station.bus(transport), logger: testLogger)
         let unit = transport == "tcp" ? 1 : 5
 
         let coils = try await client.readBits(.coil, unit: unit, address: 0, count: 2)
@@ -54,7 +55,7 @@ struct ModbusClientTests {
     @Test("each exception the server sends becomes the matching error", arguments: exceptions)
     func exceptionMapping(exception: ModbusException) async throws {
         let station = try TestStation(tcpUnits: [1])
-        let client = ModbusClient(bus: try station.bus("tcp"))
+        let client = ModbusClient(bus: try station.bus("tcp"), logger: testLogger)
         try station.simulator.setFault(device: "t1", .exception(exception))
         do {
             _ = try await client.readRegisters(.holding, unit: 1, address: 0, count: 1)
@@ -73,7 +74,7 @@ struct ModbusClientTests {
     @Test("reading a hole answers illegal data address, like a real controller")
     func hole() async throws {
         let station = try TestStation(tcpUnits: [1])
-        let client = ModbusClient(bus: try station.bus("tcp"))
+        let client = ModbusClient(bus: try station.bus("tcp"), logger: testLogger)
         await #expect(throws: ModbusError.self) {
             _ = try await client.readRegisters(.input, unit: 1, address: 8, count: 1)
         }
@@ -94,7 +95,7 @@ struct ModbusClientTests {
     @Test("a silent device times out within the configured timeout", arguments: transports)
     func timeout(transport: String) async throws {
         let station = try TestStation(tcpUnits: [1, 2], rtuUnits: [5, 6], timeout: "300ms")
-        let client = ModbusClient(bus: try station.bus(transport))
+        let client = ModbusClient(bus: try station.bus(transport), logger: testLogger)
         let (silent, healthy, silentUnit, healthyUnit) = transport == "tcp" ? ("t1", "t2", 1, 2) : ("r5", "r6", 5, 6)
         try station.simulator.setFault(device: silent, .silent)
         let start = ContinuousClock.now
@@ -115,7 +116,7 @@ struct ModbusClientTests {
     @Test("RTU: a bad CRC and garbage are reported, and the line recovers")
     func rtuCorruption() async throws {
         let station = try TestStation(tcpUnits: [], rtuUnits: [5])
-        let client = ModbusClient(bus: try station.bus("rtu"))
+        let client = ModbusClient(bus: try station.bus("rtu"), logger: testLogger)
         try station.simulator.setFault(device: "r5", .badCRC)
         do {
             _ = try await client.readRegisters(.holding, unit: 5, address: 0, count: 2)
@@ -135,7 +136,7 @@ struct ModbusClientTests {
     @Test("TCP endpoint killed and started again: the same client recovers")
     func reconnect() async throws {
         let station = try TestStation(tcpUnits: [1])
-        let client = ModbusClient(bus: try station.bus("tcp"))
+        let client = ModbusClient(bus: try station.bus("tcp"), logger: testLogger)
         #expect(try await client.readRegisters(.holding, unit: 1, address: 0, count: 1) == [42])
 
         try station.simulator.setEndpoint(bus: "tcp", up: false)
@@ -160,7 +161,7 @@ struct ModbusClientTests {
     @Test("dropped connections (gateway reboot) are reopened without spinning")
     func dropped() async throws {
         let station = try TestStation(tcpUnits: [1])
-        let client = ModbusClient(bus: try station.bus("tcp"))
+        let client = ModbusClient(bus: try station.bus("tcp"), logger: testLogger)
         #expect(try await client.readRegisters(.holding, unit: 1, address: 0, count: 1) == [42])
         try station.simulator.dropConnections(bus: "tcp")
         try await Task.sleep(for: .milliseconds(100))
@@ -175,7 +176,7 @@ struct ModbusClientTests {
         let bus = StationConfig.Bus(
             name: "b", transport: .tcp(host: "127.0.0.1", port: 1), timeout: .seconds(1), byteTimeout: .seconds(1),
             frameDelay: .zero, reconnectMin: .milliseconds(100), reconnectMax: .seconds(2))
-        let client = ModbusClient(bus: bus)
+        let client = ModbusClient(bus: bus, logger: testLogger)
         let first = await client.backoff(attempt: 1)
         let later = await client.backoff(attempt: 10)
         #expect(first >= Duration.milliseconds(75) && first <= Duration.milliseconds(125))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Logging
 import Testing
 import WaystationCore
@@ -20,8 +21,8 @@ struct PollingEngineTests {
         var logger = Logger(label: "test.poll")
         logger.logLevel = .error
         let cfg = config ?? station.config
-        let store = try Store(path: cfg.storage.path)
-        return try await PollingEngine(config: cfg, store: store, logger: logger)
+        let store = HistoryStore(database: try openDatabase(cfg.storage.path))
+        return try await PollingEngine(config: cfg, history: store, logger: logger)
     }
 
     static func config(_ station: TestStation, interval: String) throws -> StationConfig {
@@ -47,7 +48,7 @@ struct PollingEngineTests {
         let station = try TestStation(tcpUnits: [1, 2, 3], extraConfig: Self.fast, timeout: "300ms")
         let config = try Self.config(station, interval: "200ms")
         let engine = try await Self.engine(station, config: config)
-        let task = Task { await engine.run() }
+        let task = Task { try? await engine.run() }
         defer { task.cancel() }
         let monitor = engine.monitor
 
@@ -73,7 +74,7 @@ struct PollingEngineTests {
 
         try station.simulator.setFault(device: "t2", nil)
         try await Self.waitFor("t2 back online") { await monitor.state(of: "t2") == .online }
-        let transitions = try await engine.store.transitions(device: "t2").map(\.to)
+        let transitions = try engine.history.transitions(device: "t2").map(\.to)
         #expect(transitions.contains("offline"))
         #expect(transitions.last == "online")
         // Each value carries its quality and age.
@@ -87,7 +88,7 @@ struct PollingEngineTests {
     func holeSplit() async throws {
         let station = try TestStation(tcpUnits: [1])
         let engine = try await Self.engine(station)
-        let task = Task { await engine.run() }
+        let task = Task { try? await engine.run() }
         let monitor = engine.monitor
         try await Self.waitFor("first good cycle") { await monitor.goodCycleCount("t1") >= 1 }
         task.cancel()
@@ -103,10 +104,10 @@ struct PollingEngineTests {
         // A new engine on the same database starts with the split: no refused read this time.
         let before = try station.simulator.servedCount(device: "t1")
         let engine2 = try await Self.engine(station)
-        let task2 = Task { await engine2.run() }
+        let task2 = Task { try? await engine2.run() }
         try await Self.waitFor("first good cycle again") { await engine2.monitor.goodCycleCount("t1") >= 1 }
         task2.cancel()
-        let splits = try await engine2.store.loadSplits()
+        let splits = try await engine2.history.loadSplits()
         #expect(splits["t1"]?[.input] == [12])
         #expect(await engine2.requestsPerCycle() == 5)  // coils, discrete, input 0…7, input 12, holding
         #expect(try station.simulator.servedCount(device: "t1") > before)
@@ -117,7 +118,7 @@ struct PollingEngineTests {
         let station = try TestStation(tcpUnits: [], rtuUnits: [5, 6, 7], timeout: "500ms")
         let config = try Self.config(station, interval: "100ms")
         let engine = try await Self.engine(station, config: config)
-        let task = Task { await engine.run() }
+        let task = Task { try? await engine.run() }
         defer { task.cancel() }
         try await Self.waitFor("10 good cycles each") {
             for id in ["r5", "r6", "r7"] where await engine.monitor.goodCycleCount(id) < 10 { return false }
@@ -139,29 +140,29 @@ struct PollingEngineTests {
         let station = try TestStation(tcpUnits: [1])
         let config = try Self.config(station, interval: "100ms")
         let engine = try await Self.engine(station, config: config)
-        let task = Task { await engine.run() }
+        let task = Task { try? await engine.run() }
         defer { task.cancel() }
         try await Self.waitFor("20 cycles") { await engine.monitor.goodCycleCount("t1") >= 20 }
         // u16 held steady: one row (heartbeat is 15 min), while ≥ 20 samples were taken.
-        #expect(try await engine.store.valueCount(device: "t1", point: "u16") == 1)
+        #expect(try engine.history.valueCount(device: "t1", point: "u16") == 1)
         for v in [1.0, 2, 3] {
             try station.simulator.set(device: "t1", point: "u16", value: v)
             let target = v
             try await Self.waitFor("value \(v) stored") {
-                try await engine.store.values(device: "t1", point: "u16").last?.value == target
+                try engine.history.values(device: "t1", point: "u16").last?.value == target
             }
         }
-        #expect(try await engine.store.valueCount(device: "t1", point: "u16") == 4)
+        #expect(try engine.history.valueCount(device: "t1", point: "u16") == 4)
     }
 
     @Test("pruning removes old rows and keeps recent ones")
     func pruning() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-prune-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try Store(path: dir + "/s.db")
+        let store = HistoryStore(database: try openDatabase(dir + "/s.db"))
         let now = Date()
         let key = PointRecorder.SeriesKey(device: "d", point: "p")
-        var record = Store.CycleRecord()
+        var record = HistoryStore.CycleRecord()
         for days in [30.0, 20, 10, 1, 0] {
             let at = now.addingTimeInterval(-days * 86400)
             record.values.append(.init(series: key, at: at, value: days))
@@ -172,8 +173,8 @@ struct PollingEngineTests {
         try await store.write(record)
         let removed = try await store.prune(now: now, retainValues: 14 * 86400, retainAggregates: 25 * 86400)
         #expect(removed.values == 2 && removed.aggregates == 1)
-        #expect(try await store.values(device: "d", point: "p").map(\.value) == [10, 1, 0])
-        #expect(try await store.aggregateCount(device: "d", point: "p") == 4)
-        #expect(try await store.integrityCheck() == "ok")
+        #expect(try store.values(device: "d", point: "p").map(\.value) == [10, 1, 0])
+        #expect(try store.aggregateCount(device: "d", point: "p") == 4)
+        #expect(try store.integrityCheck() == "ok")
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The unit files pass `systemd-analyze verify` and rate 2.0 or better in `systemd-analyze security`.
 @Suite("systemd units")
 struct SystemdUnitTests {
-    static func run(_ arguments: [String]) throws -> (Int32, String) {
-        try Spawned.run("/usr/bin/systemd-analyze", arguments)
+    static func run(_ arguments: [String]) async throws -> (Int32, String) {
+        try await Spawned.run("/usr/bin/systemd-analyze", arguments)
     }
 
     /// The units with the binary path pointed at this build (verify checks that it exists).
@@ -23,19 +24,19 @@ struct SystemdUnitTests {
     }
 
     @Test("systemd-analyze verify passes")
-    func verify() throws {
+    func verify() async throws {
         let dir = try Self.units()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (status, output) = try Self.run(["verify", dir + "/waystation.service", dir + "/waystation.socket"])
+        let (status, output) = try await Self.run(["verify", dir + "/waystation.service", dir + "/waystation.socket"])
         #expect(status == 0, "\(output)")
         #expect(!output.contains("Unknown key"), "\(output)")
     }
 
     @Test("systemd-analyze security rates the service 2.0 or lower")
-    func security() throws {
+    func security() async throws {
         let dir = try Self.units()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (_, output) = try Self.run(["security", "--offline=yes", dir + "/waystation.service"])
+        let (_, output) = try await Self.run(["security", "--offline=yes", dir + "/waystation.service"])
         let line = try #require(
             output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
         let score = line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
@@ -44,7 +45,7 @@ struct SystemdUnitTests {
     }
 
     @Test("sysusers and tmpfiles entries are well-formed")
-    func sysusers() throws {
+    func sysusers() async throws {
         let users = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.sysusers", encoding: .utf8)
         #expect(users.contains("u waystation "))
         #expect(users.contains("g waystation-admin"))

@@ -1,5 +1,8 @@
 import Foundation
+import TestSupport
 import Logging
+import WaystationDaemon
+import WaystationStorage
 import Testing
 import WaystationCore
 import WaystationModbus
@@ -197,15 +200,18 @@ final class TestStation: @unchecked Sendable {
     static func freePort() throws -> Int { try LoopbackPort.free() }
 }
 
-/// Retries an async operation until it succeeds or the deadline passes.
-func eventually<T>(within: Duration = .seconds(5), _ body: () async throws -> T) async throws -> T {
-    let deadline = ContinuousClock.now + within
-    while true {
-        do {
-            return try await body()
-        } catch {
-            if ContinuousClock.now > deadline { throw error }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
+import Logging
+import WaystationDaemon
+import WaystationStorage
+
+/// A logger for clients and engines made directly by tests.
+let testLogger: Logger = {
+    var l = Logger(label: "test")
+    l.logLevel = .warning
+    return l
+}()
+
+/// A station database opened the way the daemon opens it (every domain's migrations).
+func openDatabase(_ path: String) throws -> StationDatabase {
+    try StationDatabase(path: path, migrations: StationDaemon.migrations, logger: testLogger)
 }

@@ -1,4 +1,6 @@
 import Foundation
+import WaystationStorage
+import TestSupport
 import Testing
 import WaystationControl
 import WaystationCore
@@ -41,7 +43,8 @@ struct VisitTests {
             do {
                 _ = try call(method, parameters)
                 return nil
-            } catch VarlinkClient.Failure.reply(let e, let p) {
+            } catch VarlinkClient.Failure.reply(let failure) {
+                let (e, p) = (failure.name, failure.parameters)
                 return (e, p)
             } catch {
                 return ("\(error)", [:])
@@ -98,7 +101,7 @@ struct VisitTests {
     @Test("visits older than the retention are deleted; recent ones stay")
     func retention() async throws {
         let station = try TestStation(tcpUnits: [1], extraConfig: "[visits]\nretention = \"720h\"\n")
-        let store = try Store(path: station.dir + "/station.db")
+        let store = VisitStore(database: try openDatabase(station.dir + "/station.db"))
         let now = Date()
         _ = try await store.checkIn(
             worker: "old", category: "courier", source: nil, at: now.addingTimeInterval(-40 * 86400))
@@ -183,10 +186,10 @@ struct VisitTests {
 
     @Test("VisitStats matches the hand-computed fixture (pure computation)")
     func statsPure() throws {
-        var visits: [Store.Visit] = []
+        var visits: [VisitRecord] = []
         for (i, f) in Self.fixture.enumerated() {
             visits.append(
-                .init(
+                VisitRecord(
                     id: Int64(i), worker: f.0, category: f.1, source: nil, checkedIn: try Self.d(f.2),
                     checkedOut: try f.3.map(Self.d), closedBy: f.3 == nil ? nil : "rider"))
         }
@@ -213,8 +216,8 @@ struct VisitTests {
     func statsSocket() async throws {
         // Long retention: the fixture is older than the default 90 days.
         let station = try TestStation(
-            tcpUnits: [1], extraConfig: "[visits]\nmax_stay = \"100000h\"\nretention = \"100000h\"\n")
-        let store = try Store(path: station.dir + "/station.db")
+            tcpUnits: [1], extraConfig: "[visits]\nmax_stay = \"20000h\"\nretention = \"20000h\"\n")
+        let store = VisitStore(database: try openDatabase(station.dir + "/station.db"))
         for f in Self.fixture {
             _ = try await store.checkIn(worker: f.0 + "-pseudo", category: f.1, source: nil, at: try Self.d(f.2))
             if let out = f.3 { _ = try await store.checkOut(worker: f.0 + "-pseudo", at: try Self.d(out)) }
@@ -238,20 +241,20 @@ struct VisitTests {
     @Test("waystationctl checkin, checkout, visits, visits export, stats")
     func cli() async throws {
         let r = try await Running(extra: "[visits]\nmax_stay = \"1h\"\n")
-        func ctl(_ args: [String]) throws -> (Int32, String) {
-            try Spawned.run(DaemonProcess.binDir + "/waystationctl", args + ["--socket", r.socket])
+        func ctl(_ args: [String]) async throws -> (Int32, String) {
+            try await Spawned.run(DaemonProcess.binDir + "/waystationctl", args + ["--socket", r.socket])
         }
-        #expect(try ctl(["checkin", "CARD-77", "--category", "courier"]).1.contains("checked in"))
-        #expect(try ctl(["visits", "--active"]).1.contains("courier"))
-        #expect(try ctl(["checkout", "CARD-77"]).0 == 0)
-        let missing = try ctl(["checkout", "CARD-77"])
+        #expect(try await ctl(["checkin", "CARD-77", "--category", "courier"]).1.contains("checked in"))
+        #expect(try await ctl(["visits", "--active"]).1.contains("courier"))
+        #expect(try await ctl(["checkout", "CARD-77"]).0 == 0)
+        let missing = try await ctl(["checkout", "CARD-77"])
         #expect(missing.0 == 1)
         let today = Date().formatted(.iso8601.year().month().day())
         let tomorrow = Date().addingTimeInterval(86400).formatted(.iso8601.year().month().day())
-        let csv = try ctl(["visits", "export", "--from", today, "--to", tomorrow]).1
+        let csv = try await ctl(["visits", "export", "--from", today, "--to", tomorrow]).1
         let lines = csv.split(separator: "\n")
         #expect(lines.first == "id,rider,category,source,checked_in,checked_out,closed_by")
         #expect(lines.count == 2 && !csv.contains("CARD-77"))
-        #expect(try ctl(["stats", "--from", today, "--to", tomorrow]).1.contains("visits 1"))
+        #expect(try await ctl(["stats", "--from", today, "--to", tomorrow]).1.contains("visits 1"))
     }
 }

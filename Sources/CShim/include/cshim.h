@@ -7,8 +7,22 @@
  * module does not define. Returns 0 on success, -1 with errno set. */
 int ws_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 
+/* SO_PEERGROUPS of a connected Unix socket: the peer's supplementary groups as the kernel saw them
+ * when it connected. Returns how many were written to `groups`, -1 with errno set on failure, or -2
+ * when `capacity` is too small. */
+int ws_peer_groups(int fd, gid_t *groups, int capacity);
+
 /* Whether `uid` (whose primary group is `primary_gid` and name `user`) is a member of `gid`,
  * through getgrouplist(3). */
 int ws_user_in_group(const char *user, gid_t primary_gid, gid_t gid);
+
+/* accept4(2) with SOCK_CLOEXEC | SOCK_NONBLOCK (a GNU extension Swift's Glibc module hides). */
+int ws_accept_nonblocking(int fd);
+
+/* pipe2(2) with O_CLOEXEC | O_NONBLOCK. */
+int ws_pipe_nonblocking(int fds[2]);
+
+/* poll(2)'s POLLRDHUP: the peer shut down its writing side. */
+extern const short WS_POLLRDHUP;
 
 #endif

@@ -16,7 +16,7 @@ public enum LoopbackPort {
                 bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
             }
         }
-        guard ok else { throw SimulatorError("cannot find a free loopback port") }
+        guard ok else { throw TestSupportError("cannot find a free loopback port") }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON value that can cross tasks (Sendable), with a compact serializer.
-public enum JSON: Sendable, Equatable {
+/// Any JSON value, for varlink parameters that are not (yet) typed — error parameters, raw calls
+/// in tests — with a compact serializer (sorted keys).
+public enum JSON: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
@@ -12,6 +13,21 @@ public enum JSON: Sendable, Equatable {
     /// Parses one JSON document; nil when it is not valid JSON.
     public static func parse(_ data: Data) -> JSON? {
         try? JSONDecoder().decode(JSON.self, from: data)
+    }
+
+    /// Parses one JSON document from bytes; nil when it is not valid JSON.
+    public static func parse(_ bytes: some Collection<UInt8>) -> JSON? {
+        parse(Data(bytes))
+    }
+
+    /// Converts any encodable value (a typed reply, parameters) to a JSON value.
+    public static func from(_ value: some Encodable) throws -> JSON {
+        try JSONDecoder().decode(JSON.self, from: JSONEncoder().encode(value))
+    }
+
+    /// Decodes a typed value from this JSON value.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 
     public subscript(key: String) -> JSON? {
@@ -74,7 +90,9 @@ public enum JSON: Sendable, Equatable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -103,7 +121,20 @@ extension JSON {
     public static func optional(_ d: Double?) -> JSON { d.map(JSON.number) ?? .null }
 }
 
-extension JSON: Decodable {
+extension JSON: Codable {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n):
+            if n.isFinite, n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {

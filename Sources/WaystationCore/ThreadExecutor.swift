@@ -2,20 +2,20 @@ import Foundation
 
 /// A serial executor backed by one dedicated OS thread.
 ///
-/// A bus actor runs on it, so libmodbus's blocking calls (select, read, tcdrain) occupy this thread
-/// and never a thread of Swift's shared concurrency pool.
-public final class BusThread: SerialExecutor, @unchecked Sendable {
+/// Actors that make blocking calls (a bus's libmodbus calls, a notification target's HTTP exchange)
+/// run on one, so those calls occupy this thread and never a thread of Swift's shared pool.
+public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     // @unchecked: `jobs` and `stopped` are only touched while holding `condition`.
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
     public let name: String
 
-    public init(name: String) {
+    public init(name: String, stackSize: Int = 512 << 10) {
         self.name = name
         let thread = Thread { [self] in self.run() }
         thread.name = name
-        thread.stackSize = 1 << 20
+        thread.stackSize = stackSize
         thread.start()
     }
 

@@ -32,7 +32,7 @@ public final class WebhookReceiver: @unchecked Sendable {
         }
         guard ok, listen(s, 64) == 0 else {
             close(s)
-            throw SimulatorError("webhook receiver: cannot listen")
+            throw TestSupportError("webhook receiver: cannot listen")
         }
         fd = s
         port = Int(UInt16(bigEndian: addr.sin_port))

@@ -1,0 +1,154 @@
+import Foundation
+import WaystationProtocol
+
+/// Where the project and its built binaries are.
+public enum BuildPaths {
+    /// The repository (for committed files the tests compare against).
+    public static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The directory of the binaries of this build: `$WAYSTATION_BIN`, else the running program's own
+    /// directory (the test bundle and the bench sit beside `waystationd` in `.build/<triple>/<config>`).
+    public static let binDir: String = {
+        if let dir = ProcessInfo.processInfo.environment["WAYSTATION_BIN"], !dir.isEmpty { return dir }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return repo + "/.build/debug" }
+        let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var dir = (exe as NSString).deletingLastPathComponent
+        // swift-testing may run the tests from inside the .xctest bundle directory.
+        while dir.hasSuffix(".xctest") || dir.contains(".xctest/") { dir = (dir as NSString).deletingLastPathComponent }
+        return dir
+    }()
+}
+
+/// The real `waystationd` binary, started by a test with a `NOTIFY_SOCKET` the test listens on.
+public final class DaemonProcess: @unchecked Sendable {
+    // @unchecked: `messages` is guarded by `lock`; the rest is set once in init.
+    public static var repo: String { BuildPaths.repo }
+    public static var binDir: String { BuildPaths.binDir }
+
+    public let process: Spawned
+    public let notifyPath: String
+    public let logPath: String
+    private let notifyFD: Int32
+    private let inbox: Inbox
+
+    /// Notifications received; shared with the receiving thread (which must not retain the
+    /// DaemonProcess, or its deinit would never kill the daemon).
+    final class Inbox: @unchecked Sendable {
+        // @unchecked: `messages` is guarded by `lock`.
+        let lock = NSLock()
+        var messages: [String] = []
+    }
+
+    public init(
+        config: String, dir: String, watchdogUsec: Int = 1_000_000, extraArgs: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
+        notifyPath = dir + "/notify.sock"
+        logPath = dir + "/daemon.log"
+        unlink(notifyPath)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        notifyFD = fd
+        let bound = try UnixSocketAddress.with(notifyPath) { bind(fd, $0, $1) }
+        guard bound == 0 else {
+            close(fd)
+            throw TestSupportError("cannot bind the notify socket \(notifyPath)")
+        }
+        let inbox = Inbox()
+        self.inbox = inbox
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return }
+                let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                inbox.lock.lock()
+                inbox.messages.append(text)
+                inbox.lock.unlock()
+            }
+        }
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notifyPath
+        env["WATCHDOG_USEC"] = "\(watchdogUsec)"
+        env["JOURNAL_STREAM"] = nil
+        env["TZ"] = "UTC"
+        env.merge(environment) { _, new in new }
+        process = try Spawned(
+            Self.binDir + "/waystationd", ["--config", config, "--log-level", "info"] + extraArgs, environment: env,
+            output: logPath)
+    }
+
+    deinit {
+        if process.isRunning {
+            process.signal(SIGKILL)
+            _ = process.wait(timeout: .seconds(10))
+        }
+        shutdown(notifyFD, Int32(SHUT_RDWR))
+        close(notifyFD)
+    }
+
+    public var notifications: [String] {
+        inbox.lock.lock()
+        defer { inbox.lock.unlock() }
+        return inbox.messages
+    }
+
+    public func count(_ message: String) -> Int {
+        notifications.filter { $0.split(separator: "\n").contains { $0 == message } }.count
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    public func signal(_ sig: Int32) { process.signal(sig) }
+
+    /// Kills the daemon with SIGKILL and waits for it.
+    public func killHard() {
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: .seconds(10))
+    }
+
+    /// Waits until the condition holds; records an issue (with the daemon's log) if it never does.
+    public func waitFor(_ what: String, within: Duration = .seconds(20), _ check: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + within
+        while try !check() {
+            if ContinuousClock.now > deadline {
+                throw TestSupportError("timed out waiting for \(what); daemon log:\n\(log)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Waits for exit; returns the status, or nil if it did not exit in time.
+    public func waitForExit(within: Duration = .seconds(30)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + within
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+}
+
+/// Retries an async operation until it succeeds or the deadline passes; the last error is thrown.
+public func eventually<T>(within: Duration = .seconds(5), _ body: () async throws -> T) async throws -> T {
+    let deadline = ContinuousClock.now + within
+    while true {
+        do {
+            return try await body()
+        } catch {
+            if ContinuousClock.now > deadline { throw error }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Waits until the condition holds; throws (saying what was awaited) when it does not within the deadline.
+public func waitUntil(_ what: String, within: Duration = .seconds(20), _ check: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + within
+    while try await !check() {
+        if ContinuousClock.now > deadline { throw TestSupportError("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}

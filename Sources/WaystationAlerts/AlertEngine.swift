@@ -1,0 +1,309 @@
+import Foundation
+import Logging
+import WaystationCore
+
+/// The alert rules, their lifecycle, notifications and the charging-slot interlocks, as a pure state
+/// machine: it is given a snapshot of the station and the time, and returns the actions to carry
+/// out. No I/O, no clock of its own; `AlertService` does the rest.
+public struct AlertEngine: Sendable {
+    public private(set) var config: StationConfig
+    /// Every known alert by fingerprint (inactive ones are forgotten when not stored).
+    public private(set) var alerts: [String: AlertInstance] = [:]
+    public private(set) var silences: [SilenceEntry] = []
+    /// Slots held off by an interlock, with the reason; kept until an admin re-enables them.
+    public private(set) var latched: [String: String] = [:]
+    /// Slots whose switch-off could not be confirmed: retried every tick.
+    public private(set) var failingTrips: [String: String] = [:]
+
+    public init(
+        config: StationConfig, alerts: [AlertInstance] = [], silences: [SilenceEntry] = [],
+        latched: [String: String] = [:]
+    ) {
+        self.config = config
+        for a in alerts { self.alerts[a.fingerprint] = a }
+        self.silences = silences
+        self.latched = latched
+    }
+
+    public mutating func reload(_ config: StationConfig) {
+        self.config = config
+    }
+
+    /// Devices the interlocks read (relays, temperatures, currents, battery contacts, smoke).
+    public var interlockDevices: Set<String> {
+        Set(
+            config.slots.flatMap { s in [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0?.device }
+            }
+                + config.smoke.map(\.device))
+    }
+
+    // MARK: Evaluation
+
+    /// After one device's poll: the interlocks first (same poll cycle), then that device's rules.
+    public mutating func afterPoll(device: String, snapshot: StationSnapshot, now: Date) -> [AlertAction] {
+        var actions: [AlertAction] = []
+        if interlockDevices.contains(device) { actions += interlocks(snapshot) }
+        actions += evaluateRules(devices: [device], snapshot, now: now)
+        return actions
+    }
+
+    /// Every second: `for` timers, keep_firing_for, reminders, interlock retries.
+    public mutating func tick(snapshot: StationSnapshot, now: Date) -> [AlertAction] {
+        var actions: [AlertAction] = []
+        if !failingTrips.isEmpty || !latched.isEmpty { actions += interlocks(snapshot) }
+        actions += evaluateRules(devices: config.devices.map(\.id), snapshot, now: now)
+        actions += reminders(now: now)
+        return actions
+    }
+
+    /// The switch-offs the interlocks call for now, and retries of unconfirmed ones.
+    func interlocks(_ snapshot: StationSnapshot) -> [AlertAction] {
+        let decisions = InterlockLogic.evaluate(slots: config.slots, smoke: config.smoke, latched: latched) {
+            snapshot.value($0)
+        }
+        var actions: [AlertAction] = []
+        for d in decisions where d.switchOff {
+            if let slot = config.slots.first(where: { $0.id == d.slot }) {
+                actions.append(.switchOff(slot: d.slot, relay: slot.relay, reason: d.reason))
+            }
+        }
+        // Retry trips whose switch-off was not confirmed even if the latest values did not change.
+        for (slotID, reason) in failingTrips.sorted(by: { $0.key < $1.key })
+        where !decisions.contains(where: { $0.slot == slotID }) {
+            if let slot = config.slots.first(where: { $0.id == slotID }) {
+                actions.append(.switchOff(slot: slotID, relay: slot.relay, reason: reason))
+            }
+        }
+        return actions
+    }
+
+    /// The outcome of a switch-off: latch, alert (escalated when it failed), log, publish.
+    public mutating func tripped(slot id: String, reason: String, confirmedOff ok: Bool, failure: String, now: Date)
+        -> [AlertAction]
+    {
+        guard let slot = config.slots.first(where: { $0.id == id }) else { return [] }
+        var actions: [AlertAction] = []
+        let meta = ["slot": id, "reason": reason]
+        if ok {
+            failingTrips[id] = nil
+            let firstTime = latched[id] == nil
+            if firstTime {
+                latched[id] = reason
+                actions.append(.latch(slot: id, reason: reason))
+            }
+            actions.append(
+                .log(
+                    .critical,
+                    firstTime ? "interlock: slot switched off" : "interlock: latched slot found on; switched off again",
+                    meta))
+        } else {
+            failingTrips[id] = reason
+            actions.append(
+                .log(
+                    .critical, "interlock: could not switch the slot off; retrying",
+                    meta.merging(["error": failure]) { a, _ in a }))
+        }
+        actions += raiseSlotAlert(slot, reason: reason, confirmedOff: ok, failure: failure, now: now)
+        actions.append(.publish(.interlock(slot: id, reason: reason, ok: ok)))
+        return actions
+    }
+
+    func slotLabels(_ slot: StationConfig.Slot) -> [String: String] {
+        [
+            "alertname": "SlotInterlock", "device": slot.relay.device, "slot": slot.id, "station": config.station.id,
+            "severity": Severity.critical.rawValue,
+        ]
+    }
+
+    mutating func raiseSlotAlert(
+        _ slot: StationConfig.Slot, reason: String, confirmedOff: Bool, failure: String, now: Date
+    ) -> [AlertAction] {
+        let labels = slotLabels(slot)
+        let fp = AlertInstance.fingerprint(labels)
+        var a =
+            alerts[fp]
+            ?? AlertInstance(
+                rule: "SlotInterlock", device: slot.relay.device, labels: labels, severity: .critical, summary: "")
+        let wasEscalated = a.escalated
+        a.summary =
+            confirmedOff
+            ? "Charging slot \(slot.id) switched off: \(reason)"
+            : "Charging slot \(slot.id) could NOT be switched off (\(reason)): \(failure)"
+        a.escalated = !confirmedOff || a.escalated
+        var actions: [AlertAction] = []
+        var notify: [(AlertInstance, AlertState)] = []
+        if a.state != .firing {
+            _ = AlertLifecycle.step(&a, conditionTrue: true, forDuration: .zero, keepFiringFor: .zero, at: now)
+            notify.append((a, .firing))
+            actions += entered(a, .firing)
+        } else if !confirmedOff && !wasEscalated {
+            // Escalation: tell the receivers again, now that the relay did not obey.
+            notify.append((a, .firing))
+        }
+        alerts[fp] = a
+        return actions + persist([a], notify, now: now)
+    }
+
+    /// Rules of the given devices against the snapshot.
+    mutating func evaluateRules(devices: [String], _ snapshot: StationSnapshot, now: Date) -> [AlertAction] {
+        var changed: [AlertInstance] = []
+        var notifications: [(AlertInstance, AlertState)] = []
+        var actions: [AlertAction] = []
+        for id in devices {
+            guard let device = config.device(id: id), let snap = snapshot.devices[id] else { continue }
+            // Not polled yet since start: nothing is known, so nothing may fire or resolve (a restored
+            // firing alert must not resolve just because the values are not in yet).
+            if snap.state == .unknown { continue }
+            let values = snap.values
+            for rule in config.rules(for: device) {
+                var labels = rule.labels
+                labels["alertname"] = rule.name
+                labels["device"] = id
+                labels["station"] = config.station.id
+                labels["severity"] = rule.severity.rawValue
+                let fp = AlertInstance.fingerprint(labels)
+                let value = rule.when.points.first.flatMap { values[$0] }
+                let active = !snap.inMaintenance && rule.when.evaluate(values: { values[$0] }, state: snap.state)
+                if !active && alerts[fp] == nil { continue }
+                var a =
+                    alerts[fp]
+                    ?? AlertInstance(
+                        rule: rule.name, device: id, labels: labels, severity: rule.severity, summary: rule.name)
+                if active {
+                    a.value = value
+                    a.summary = Self.render(
+                        rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name)
+                }
+                if let state = AlertLifecycle.step(
+                    &a, conditionTrue: active, forDuration: rule.forDuration, keepFiringFor: rule.keepFiringFor, at: now
+                ) {
+                    changed.append(a)
+                    if state == .firing || state == .resolved { notifications.append((a, state)) }
+                    actions += entered(a, state)
+                }
+                alerts[fp] = a
+            }
+        }
+        return actions + persist(changed, notifications, now: now)
+    }
+
+    /// Fills a rule's summary template: `{device}`, `{value}`, `{name}`.
+    public static func render(_ template: String, device: String, value: Double?, rule: String) -> String {
+        template.replacingOccurrences(of: "{device}", with: device)
+            .replacingOccurrences(of: "{value}", with: value.map(ValueText.format) ?? "?")
+            .replacingOccurrences(of: "{name}", with: rule)
+    }
+
+    /// The log line and the event for an alert entering a state.
+    func entered(_ a: AlertInstance, _ state: AlertState) -> [AlertAction] {
+        let meta = ["alert": a.rule, "device": a.device, "fingerprint": a.fingerprint, "summary": a.summary]
+        let log: AlertAction =
+            switch state {
+            case .firing: .log(a.severity == .critical ? .error : .warning, "alert firing", meta)
+            case .resolved: .log(.notice, "alert resolved", meta)
+            case .pending: .log(.info, "alert pending", meta)
+            case .inactive: .log(.info, "alert no longer pending", meta)
+            }
+        return [log, .publish(.alert(a, entered: state))]
+    }
+
+    public func isSilenced(_ a: AlertInstance, at now: Date) -> Bool {
+        silences.contains { $0.matches(a, at: now) }
+    }
+
+    /// Saves changed alerts and queues their notifications (unless silenced) in one action.
+    mutating func persist(_ changed: [AlertInstance], _ notifications: [(AlertInstance, AlertState)], now: Date)
+        -> [AlertAction]
+    {
+        guard !changed.isEmpty else { return [] }
+        var outbox: [OutboxMessage] = []
+        for (a, state) in notifications where !isSilenced(a, at: now) {
+            for target in config.notify {
+                outbox.append(
+                    OutboxMessage(
+                        target: target.name,
+                        payload: Payloads.build(target: target, alert: a, status: state, station: config.station)))
+            }
+            alerts[a.fingerprint]?.lastNotified = now
+        }
+        let rows = changed.map { alerts[$0.fingerprint] ?? $0 }
+        return [.save(alerts: rows, outbox: outbox)]
+    }
+
+    /// Reminders for alerts still firing, unacknowledged and not silenced.
+    mutating func reminders(now: Date) -> [AlertAction] {
+        guard let interval = config.notify.map(\.repeatInterval).min() else { return [] }
+        var due: [AlertInstance] = []
+        for (fp, a) in alerts.sorted(by: { $0.key < $1.key })
+        where a.state == .firing && a.ackBy == nil && !isSilenced(a, at: now) {
+            if let last = a.lastNotified, now.timeIntervalSince(last) >= interval.seconds {
+                due.append(a)
+                alerts[fp]?.lastNotified = now
+            }
+        }
+        guard !due.isEmpty else { return [] }
+        let logs = due.map {
+            AlertAction.log(.info, "alert still firing: reminder", ["alert": $0.rule, "device": $0.device])
+        }
+        return logs + persist(due.map { alerts[$0.fingerprint] ?? $0 }, due.map { ($0, .firing) }, now: now)
+    }
+
+    // MARK: Control
+
+    /// Alerts not inactive (or in one state), newest first, with whether each is silenced.
+    public func list(state: AlertState?, now: Date) -> [(AlertInstance, silenced: Bool)] {
+        alerts.values.filter { state == nil ? $0.state != .inactive : $0.state == state }
+            .sorted { ($0.firedAt ?? $0.activeSince ?? .distantPast) > ($1.firedAt ?? $1.activeSince ?? .distantPast) }
+            .map { ($0, isSilenced($0, at: now)) }
+    }
+
+    public var firingCount: Int { alerts.values.filter { $0.state == .firing }.count }
+
+    /// Acknowledges a firing alert: reminders stop.
+    public mutating func acknowledge(_ fingerprint: String, note: String, by user: String, now: Date)
+        throws(AlertError) -> (AlertInstance, [AlertAction])
+    {
+        guard var a = alerts[fingerprint] else { throw .notFound }
+        guard a.state == .firing else { throw .notFiring(a.state) }
+        a.ackBy = user
+        a.ackNote = note
+        a.ackAt = now
+        alerts[fingerprint] = a
+        return (a, persist([a], [], now: now) + [.publish(.alert(a, entered: a.state))])
+    }
+
+    public mutating func add(_ silence: SilenceEntry) {
+        silences.append(silence)
+    }
+
+    /// Forgets expired silences.
+    public mutating func dropSilences(before now: Date) {
+        silences.removeAll { $0.until <= now }
+    }
+
+    /// The slot, if it may be switched back on now; refused while its hazard is still there.
+    public func checkEnable(_ slotID: String, snapshot: StationSnapshot) throws(AlertError) -> StationConfig.Slot {
+        guard let slot = config.slots.first(where: { $0.id == slotID }) else { throw .slotNotFound }
+        let check = InterlockLogic.evaluate(slots: [slot], smoke: config.smoke, latched: [:]) { snapshot.value($0) }
+        if let hazard = check.first { throw .stillUnsafe(hazard.reason) }
+        return slot
+    }
+
+    /// A slot was switched back on by an admin: it is no longer latched and its alert resolves.
+    public mutating func enabled(_ slotID: String, now: Date) -> [AlertAction] {
+        latched[slotID] = nil
+        failingTrips[slotID] = nil
+        guard let slot = config.slots.first(where: { $0.id == slotID }) else { return [] }
+        let fp = AlertInstance.fingerprint(slotLabels(slot))
+        guard var a = alerts[fp], a.state == .firing else { return [] }
+        a.state = .resolved
+        a.resolvedAt = now
+        alerts[fp] = a
+        return entered(a, .resolved) + persist([a], [(a, .resolved)], now: now)
+    }
+
+    /// Forgets resolved alerts older than `before` (they are pruned from storage too).
+    public mutating func forgetResolved(before: Date) {
+        alerts = alerts.filter { $0.value.state != .resolved || ($0.value.resolvedAt ?? before) >= before }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import WaystationCore
+import WaystationStorage
+
+extension StationService {
+    func setMaintenance(_ p: SetMaintenance.Parameters, peer: Peer) async throws -> SetMaintenance.Reply {
+        let d = try await device(p.device)
+        let reason = p.enabled ? (p.reason ?? "maintenance") : nil
+        let was = await polling.monitor.isInMaintenance(d.id)
+        let now = Date()
+        try await maintenance.set(
+            device: d.id, reason: reason,
+            audit: AuditRecord(
+                at: now, uid: peer.uid, user: peer.userName, action: "maintenance", target: d.id,
+                old: was ? "on" : "off", new: reason.map { "on: \($0)" } ?? "off"))
+        await polling.monitor.setMaintenance(d.id, reason: reason, at: now)
+        logger.notice(
+            "maintenance \(p.enabled ? "on" : "off")",
+            metadata: ["device": "\(d.id)", "by": "\(peer.userName)", "reason": "\(p.reason ?? "")"])
+        guard let status = await polling.monitor.status(of: d.id) else {
+            throw StationError.deviceNotFound(device: d.id)
+        }
+        return SetMaintenance.Reply(device: Wire.summary(status))
+    }
+
+    func reload(peer: Peer) async throws -> Empty {
+        let path = await config.current.path
+        let refused = await config.reload()
+        try await database.audit(
+            AuditRecord(
+                at: Date(), uid: peer.uid, user: peer.userName, action: "reload", target: path, old: nil,
+                new: refused == nil ? "applied" : "refused"))
+        if let refused { throw StationError.configRefused(errors: refused) }
+        return Empty()
+    }
+
+    func audit(_ p: ListAudit.Parameters) async throws -> ListAudit.Reply {
+        let limit = p.limit ?? 50
+        guard (1...10000).contains(limit) else { throw VarlinkError.invalidParameter("limit", reason: "1…10000") }
+        let entries = try await database.auditEntries(limit: limit)
+        return ListAudit.Reply(entries: entries.map { Wire.audit($0) })
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import WaystationAlerts
+import WaystationCore
+import WaystationPolling
+import WaystationStorage
+
+/// Prunes old rows of every domain once an hour: value history and aggregates by their retention,
+/// resolved alerts, delivered notifications and expired silences after `retain_alerts`
+/// (visits prune themselves with their own retention). Then the WAL is checkpointed.
+public actor RetentionService: Service, Reloadable {
+    private var config: StationConfig
+    private let history: HistoryStore
+    private let alerts: AlertService
+    private let database: StationDatabase
+    private let logger: Logger
+
+    init(config: StationConfig, history: HistoryStore, alerts: AlertService, database: StationDatabase, logger: Logger)
+    {
+        self.config = config
+        self.history = history
+        self.alerts = alerts
+        self.database = database
+        self.logger = logger
+    }
+
+    public func reload(_ new: StationConfig) { config = new }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.prune(now: Date())
+                try await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+
+    /// One pass over every table.
+    public func prune(now: Date) async {
+        do {
+            let removed = try await history.prune(
+                now: now, retainValues: config.storage.retainValues.seconds,
+                retainAggregates: config.storage.retainAggregates.seconds)
+            let alertRows = try await alerts.prune(
+                before: now.addingTimeInterval(-config.storage.retainAlerts.seconds))
+            if removed.values + removed.aggregates + alertRows > 0 {
+                logger.info(
+                    "pruned old rows",
+                    metadata: [
+                        "values": "\(removed.values)", "aggregates": "\(removed.aggregates)", "alerts": "\(alertRows)",
+                    ])
+                try await database.checkpoint()
+            }
+        } catch {
+            logger.error("pruning failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

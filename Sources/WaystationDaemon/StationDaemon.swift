@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import WaystationAlerts
+import WaystationControl
+import WaystationCore
+import WaystationPolling
+import WaystationStorage
+import WaystationVisits
+
+/// The composition root: opens storage, builds every service with what it needs, and runs them as
+/// one `ServiceGroup` in dependency order (started in that order, stopped in reverse: the control
+/// socket closes before polling stops and flushes history).
+public struct StationDaemon: Sendable {
+    public let database: StationDatabase
+    public let polling: PollingEngine
+    public let alerts: AlertService
+    public let notifier: Notifier
+    public let visits: VisitBook
+    public let control: ControlServer
+    public let reloader: ReloadService
+    public let systemd: SystemdService
+    public let retention: RetentionService
+    let logger: Logger
+
+    /// Every table of every domain.
+    public static let migrations =
+        HistoryStore.migrations + VisitStore.migrations + AlertStore.migrations
+
+    /// Builds the station; storage is open and the control socket listens when this returns.
+    public init(configPath: String, config: StationConfig, notifier systemdNotifier: SystemdNotifier, logger: Logger)
+        async throws
+    {
+        self.logger = logger
+        database = try StationDatabase(path: config.storage.path, migrations: Self.migrations, logger: logger)
+        let history = HistoryStore(database: database)
+        polling = try await PollingEngine(config: config, history: history, logger: logger)
+        let maintenance = MaintenanceStore(database: database)
+        await polling.monitor.restoreMaintenance(try await maintenance.load())
+        let alertStore = AlertStore(database: database)
+        alerts = AlertService(
+            config: config, store: alertStore, snapshots: polling.monitor, relays: polling, logger: logger)
+        try await alerts.restore()
+        let alerts = self.alerts
+        await polling.monitor.setAfterIngest { device in await alerts.afterPoll(device: device) }
+        notifier = Notifier(config: config, store: alertStore, alerts: alerts, logger: logger)
+        visits = try VisitBook(store: VisitStore(database: database), config: config, logger: logger)
+        reloader = ReloadService(
+            path: configPath, config: config, monitor: polling.monitor, notifier: systemdNotifier, logger: logger)
+        control = try ControlServer(
+            path: config.control.socket,
+            policy: RolePolicy(config: config),
+            handler: StationService(
+                polling: polling, alerts: alerts, visits: visits, maintenance: maintenance, database: database,
+                config: reloader, logger: logger),
+            logger: logger)
+        retention = RetentionService(
+            config: config, history: history, alerts: alerts, database: database, logger: logger)
+        systemd = SystemdService(
+            notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger)
+        let control = self.control
+        await reloader.register([polling, alerts, notifier, visits, retention])
+        await reloader.onApplied { config in control.update(policy: RolePolicy(config: config)) }
+        await reloader.statusLine { [systemd] in await systemd.statusLine() }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops gracefully and checkpoints the database.
+    public func run(maximumShutdown: Duration = .seconds(20)) async throws {
+        var config = ServiceGroupConfiguration(
+            services: [
+                .init(service: polling), .init(service: alerts), .init(service: notifier), .init(service: visits),
+                .init(service: retention), .init(service: control), .init(service: reloader), .init(service: systemd),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        config.maximumGracefulShutdownDuration = maximumShutdown
+        try await ServiceGroup(configuration: config).run()
+        do {
+            try await database.checkpoint()
+        } catch {
+            logger.error("final checkpoint failed", metadata: ["error": "\(error)"])
+        }
+        logger.info("stopped")
+    }
+}

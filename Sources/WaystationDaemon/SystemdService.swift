@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import WaystationAlerts
+import WaystationCore
+import WaystationPolling
+import WaystationStorage
+
+/// Talks to systemd: READY=1 once everything is built (storage open, the control socket listening),
+/// a one-line STATUS every 10 s, WATCHDOG=1 at half of WatchdogSec only while every bus loop makes
+/// progress and the database answers, and STOPPING=1 when shutdown begins.
+public struct SystemdService: Service {
+    let notifier: SystemdNotifier
+    let polling: PollingEngine
+    let alerts: AlertService
+    let database: StationDatabase
+    let logger: Logger
+
+    public func run() async throws {
+        notifier.notify("READY=1\nSTATUS=\(await statusLine())")
+        logger.info("waystationd started")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await watchdog() }
+            group.addTask { await statusLoop() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        notifier.notify("STOPPING=1")
+        logger.info("stopping: finishing requests, flushing storage")
+    }
+
+    private func watchdog() async {
+        guard let interval = notifier.watchdogInterval else { return }
+        let window = max(interval * 2, .seconds(15))
+        while !Task.isCancelled {
+            if await polling.isMakingProgress(within: window), await database.ping() {
+                notifier.notify("WATCHDOG=1")
+            } else {
+                logger.warning("watchdog ping withheld: polling stalled or database not answering")
+            }
+            do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+
+    private func statusLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(10)) } catch { return }
+            notifier.notify("STATUS=\(await statusLine())")
+        }
+    }
+
+    /// One line for `systemctl status`.
+    public func statusLine() async -> String {
+        let statuses = await polling.monitor.statuses()
+        let online = statuses.filter { $0.health.state == .online }.count
+        let offline = statuses.filter { $0.health.state == .offline }.map(\.id)
+        var line = "\(online)/\(statuses.count) devices online"
+        let firing = await alerts.activeCount
+        if firing > 0 { line += "; \(firing) alert(s) firing" }
+        if !offline.isEmpty { line += "; offline: \(offline.joined(separator: ", "))" }
+        return line
+    }
+}

@@ -1,0 +1,127 @@
+@_exported import GRDB
+import Foundation
+import Logging
+
+/// The station's one SQLite database (WAL) and its one connection, through GRDB.
+///
+/// Opening it applies the domains' migrations in order. Domains own their tables and queries (value
+/// history in Polling, visits in Visits, alerts in Alerts); this type gives them reads, writes and
+/// durable writes, and keeps the audit log every domain records changes in.
+public final class StationDatabase: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// Opens (creating if needed) and migrates the database.
+    ///
+    /// - Parameter migrations: every domain's migrations; applied in `order`, each once.
+    public init(path: String, migrations: [StorageMigration], logger: Logger) throws {
+        self.path = path
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        var config = Configuration()
+        config.journalMode = .wal
+        config.prepareDatabase { db in
+            // WAL + NORMAL: a crash never corrupts the file or loses a committed transaction; a power
+            // cut may lose the last few, never tear one. Durable writes switch to FULL.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+        }
+        config.label = "waystation.db"
+        queue = try DatabaseQueue(path: path, configuration: config)
+        var migrator = DatabaseMigrator()
+        for m in (migrations + Self.migrations).sorted(by: { $0.order < $1.order }) {
+            migrator.registerMigration(m.identifier, migrate: m.migrate)
+        }
+        try migrator.migrate(queue)
+        logger.debug("database open", metadata: ["path": "\(path)"])
+    }
+
+    /// The audit log; the maintenance table, for history's sake, was born in the same migration.
+    static let migrations = [
+        StorageMigration(order: 2, "v2: audit and maintenance") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,          -- Unix milliseconds
+                        uid INTEGER NOT NULL,
+                        user TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        old TEXT,
+                        new TEXT);
+                    CREATE TABLE maintenance (
+                        device TEXT PRIMARY KEY,
+                        reason TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        uid INTEGER NOT NULL,
+                        user TEXT NOT NULL);
+                    """)
+        }
+    ]
+
+    /// Reads (on the database's own queue, never on Swift's shared pool).
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await queue.read(body)
+    }
+
+    /// Writes in one transaction.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await queue.write(body)
+    }
+
+    /// Writes in one transaction committed with `synchronous = FULL`: durable before it returns, so a
+    /// change acknowledged to a rider or an admin survives a power cut right after.
+    public func durableWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var result: T?
+            try db.inTransaction {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else { throw DatabaseError(message: "transaction produced no result") }
+            return result
+        }
+    }
+
+    /// Synchronous read, for tests and tools.
+    public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.read(body)
+    }
+
+    /// Whether the database answers a trivial query (the watchdog's test).
+    public func ping() async -> Bool {
+        (try? await queue.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    /// `PRAGMA integrity_check` ("ok" when healthy).
+    public func integrityCheck() throws -> String {
+        try queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// Checkpoints the WAL into the main file and truncates it (on shutdown, after pruning).
+    public func checkpoint() async throws {
+        try await queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    /// Unix milliseconds, as every table stores time.
+    public static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    public static func date(ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+}
+
+/// One schema change of one domain. `order` places it among all domains' migrations; identifiers
+/// never change once shipped (existing databases know them by name).
+public struct StorageMigration: Sendable {
+    public let order: Int
+    public let identifier: String
+    public let migrate: @Sendable (Database) throws -> Void
+
+    public init(order: Int, _ identifier: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+        self.order = order
+        self.identifier = identifier
+        self.migrate = migrate
+    }
+}
