@@ -19,6 +19,9 @@ public actor ModbusClient {
     private let logger: Logger
     /// Requests sent on the wire (for figures).
     public private(set) var requestCount = 0
+    /// Requests by result, reconnects, durations.
+    public private(set) var statistics = BusStatistics()
+    private var everConnected = false
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
 
@@ -170,6 +173,8 @@ public actor ModbusClient {
         if failedConnects > 0 {
             logger.notice("connected again", metadata: ["after_attempts": "\(failedConnects)"])
         }
+        if everConnected { statistics.reconnects += 1 }
+        everConnected = true
         failedConnects = 0
         nextConnectAttempt = nil
         context = ctx
@@ -194,12 +199,18 @@ public actor ModbusClient {
         }
         ctx.setUnit(unit)
         ws_set_errno(0)
+        let started = ContinuousClock.now
         let rc = call(ctx.pointer)
         let code = ws_errno()
         lastFrameEnd = ContinuousClock.now
         requestCount += 1
-        if rc != -1 { return }
+        let seconds = (lastFrameEnd ?? started) - started
+        if rc != -1 {
+            statistics.record(.ok, seconds: seconds.seconds)
+            return
+        }
         let cause = classify(code)
+        statistics.record(BusStatistics.result(of: cause), seconds: seconds.seconds)
         let failure = error(op, unit, address, count, cause)
         switch cause {
         case .connectionRefused, .connectionReset, .connectionFailed:

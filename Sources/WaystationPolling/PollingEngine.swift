@@ -90,6 +90,13 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
         logger.info("config reloaded", metadata: ["devices": "\(new.devices.count)", "buses": "\(new.buses.count)"])
     }
 
+    /// Every bus's counters (for `/metrics`).
+    public func busStatistics() async -> [String: BusStatistics] {
+        var result: [String: BusStatistics] = [:]
+        for (name, client) in clients { result[name] = await client.statistics }
+        return result
+    }
+
     /// Requests one cycle of every device takes.
     public func requestsPerCycle() async -> Int {
         var total = 0
