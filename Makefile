@@ -77,3 +77,51 @@ install: deps
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/waystation/
 	.build/release/waystationctl --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/waystationctl
 	.build/release/waystationctl --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_waystationctl
+
+# --- Debian package and the system test under a real systemd (issue 12) ---------------------------
+# `make deb`: a release build with the Swift runtime linked statically (Debian ships no Swift
+# runtime; see systemd/debian/build-deb.sh), packaged with dpkg-deb into build/ and checked by lintian.
+# `make systemtest`: boots Debian bookworm (systemd 252 as PID 1) in systemd-nspawn, installs the
+# package and checks the units (Tests/system/systemtest.py). The debootstrapped root is cached in
+# $(SYSTEMTEST_CACHE) (minutes the first time, then a run takes about a minute).
+# `make systemtest DEB=path/to/waystation.deb` tests a package without building one.
+DEB_APT_PACKAGES        := dpkg-dev help2man lintian binutils libcurl4-openssl-dev
+SYSTEMTEST_APT_PACKAGES := systemd-container debootstrap util-linux python3 dpkg
+DEB_VERSION      = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' systemd/debian/changelog)
+DEB_ARCH         = $(shell dpkg --print-architecture)
+DEB_FILE         = build/waystation_$(DEB_VERSION)_$(DEB_ARCH).deb
+SYSTEMTEST_CACHE ?= /var/cache/waystation-systemtest
+
+# Installs the Debian packages named in $(1) that are missing (as root), else says how.
+define apt_ensure
+	@missing=""; \
+	for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+endef
+
+.PHONY: deb deb-deps systemtest systemtest-deps
+
+deb-deps:
+	$(call apt_ensure,$(DEB_APT_PACKAGES))
+
+systemtest-deps:
+	$(call apt_ensure,$(SYSTEMTEST_APT_PACKAGES))
+
+# -z now: full RELRO (the GOT read-only after start), as Debian's hardening flags give C programs.
+deb: deps deb-deps
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now
+	systemd/debian/build-deb.sh --bindir .build/release --outdir build --lintian
+
+systemtest: systemtest-deps $(if $(DEB),,deb)
+	WAYSTATION_SYSTEMTEST_CACHE=$(SYSTEMTEST_CACHE) python3 Tests/system/systemtest.py --deb $(or $(DEB),$(DEB_FILE))
