@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""Browser tests of the kiosk page (issue 14): the real page in headless Chromium, driven by Selenium.
+
+Run against a running waystation-web (and, for the full set, the daemon and the simulator behind it):
+
+    KIOSK_URL=http://127.0.0.1:8480/ \
+    WAYSTATIONCTL="waystationctl --socket state/control.sock" \
+    SIM_SOCKET=state/sim.sock \
+    KIOSK_STATE_DIRS=state:state/logs \
+    KIOSK_SCREENSHOTS=docs \
+    python3 Tests/kiosk/test_kiosk.py -v
+
+Environment:
+  KIOSK_URL          base URL of waystation-web (default http://127.0.0.1:8480/)
+  WAYSTATIONCTL      command prefix for waystationctl; the test appends the subcommand, its arguments and
+                     `--json` (`{}` in the prefix, if present, is replaced by them instead, for a CLI that
+                     wants options after the subcommand, e.g. "waystationctl {} --socket /path/control.sock")
+  SIM_SOCKET         the simulator's control socket (lines like `hold cabinet slot1_temp 75`)
+  KIOSK_STATE_DIRS   colon-separated directories (daemon state dir, log files) searched for a leaked id
+  KIOSK_SCREENSHOTS  directory for kiosk-portrait.png and kiosk-landscape.png (and a few more)
+  KIOSK_CARD         the card number to use (default: a random 16-digit number, new each run)
+  KIOSK_SLOT         the slot to trip (default slot-1); KIOSK_SLOT_FAULT / KIOSK_SLOT_CLEAR the simulator
+                     lines that trip it and let go (default `hold cabinet slot1_temp 75` / `release ...`)
+  KIOSK_DEADLINE     seconds to wait for anything the page should show (default 15)
+  CHROMIUM, CHROMEDRIVER  binaries (default /usr/bin/chromium, /usr/bin/chromedriver: Debian's)
+
+Tests that need WAYSTATIONCTL, SIM_SOCKET or KIOSK_STATE_DIRS are skipped, with a loud SKIP line on
+stderr, when those are absent; everything else runs against any server that implements the API.
+There are no fixed sleeps: every wait is a WebDriverWait (or a polling loop) with a deadline.
+"""
+import base64
+import json
+import os
+import random
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+KIOSK_URL = os.environ.get("KIOSK_URL", "http://127.0.0.1:8480/")
+if not KIOSK_URL.endswith("/"):
+    KIOSK_URL += "/"
+CTL = os.environ.get("WAYSTATIONCTL", "").strip()
+SIM_SOCKET = os.environ.get("SIM_SOCKET", "").strip()
+STATE_DIRS = [d for d in os.environ.get("KIOSK_STATE_DIRS", "").split(":") if d]
+SHOTS = os.environ.get("KIOSK_SCREENSHOTS", "").strip()
+CARD = os.environ.get("KIOSK_CARD") or str(random.SystemRandom().randrange(10**15, 10**16))
+SLOT = os.environ.get("KIOSK_SLOT", "slot-1")
+SLOT_FAULT = os.environ.get("KIOSK_SLOT_FAULT", "hold cabinet slot1_temp 75")
+SLOT_CLEAR = os.environ.get("KIOSK_SLOT_CLEAR", "release cabinet slot1_temp")
+DEADLINE = float(os.environ.get("KIOSK_DEADLINE", "15"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+
+PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+MIN_TARGET = 64  # px: smallest touch target allowed
+
+# Every reply the test saw (HTTP bodies through the browser, its own fetches, waystationctl and simulator
+# output): none may contain the raw card number.
+SEEN_REPLIES = []
+
+
+def loud_skip(test, why):
+    bar = "!" * 78
+    sys.stderr.write(f"\n{bar}\nSKIP {test.id()}: {why}\n{bar}\n")
+    sys.stderr.flush()
+    raise unittest.SkipTest(why)
+
+
+def wait_for(predicate, timeout, what, interval=0.2):
+    """Polls predicate until it returns a truthy value or the deadline passes (no fixed sleep)."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+# ---- the outside world: waystationctl, the simulator, plain HTTP -----------------------------------
+def ctl(*args, check=True):
+    """Runs waystationctl with --json; returns the parsed reply (or the raw text when it is not JSON)."""
+    prefix = CTL
+    words = list(args) + ["--json"]
+    if "{}" in prefix:
+        argv = shlex.split(prefix.replace("{}", " ".join(shlex.quote(w) for w in words)))
+    else:
+        argv = shlex.split(prefix) + words
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    SEEN_REPLIES.append(p.stdout + p.stderr)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{argv} exited {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return p.stdout
+
+
+def find_key(obj, key):
+    """The first value of `key` in a JSON tree, breadth first (tolerates a wrapped reply)."""
+    queue = [obj]
+    while queue:
+        o = queue.pop(0)
+        if isinstance(o, dict):
+            if key in o:
+                return o[key]
+            queue.extend(o.values())
+        elif isinstance(o, list):
+            queue.extend(o)
+    return None
+
+
+def find_reports(obj):
+    """Every dict in a JSON tree that looks like a hazard report (has an id and a location)."""
+    out = []
+    if isinstance(obj, dict):
+        if "id" in obj and "location" in obj:
+            out.append(obj)
+        for v in obj.values():
+            out.extend(find_reports(v))
+    elif isinstance(obj, list):
+        for v in obj:
+            out.extend(find_reports(v))
+    return out
+
+
+def sim(line):
+    """Sends one command line to the simulator's control socket; returns its first reply line."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(SIM_SOCKET)
+        s.sendall(line.encode() + b"\n")
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        try:
+            while b"\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+    text = data.decode(errors="replace")
+    SEEN_REPLIES.append(text)
+    return text.strip()
+
+
+def http_json(path):
+    with urllib.request.urlopen(urllib.parse.urljoin(KIOSK_URL, path), timeout=10) as r:
+        body = r.read().decode()
+    SEEN_REPLIES.append(body)
+    return json.loads(body)
+
+
+def occupancy():
+    """Occupancy as the daemon sees it (waystationctl status); the web API only without WAYSTATIONCTL."""
+    if CTL:
+        v = find_key(ctl("status"), "occupancy")
+        assert isinstance(v, (int, float)), "no occupancy in `waystationctl --json status`"
+        return int(v)
+    if not _noted:
+        _noted.append(1)
+        sys.stderr.write("\n  NOTE: WAYSTATIONCTL not set: occupancy read from /api/kiosk, not from the daemon\n")
+    return int(http_json("api/kiosk")["occupancy"])
+
+
+_noted = []
+
+
+# ---- the browser ------------------------------------------------------------------------------------
+class Network:
+    """Every request the page made and every reply body it received, from Chrome's performance log."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        self.requests = []  # (method, url)
+        self.bodies = []
+
+    def drain(self):
+        try:
+            entries = self.driver.get_log("performance")
+        except WebDriverException:
+            return
+        for entry in entries:
+            msg = json.loads(entry["message"])["message"]
+            method, p = msg.get("method"), msg.get("params", {})
+            if method == "Network.requestWillBeSent":
+                self.requests.append((p["request"]["method"], p["request"]["url"]))
+            elif method == "Network.loadingFinished":
+                try:
+                    b = self.driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": p["requestId"]})
+                except WebDriverException:
+                    continue  # evicted or never had a body
+                body = b.get("body", "")
+                if b.get("base64Encoded"):
+                    body = base64.b64decode(body).decode("utf-8", "replace")
+                self.bodies.append(body)
+                SEEN_REPLIES.append(body)
+            elif method == "Network.eventSourceMessageReceived":
+                self.bodies.append(p.get("data", ""))
+                SEEN_REPLIES.append(p.get("data", ""))
+
+    def count(self, method, path):
+        self.drain()
+        return sum(1 for m, u in self.requests if m == method and urllib.parse.urlsplit(u).path == path)
+
+
+def make_driver():
+    o = webdriver.ChromeOptions()
+    o.binary_location = CHROMIUM
+    args = [
+        "--headless=new", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
+        "--disable-dev-shm-usage", "--window-size=1920,1080",
+        # Keep the browser itself quiet, so that the network check below sees the page's requests only
+        # (a kiosk deployment wants these flags too).
+        "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
+        "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    for a in args:
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
+
+
+class KioskTest(unittest.TestCase):
+    """One browser for the whole run; the tests run in name order and each leaves occupancy as it was."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.driver = make_driver()
+        cls.net = Network(cls.driver)
+        cls.orientation(LANDSCAPE)
+        cls.open_page()
+        cls.scans = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+
+    # -- helpers -------------------------------------------------------------------------------------
+    @classmethod
+    def orientation(cls, size):
+        w, h = size
+        cls.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": False})
+
+    @classmethod
+    def open_page(cls, query=""):
+        cls.driver.get(KIOSK_URL + query)
+        WebDriverWait(cls.driver, DEADLINE).until(
+            lambda d: d.find_element(By.ID, "seats-free").text.strip() not in ("", "–"),
+            "the page never showed the station's status")
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def view(self):
+        return self.js("return document.getElementById('app').dataset.view")
+
+    def wait(self, cond, what, timeout=DEADLINE):
+        def poll(d):
+            self.net.drain()
+            return cond(d)
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(poll, what)
+
+    def shot(self, name):
+        if SHOTS:
+            os.makedirs(SHOTS, exist_ok=True)
+            self.driver.save_screenshot(os.path.join(SHOTS, name))
+
+    def type_on_body(self, text):
+        """Keystrokes as a USB card reader sends them: at the page, with no field focused."""
+        body = self.driver.find_element(By.TAG_NAME, "body")
+        try:
+            body.send_keys(text)
+        except WebDriverException:
+            ActionChains(self.driver).send_keys(text).perform()
+
+    def scan(self, category=None, timeout=75, prepare=None):
+        """Scans CARD (typed + Enter) and returns (action, line). Waits out a rate limit, up to `timeout`;
+        `prepare` runs before each attempt (the page may have reset itself while we waited)."""
+        end = time.monotonic() + timeout
+        while True:
+            if prepare:
+                prepare()
+            if category:
+                self.driver.find_element(By.CSS_SELECTOR, f'#visit-cats [data-category="{category}"]').click()
+                self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, f'[data-category="{category}"]')
+                                 .get_attribute("aria-pressed"), "true")
+            seq = self.js("return document.getElementById('result').dataset.seq || '0'")
+            self.type_on_body(CARD + Keys.ENTER)
+            type(self).scans += 1
+
+            def answered(d):
+                r = d.find_element(By.ID, "result")
+                return (r.get_attribute("data-seq") != seq and r.get_attribute("data-kind") != "busy"
+                        and r.get_attribute("data-kind"))
+            kind = self.wait(answered, "an answer to the scan")
+            line = self.driver.find_element(By.ID, "result-line").text
+            error = self.driver.find_element(By.ID, "result").get_attribute("data-error")
+            if kind == "error" and error == "rate_limited" and time.monotonic() < end:
+                # The page says "please wait a moment"; wait until it is back home, then scan again.
+                self.wait(lambda d: self.view() != "result", "the rate-limit message to go", timeout=20)
+                continue
+            self.assertNotEqual(kind, "error", f"scan refused: {error}: {line}")
+            # the visit category selection resets after every scan
+            first = self.driver.find_element(By.CSS_SELECTOR, "#visit-cats [data-category]")
+            self.assertEqual(first.get_attribute("aria-pressed"), "true")
+            return kind, line
+
+    def wait_rider_panel(self):
+        self.wait(lambda d: self.view() == "rider", "the rider panel (after ~5 s)", timeout=DEADLINE + 5)
+        return self.rider_points()
+
+    def rider_points(self):
+        return int(self.wait(lambda d: re.fullmatch(r"-?\d+", d.find_element(By.ID, "rider-points").text.strip())
+                             and d.find_element(By.ID, "rider-points").text.strip(), "the rider's points"))
+
+    def done(self):
+        before = self.net.count("POST", "/api/logout")
+        self.driver.find_element(By.ID, "btn-done").click()
+        self.wait(lambda d: self.view() == "home", "the home screen after Done")
+        self.wait(lambda d: self.net.count("POST", "/api/logout") > before, "POST /api/logout after Done")
+
+    def layout_checks(self, label):
+        w, h = self.js("return [innerWidth, innerHeight]")
+        self.assertLessEqual(self.js("return document.documentElement.scrollWidth"), w, f"{label}: horizontal overflow")
+        for sel in ["#lang-toggle", "#btn-checkin", "#card-seats", "#card-room", "#card-water", "#card-microwave",
+                    "#card-slots", "#card-services", "#visit-cats"]:
+            r = self.js("const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+                        "return [r.left, r.top, r.right, r.bottom]", sel)
+            self.assertTrue(r[0] >= 0 and r[1] >= 0 and r[2] <= w + 0.5 and r[3] <= h + 0.5,
+                            f"{label}: {sel} is not fully on screen: {r}")
+        small = self.js("""return [...document.querySelectorAll('button')].filter(b => b.offsetParent !== null)
+              .map(b => [b.id || b.dataset.category || b.textContent.trim(), b.getBoundingClientRect()])
+              .filter(([n, r]) => r.width < arguments[0] || r.height < arguments[0])
+              .map(([n, r]) => n + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));""", MIN_TARGET)
+        self.assertEqual(small, [], f"{label}: touch targets below {MIN_TARGET} px")
+
+    # -- the tests -------------------------------------------------------------------------------------
+    def test_00_status_layout_language_and_screenshots(self):
+        d = self.driver
+        kiosk = http_json("api/kiosk")
+        for size, name in [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")]:
+            self.orientation(size)
+            self.wait(lambda d: self.js("return innerWidth") == size[0], f"the {name} viewport")
+            self.layout_checks(name)
+            self.shot(f"kiosk-{name}.png")
+        # What a rider wants to know on arrival, from the API the page is fed by.
+        cap = kiosk["station"]["capacity"]
+        self.wait(lambda d: f"/ {cap}" in d.find_element(By.ID, "occupancy-line").text, "occupancy of capacity")
+        tiles = d.find_elements(By.CSS_SELECTOR, "#slots .slot[data-slot-id]")
+        self.assertEqual(sorted(t.get_attribute("data-slot-id") for t in tiles), sorted(s["id"] for s in kiosk["slots"]))
+        for t in tiles:
+            self.assertIn(t.get_attribute("data-state"), ("free", "charging", "off", "unknown"))
+        self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "#services li.svc")), len(kiosk["services"]))
+        cats = [b.get_attribute("data-category") for b in d.find_elements(By.CSS_SELECTOR, "#visit-cats [data-category]")]
+        self.assertEqual(cats, kiosk["visit_categories"])
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, "#visit-cats [data-category]").get_attribute("aria-pressed"), "true")
+        # Chinese by default; the big toggle switches to English and back.
+        self.assertEqual(self.js("return document.documentElement.lang"), "zh-CN")
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, "#card-seats h2").text, "空余座位")
+        d.find_element(By.ID, "lang-toggle").click()
+        self.wait(lambda d: d.find_element(By.CSS_SELECTOR, "#card-seats h2").text == "Seats free", "English")
+        self.orientation(PORTRAIT)
+        self.shot("kiosk-portrait-en.png")
+        self.orientation(LANDSCAPE)
+        d.find_element(By.ID, "lang-toggle").click()
+        self.wait(lambda d: d.find_element(By.CSS_SELECTOR, "#card-seats h2").text == "空余座位", "Chinese again")
+        # the on-screen keypad shows dots, never digits, and Cancel forgets what was typed
+        d.find_element(By.ID, "btn-checkin").click()
+        self.wait(lambda d: self.view() == "keypad", "the keypad")
+        for k in "4711":
+            d.find_element(By.CSS_SELECTOR, f'#keys [data-key="{k}"]').click()
+        self.assertNotIn("4711", d.find_element(By.ID, "keypad").text)
+        self.assertNotIn("4711", d.page_source)
+        self.layout_checks("keypad")
+        d.find_element(By.ID, "keypad-cancel").click()
+        self.wait(lambda d: self.view() == "home", "home after Cancel")
+
+    def test_10_scan_checks_in_then_out(self):
+        d = self.driver
+        occ0 = occupancy()
+        action, line = self.scan(category="food_delivery")
+        self.assertEqual(action, "checked_in", line)
+        occ1 = wait_for(lambda: occupancy() == occ0 + 1 and occ0 + 1, DEADLINE, "occupancy + 1 (waystationctl status)")
+        cap = http_json("api/kiosk")["station"]["capacity"]
+        self.assertIn("欢迎", line)
+        self.assertIn(f"{occ1} / {cap}", line)
+        self.shot("kiosk-welcome.png")
+        self.wait_rider_panel()
+        self.layout_checks_overlay("rider")
+        # the second scan of a rider inside checks them out
+        action, line = self.scan()
+        self.assertEqual(action, "checked_out", line)
+        self.assertIn("再见", line)
+        wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back (waystationctl status)")
+        # the status on the page follows, live
+        self.wait(lambda d: f"{occ0} / {cap}" in d.find_element(By.ID, "occupancy-line").text, "the page's occupancy")
+        self.wait_rider_panel()
+        self.done()
+
+    def layout_checks_overlay(self, label):
+        w, h = self.js("return [innerWidth, innerHeight]")
+        small = self.js("""return [...document.querySelectorAll('.overlay:not([hidden]) button')].filter(b => b.offsetParent !== null)
+              .map(b => [b.id || b.textContent.trim(), b.getBoundingClientRect()])
+              .filter(([n, r]) => r.width < arguments[0] || r.height < arguments[0] || r.bottom > arguments[1] || r.right > arguments[2])
+              .map(([n, r]) => n);""", MIN_TARGET, h + 0.5, w + 0.5)
+        self.assertEqual(small, [], f"{label}: buttons too small or off screen")
+
+    def test_20_hazard_report_is_verified_and_balance_rises(self):
+        d = self.driver
+        if not CTL:
+            loud_skip(self, "WAYSTATIONCTL is not set: cannot list and verify the report with waystationctl")
+        occ0 = occupancy()
+        action, line = self.scan()
+        self.assertEqual(action, "checked_in", line)
+        points0 = self.wait_rider_panel()
+        kiosk = http_json("api/kiosk")
+        hazard = kiosk["hazard_categories"][0]
+        place = f"kiosk test {random.randrange(10**6):06d}"
+        d.find_element(By.ID, "btn-report").click()
+        self.wait(lambda d: self.view() == "report", "the report form")
+        btn = d.find_element(By.CSS_SELECTOR, f'#hazard-cats [data-hazard="{hazard["id"]}"]')
+        self.assertIn(str(hazard["points"]), btn.text)  # each category shows its points
+        btn.click()
+        if kiosk.get("location_presets"):
+            d.find_element(By.CSS_SELECTOR, "#loc-presets .chip").click()
+            self.assertEqual(d.find_element(By.ID, "loc-input").get_attribute("value"), kiosk["location_presets"][0][:80])
+        loc = d.find_element(By.ID, "loc-input")
+        loc.clear()
+        loc.send_keys(place)
+        d.find_element(By.ID, "note-input").send_keys("left by the browser test")
+        for size, name in [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")]:
+            self.orientation(size)
+            self.layout_checks_overlay(f"report form {name}")
+            self.shot(f"kiosk-report-{name}.png")
+        d.find_element(By.ID, "btn-submit").click()
+        self.wait(lambda d: d.find_element(By.ID, "report-done").is_displayed(), "the report's result")
+        self.assertIn(str(points0), d.find_element(By.ID, "report-balance").text)
+        # it is in `waystationctl reports`, pending
+        def listed():
+            return [r for r in find_reports(ctl("reports")) if r.get("location") == place]
+        rep = wait_for(listed, DEADLINE, "the report in `waystationctl reports`")[0]
+        self.assertEqual(rep.get("category"), hazard["id"])
+        ctl("report", "verify", str(rep["id"]))
+        # the rider panel (refreshed while open) shows the new balance and the verified report
+        d.find_element(By.ID, "btn-report-ok").click()
+        self.wait(lambda d: self.view() == "rider", "the rider panel again")
+        expected = points0 + int(hazard["points"])
+        self.wait(lambda d: d.find_element(By.ID, "rider-points").text.strip() == str(expected),
+                  f"the balance to rise to {expected}")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, f'#rider-reports [data-report-id="{rep["id"]}"][data-status="verified"]'),
+                  "the report shown as verified")
+        for size, name in [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")]:
+            self.orientation(size)
+            self.shot(f"kiosk-rider-{name}.png")
+        # identified again later, the rider still sees the new balance
+        action, _ = self.scan()
+        self.assertEqual(action, "checked_out")
+        self.wait_rider_panel()
+        self.assertEqual(self.rider_points(), expected)
+        self.done()
+        wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back")
+
+    def test_30_slot_cut_by_interlock_shows_off_without_reload(self):
+        d = self.driver
+        if not SIM_SOCKET:
+            loud_skip(self, "SIM_SOCKET is not set: cannot trip a slot in the simulator")
+        sel = f'#slots .slot[data-slot-id="{SLOT}"]'
+        tile = d.find_element(By.CSS_SELECTOR, sel)
+        if tile.get_attribute("data-state") == "off":
+            self.fail(f"{SLOT} is already off before the test: pick another KIOSK_SLOT")
+        self.js("window.__kioskNoReload = 'still here'")
+        started = time.monotonic()
+        reply = sim(SLOT_FAULT)
+        self.assertNotIn("error", reply.lower(), f"simulator refused {SLOT_FAULT!r}: {reply}")
+        try:
+            self.wait(lambda d: d.find_element(By.CSS_SELECTOR, sel).get_attribute("data-state") == "off",
+                      f"{SLOT} to show as switched off")
+            took = time.monotonic() - started
+            sys.stderr.write(f"\n  {SLOT} shown off {took:.1f} s after `{SLOT_FAULT}`\n")
+            self.assertEqual(self.js("return window.__kioskNoReload"), "still here", "the page was reloaded")
+            tile = d.find_element(By.CSS_SELECTOR, sel)
+            self.assertTrue(tile.find_element(By.CSS_SELECTOR, ".reason").text.strip(), "no reason shown for the cut")
+            self.shot("kiosk-slot-off.png")
+        finally:
+            if SLOT_CLEAR:
+                try:
+                    sim(SLOT_CLEAR)  # the interlock stays latched until an admin runs enable-slot
+                except OSError:
+                    pass
+
+    def test_40_idle_closes_rider_panel_and_resets_language(self):
+        d = self.driver
+        occ0 = occupancy()
+        self.open_page("?idle=3")  # the page's 60 s inactivity limit, shortened for the test
+        try:
+            def english():
+                if self.js("return document.documentElement.lang") != "en":
+                    d.find_element(By.ID, "lang-toggle").click()
+                self.wait(lambda d: self.js("return document.documentElement.lang") == "en", "English")
+            logouts = self.net.count("POST", "/api/logout")
+            action, line = self.scan(prepare=english)
+            self.assertEqual(action, "checked_in")
+            self.assertIn("Welcome", line)
+            # no touch: the panel closes by itself, the session is given up, and the page is Chinese again
+            self.wait(lambda d: self.view() == "home" and self.js("return document.documentElement.lang") == "zh-CN",
+                      "the idle timeout to close the panel", timeout=DEADLINE + 10)
+            self.wait(lambda d: self.net.count("POST", "/api/logout") > logouts, "POST /api/logout on idle")
+            action, _ = self.scan()
+            self.assertEqual(action, "checked_out")
+        finally:
+            self.open_page()
+        wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back")
+
+    def test_90_raw_id_not_in_page_storage_console_or_replies(self):
+        d = self.driver
+        if not self.scans:
+            self.fail("no scan happened in this run: nothing to check")
+        self.net.drain()
+        self.assertNotIn(CARD, d.page_source)
+        self.assertNotIn(CARD, d.current_url)
+        stored = self.js("""const o = {cookie: document.cookie, local: {}, session: {}};
+            for (let i = 0; i < localStorage.length; i++) { const k = localStorage.key(i); o.local[k] = localStorage.getItem(k); }
+            for (let i = 0; i < sessionStorage.length; i++) { const k = sessionStorage.key(i); o.session[k] = sessionStorage.getItem(k); }
+            return JSON.stringify(o);""")
+        self.assertNotIn(CARD, stored)
+        cookies = json.dumps(d.get_cookies())
+        self.assertNotIn(CARD, cookies)
+        console = json.dumps(d.get_log("browser"))
+        self.assertNotIn(CARD, console, "the raw id was written to the console")
+        self.assertGreater(len(self.net.bodies), 0, "no reply bodies were captured")
+        leaked = [r[:200] for r in SEEN_REPLIES if CARD in r]
+        self.assertEqual(leaked, [], "the raw id came back in a reply")
+
+    def test_91_raw_id_not_in_state_or_logs(self):
+        if not STATE_DIRS:
+            loud_skip(self, "KIOSK_STATE_DIRS is not set: cannot search the daemon's files for the raw id")
+        needles = [CARD.encode(), CARD.encode("utf-16-le")]
+        searched, hits = 0, []
+        for top in STATE_DIRS:
+            self.assertTrue(os.path.exists(top), f"KIOSK_STATE_DIRS names a missing path: {top}")
+            paths = [top] if os.path.isfile(top) else [os.path.join(r, f) for r, _, fs in os.walk(top) for f in fs]
+            for path in paths:
+                if not os.path.isfile(path):
+                    continue  # sockets, fifos
+                with open(path, "rb") as f:
+                    data = f.read()
+                searched += 1
+                if any(n in data for n in needles):
+                    hits.append(path)
+        self.assertGreater(searched, 0, "no files found under KIOSK_STATE_DIRS")
+        sys.stderr.write(f"\n  searched {searched} files under {':'.join(STATE_DIRS)} for the raw id\n")
+        self.assertEqual(hits, [], "the raw id is stored in these files")
+
+    def test_95_page_requests_only_loopback(self):
+        # How: Chrome's DevTools performance log (goog:loggingPrefs performance=ALL) records every request
+        # the page makes (Network.requestWillBeSent), whether it would succeed or not. We list them all
+        # and require every http(s)/ws(s) host to be loopback; data:, blob: and about: URLs load nothing
+        # from the network. The page's own CSP (connect-src 'self', default-src 'none') would also block
+        # any other origin; this test checks the page asks for none in the first place.
+        self.net.drain()
+        urls = [u for _, u in self.net.requests]
+        self.assertTrue(any(urllib.parse.urlsplit(u).path == "/api/kiosk" for u in urls), "no request seen at all?")
+        outside = []
+        for u in urls:
+            parts = urllib.parse.urlsplit(u)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            host = parts.hostname or ""
+            if parts.scheme not in ("http", "https", "ws", "wss") or not (host in LOOPBACK_HOSTS or host.startswith("127.")):
+                outside.append(u)
+        self.assertEqual(outside, [], "the page made requests outside loopback")
+        # and nothing in the page refers to another origin for a later load
+        src = self.driver.page_source
+        refs = re.findall(r"""(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//[^"'\s>]+|url\(\s*["']?(?:https?:)?//[^)]+|@import""", src)
+        refs = [r for r in refs if not re.search(r"//(127\.|localhost|\[::1\])", r)]
+        self.assertEqual(refs, [], "the page refers to other origins")
+        sys.stderr.write(f"\n  {len(urls)} requests, all to loopback\n")
+
+
+if __name__ == "__main__":
+    missing = [n for n, v in [("WAYSTATIONCTL", CTL), ("SIM_SOCKET", SIM_SOCKET), ("KIOSK_STATE_DIRS", STATE_DIRS)] if not v]
+    if missing:
+        sys.stderr.write(f"NOTE: {', '.join(missing)} not set: the tests that need them will be SKIPPED\n")
+    sys.stderr.write(f"kiosk tests against {KIOSK_URL}\n")
+    prog = unittest.main(verbosity=2, exit=False)
+    r = prog.result
+    failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
+    skipped = len(r.skipped)
+    passed = r.testsRun - failed - skipped
+    print(f"kiosk: {passed} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if failed or r.testsRun == 0 else 0)
