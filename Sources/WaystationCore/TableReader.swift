@@ -87,15 +87,36 @@ final class TableReader {
         return i
     }
 
-    func double(_ key: String, required: Bool = false, default def: Double? = nil) -> Double? {
+    /// A finite number (`nan` and `inf` are refused: a limit that is not a number would disable the
+    /// check it guards), optionally within a range.
+    func double(
+        _ key: String, required: Bool = false, range: ClosedRange<Double>? = nil, default def: Double? = nil
+    ) -> Double? {
         guard let v = value(key) else {
             if required { report(key, "missing; expected a number") }
             return def
         }
-        if v.type == .double, let d = v.double { return d }
-        if v.type == .int, let i = v.int { return Double(i) }
-        report(key, "expected a number, got \(typeName(v))")
-        return def
+        let number: Double
+        if v.type == .double, let d = v.double {
+            number = d
+        } else if v.type == .int, let i = v.int {
+            number = Double(i)
+        } else {
+            report(key, "expected a number, got \(typeName(v))")
+            return def
+        }
+        guard number.isFinite else {
+            report(key, "expected a finite number, got \(number)")
+            return def
+        }
+        if let range, !range.contains(number) {
+            report(
+                key,
+                "expected a number from \(ValueText.format(range.lowerBound)) to \(ValueText.format(range.upperBound)), got \(ValueText.format(number))"
+            )
+            return def
+        }
+        return number
     }
 
     func bool(_ key: String, default def: Bool) -> Bool {
@@ -110,7 +131,10 @@ final class TableReader {
     func duration(_ key: String, required: Bool = false, default def: Duration? = nil) -> Duration? {
         guard let text = string(key, required: required) else { return def }
         guard let d = DurationParser.parse(text) else {
-            report(key, "expected a duration with a unit (e.g. \"500ms\", \"5s\", \"10m\", \"1h\"), got \"\(text)\"")
+            report(
+                key,
+                "expected a duration with a unit (e.g. \"500ms\", \"5s\", \"10m\", \"1h\"), at most 10 years, got \"\(text)\""
+            )
             return def
         }
         return d
