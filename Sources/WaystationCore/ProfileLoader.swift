@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Loads and validates appliance profiles.
 public enum ProfileLoader {

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Loads and validates a station config and the profiles it names.
 public enum StationConfigLoader {

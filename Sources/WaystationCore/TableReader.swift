@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Reads one TOML table with typed getters that produce located `ConfigError`s and remembers
 /// which keys were read, so that `finish()` can reject unknown keys.
@@ -27,7 +26,7 @@ final class TableReader {
 
     func error(_ key: String?, _ message: String) -> ConfigError {
         let line =
-            key.flatMap { source.keyLine($0, section: section, index: index) }
+            key.flatMap { table.lines[$0] } ?? key.flatMap { source.keyLine($0, section: section, index: index) }
             ?? section.flatMap { source.headerLine($0, index: index) }
         let where_ = key.map { "\(label) key '\($0)'" } ?? label
         return ConfigError(file: source.path, line: line, key: where_, message: message)
@@ -40,12 +39,12 @@ final class TableReader {
 
     func has(_ key: String) -> Bool { table.contains(key: key) }
 
-    private func value(_ key: String) -> (any TOMLValueConvertible)? {
+    private func value(_ key: String) -> TOMLValue? {
         used.insert(key)
         return table[key]
     }
 
-    private func typeName(_ value: any TOMLValueConvertible) -> String {
+    private func typeName(_ value: TOMLValue) -> String {
         switch value.type {
         case .string: return "a string"
         case .int: return "an integer"
@@ -53,7 +52,6 @@ final class TableReader {
         case .bool: return "a boolean"
         case .table: return "a table"
         case .array: return "an array"
-        default: return "a date or time"
         }
     }
 

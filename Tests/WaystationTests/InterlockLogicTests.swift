@@ -151,8 +151,9 @@ struct InterlockLogicTests {
             ("sensor_grace = \"1e300s\"", "sensor_grace"),
         ] {
             let limit = bad.hasPrefix("max_temperature") ? "" : "max_temperature = 60.0\n"
+            // slot-2, which sets only its limit.
             let text = F.text.replacingOccurrences(
-                of: "max_temperature = 60.0\ncurrent", with: "\(bad)\n\(limit)current")
+                of: "max_temperature = 60.0\n[interlock]", with: "\(bad)\n\(limit)[interlock]")
             do {
                 _ = try StationConfigLoader.load(
                     text: text, path: "/tmp/x.toml", extraProfilePaths: [BuildPaths.repo + "/devices"])
