@@ -5,9 +5,10 @@
 SWIFT       ?= swift
 PREFIX      ?= /usr/local
 DESTDIR     ?=
-APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux
+APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
+                prometheus prometheus-alertmanager prometheus-node-exporter
 
-.PHONY: all deps pydeps build test demo bench install clean
+.PHONY: all deps pydeps build test demo bench install clean fleet test-district
 
 all: build
 
@@ -39,6 +40,18 @@ build: deps
 test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	python3 examples/district/test-district.py --bin .build/debug
+
+# The district side alone (Prometheus agent, remote write, rules, Alertmanager routing):
+# DISTRICT_OUTAGE_SECONDS=20 shortens the uplink outage it rides out (CI runs the full two minutes).
+test-district: deps
+	$(SWIFT) build
+	python3 examples/district/test-district.py --bin .build/debug
+
+# N simulated stations (default 20) with their agents, the district Prometheus and Alertmanager.
+fleet: deps
+	$(SWIFT) build -c release
+	examples/district/fleet.sh --bin .build/release
 
 demo: build
 	@examples/demo.sh

@@ -111,10 +111,12 @@ public struct AlertEngine: Sendable {
     }
 
     func slotLabels(_ slot: StationConfig.Slot, _ kind: InterlockLogic.Kind) -> [String: String] {
-        [
+        var labels = [
             "alertname": kind.alertName, "device": slot.relay.device, "slot": slot.id, "station": config.station.id,
             "severity": Severity.critical.rawValue,
         ]
+        if let district = config.station.district { labels["district"] = district }
+        return labels
     }
 
     mutating func raiseSlotAlert(
@@ -163,6 +165,7 @@ public struct AlertEngine: Sendable {
                 labels["alertname"] = rule.name
                 labels["device"] = id
                 labels["station"] = config.station.id
+                if let district = config.station.district { labels["district"] = district }
                 labels["severity"] = rule.severity.rawValue
                 let fp = AlertInstance.fingerprint(labels)
                 let value = rule.when.points.first.flatMap { values[$0] }

@@ -4,6 +4,8 @@ public struct StationConfig: Sendable {
         public var id: String
         public var name: String
         public var capacity: Int
+        /// The district the station belongs to (a label on its alerts and metrics).
+        public var district: String?
     }
 
     public struct Storage: Sendable, Hashable {

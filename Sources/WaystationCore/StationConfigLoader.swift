@@ -42,6 +42,7 @@ public enum StationConfigLoader {
             station.id = r.string("id", required: true) ?? ""
             station.name = r.string("name", default: station.id) ?? station.id
             station.capacity = r.int("capacity", range: 0...100_000, default: 0) ?? 0
+            station.district = r.string("district")
             errors += r.finish()
         } else {
             errors.append(root.error("station", "missing [station] table with id, name, capacity"))
