@@ -3,18 +3,23 @@ import WaystationAlerts
 import WaystationCore
 
 extension StationService {
-    func listAlerts(_ p: ListAlerts.Parameters) async -> ListAlerts.Reply {
+    func listAlerts(_ p: ListAlerts.Parameters) async throws -> ListAlerts.Reply {
+        let limit = try Limits.count(p.limit, "limit", default: 200, max: 2000)
+        let start = Int(try Limits.cursor(p.cursor) ?? 0)
         let list = await alerts.list(state: p.state)
+        let page = list.dropFirst(start).prefix(limit)
         return ListAlerts.Reply(
-            alerts: list.map { Wire.alert($0.0, silenced: $0.silenced) },
+            alerts: page.map { Wire.alert($0.0, silenced: $0.silenced) },
             latchedSlots: (await alerts.latchedSlots).sorted { $0.key < $1.key }.map {
                 LatchedSlot(slot: $0.key, reason: $0.value)
-            })
+            },
+            next: start + limit < list.count ? String(start + limit) : nil)
     }
 
     func acknowledge(_ p: AcknowledgeAlert.Parameters, peer: Peer) async throws -> AcknowledgeAlert.Reply {
         do {
-            let a = try await alerts.acknowledge(p.fingerprint, note: p.note ?? "", by: peer.userName, uid: peer.uid)
+            let note = try Limits.text(p.note, "note", max: 500) ?? ""
+            let a = try await alerts.acknowledge(p.fingerprint, note: note, by: peer.userName, uid: peer.uid)
             return AcknowledgeAlert.Reply(alert: Wire.alert(a, silenced: false))
         } catch AlertError.notFound {
             throw StationError.alertNotFound(fingerprint: p.fingerprint)
@@ -24,12 +29,19 @@ extension StationService {
     }
 
     func silence(_ p: Silence.Parameters, peer: Peer) async throws -> Silence.Reply {
-        guard !p.matchers.isEmpty else { throw VarlinkError.invalidParameter("matchers", reason: "at least one") }
+        guard (1...16).contains(p.matchers.count) else {
+            throw VarlinkError.invalidParameter("matchers", reason: "1 to 16 label=value matchers")
+        }
+        for (label, value) in p.matchers {
+            _ = try Limits.text(label, "matchers", max: 64)
+            _ = try Limits.text(value, "matchers", max: 128)
+        }
+        let comment = try Limits.text(p.comment, "comment", max: 500)
         guard let duration = DurationParser.parse(p.duration), duration > .zero else {
             throw VarlinkError.invalidParameter("duration", reason: "a duration with a unit, up to 10 years")
         }
         let s = try await alerts.silence(
-            matchers: p.matchers, duration: duration, comment: p.comment ?? "", by: peer.userName, uid: peer.uid)
+            matchers: p.matchers, duration: duration, comment: comment ?? "", by: peer.userName, uid: peer.uid)
         return Silence.Reply(id: Int(s.id), until: Wire.iso(s.until))
     }
 

@@ -5,7 +5,7 @@ import WaystationStorage
 extension StationService {
     func setMaintenance(_ p: SetMaintenance.Parameters, peer: Peer) async throws -> SetMaintenance.Reply {
         let d = try await device(p.device)
-        let reason = p.enabled ? (p.reason ?? "maintenance") : nil
+        let reason = p.enabled ? (try Limits.text(p.reason, "reason", max: 200) ?? "maintenance") : nil
         let was = await polling.monitor.isInMaintenance(d.id)
         let now = Date()
         try await maintenance.set(
@@ -35,9 +35,11 @@ extension StationService {
     }
 
     func audit(_ p: ListAudit.Parameters) async throws -> ListAudit.Reply {
-        let limit = p.limit ?? 50
-        guard (1...10000).contains(limit) else { throw VarlinkError.invalidParameter("limit", reason: "1…10000") }
-        let entries = try await database.auditEntries(limit: limit)
-        return ListAudit.Reply(entries: entries.map { Wire.audit($0) })
+        let limit = try Limits.count(p.limit, "limit", default: 50, max: 5000)
+        let before = try Limits.cursor(p.cursor)
+        let entries = try await database.auditEntries(limit: limit + 1, before: before)
+        let page = Array(entries.prefix(limit))
+        return ListAudit.Reply(
+            entries: page.map { Wire.audit($0) }, next: entries.count > limit ? page.last?.id.map(String.init) : nil)
     }
 }

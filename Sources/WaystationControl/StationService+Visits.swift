@@ -8,8 +8,9 @@ extension StationService {
         guard categories.contains(p.category) else {
             throw StationError.unknownCategory(category: p.category, known: categories)
         }
+        let source = try Limits.text(p.source, "source", max: 32)
         do {
-            let r = try await visits.checkIn(worker: p.worker, category: p.category, source: p.source)
+            let r = try await visits.checkIn(worker: p.worker, category: p.category, source: source)
             return CheckIn.Reply(
                 visit: Wire.visit(r.visit), alreadyInside: !r.created, occupancy: r.occupancy, capacity: r.capacity,
                 full: r.full)
@@ -19,17 +20,26 @@ extension StationService {
     }
 
     func checkOut(_ p: CheckOut.Parameters) async throws -> CheckOut.Reply {
-        guard let (visit, occupancy) = try await visits.checkOut(worker: p.worker) else {
-            throw StationError.notCheckedIn(worker: visits.pseudonym(p.worker))
+        let result: (visit: VisitRecord, occupancy: Int)?
+        do {
+            result = try await visits.checkOut(worker: p.worker)
+        } catch let e as VisitError {
+            throw VarlinkError.invalidParameter("worker", reason: e.description)
         }
+        guard let (visit, occupancy) = result else { throw StationError.notCheckedIn }
         return CheckOut.Reply(visit: Wire.visit(visit), occupancy: occupancy)
     }
 
     func listVisits(_ p: ListVisits.Parameters) async throws -> ListVisits.Reply {
         let since = try date(p.since, "since")
         let until = try date(p.until, "until")
-        let list = try await visits.store.visits(since: since, until: until, activeOnly: p.active ?? false)
-        return ListVisits.Reply(visits: list.map { Wire.visit($0) })
+        let limit = try Limits.count(p.limit, "limit", default: 500, max: 5000)
+        let after = try Limits.cursor(p.cursor)
+        let list = try await visits.store.visits(
+            since: since, until: until, activeOnly: p.active ?? false, after: after, limit: limit + 1)
+        let page = Array(list.prefix(limit))
+        return ListVisits.Reply(
+            visits: page.map { Wire.visit($0) }, next: list.count > limit ? page.last?.id.map(String.init) : nil)
     }
 
     func visitStats(_ p: GetVisitStats.Parameters) async throws -> GetVisitStats.Reply {

@@ -84,7 +84,7 @@ public struct StationService: ControlHandler {
             replies.send(try await setMaintenance(try decode(SetMaintenance.self, call), peer: peer))
         case Reload.name: replies.send(try await reload(peer: peer))
         case ListAudit.name: replies.send(try await audit(try decode(ListAudit.self, call)))
-        case ListAlerts.name: replies.send(await listAlerts(try decode(ListAlerts.self, call)))
+        case ListAlerts.name: replies.send(try await listAlerts(try decode(ListAlerts.self, call)))
         case AcknowledgeAlert.name:
             replies.send(try await acknowledge(try decode(AcknowledgeAlert.self, call), peer: peer))
         case Silence.name: replies.send(try await silence(try decode(Silence.self, call), peer: peer))

@@ -21,6 +21,8 @@ public struct StationDaemon: Sendable {
     public let reloader: ReloadService
     public let systemd: SystemdService
     public let retention: RetentionService
+    /// Held for the life of the daemon: one instance per state directory.
+    let lock: StateLock
     let logger: Logger
 
     /// Every table of every domain.
@@ -32,6 +34,7 @@ public struct StationDaemon: Sendable {
         async throws
     {
         self.logger = logger
+        lock = try StateLock(directory: (config.storage.path as NSString).deletingLastPathComponent)
         database = try StationDatabase(path: config.storage.path, migrations: Self.migrations, logger: logger)
         let history = HistoryStore(database: database)
         polling = try await PollingEngine(config: config, history: history, logger: logger)

@@ -32,7 +32,7 @@ public struct BusStatistics: Sendable, Equatable {
         case .badCRC: .crc
         case .exception: .exception
         case .connectionRefused, .connectionReset, .connectionFailed, .reconnectBackoff: .connection
-        case .invalidResponse, .invalidRequest: .invalid
+        case .invalidResponse, .invalidRequest, .busy: .invalid
         }
     }
 }

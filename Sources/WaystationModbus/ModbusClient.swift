@@ -1,257 +1,234 @@
-import CModbus
 import Foundation
 import Logging
+import Synchronization
 import WaystationCore
 
-/// A Modbus master for one bus: requests on it are serialised, and every libmodbus call runs on the
-/// bus's own thread (see `BusThread`), never on Swift's shared pool.
-///
-/// On a connection error the context is closed; the next request reopens it, after an exponential,
-/// jittered back-off if reopening keeps failing. While backing off, requests fail at once with
-/// `.reconnectBackoff` instead of touching a dead socket.
-public actor ModbusClient {
-    public nonisolated let bus: StationConfig.Bus
-    private let thread: ThreadExecutor
-    private var context: ModbusContext?
-    private var failedConnects = 0
-    private var nextConnectAttempt: ContinuousClock.Instant?
-    private var lastFrameEnd: ContinuousClock.Instant?
-    private let logger: Logger
-    /// Requests sent on the wire (for figures).
-    public private(set) var requestCount = 0
-    /// Requests by result, reconnects, durations.
-    public private(set) var statistics = BusStatistics()
-    private var everConnected = false
+/// A Modbus master for one bus. Every libmodbus call runs on the bus's own thread, never on Swift's
+/// shared pool; requests on the bus are serialised and taken in priority order: the interlocks'
+/// switch-offs first, then polling, then what control clients ask for (live reads, writes, self-test).
+/// Client requests are also rate-limited per bus and their queue is capped, so no number of clients
+/// can delay a relay-off write by more than the one request already on the wire.
+public final class ModbusClient: Sendable {
+    /// Who is asking; higher goes first.
+    public enum Priority: Int, Sendable, Comparable, CaseIterable {
+        case client = 0, poll = 1, safety = 2
+        public static func < (a: Priority, b: Priority) -> Bool { a.rawValue < b.rawValue }
+    }
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+    /// Limits on what control clients may queue on one bus.
+    public struct ClientLimits: Sendable {
+        /// Client requests waiting at once.
+        public var queue = 8
+        /// Sustained client requests per second, and the burst allowed above it.
+        public var perSecond = 20.0
+        public var burst = 20.0
+        public init() {}
+    }
 
-    public init(bus: StationConfig.Bus, logger: Logger) {
+    public let bus: StationConfig.Bus
+    private let queue: BusQueue
+
+    public init(bus: StationConfig.Bus, logger: Logger, limits: ClientLimits = ClientLimits()) {
         self.bus = bus
-        self.thread = ThreadExecutor(name: "bus-\(bus.name)")
         var logger = logger
         logger[metadataKey: "bus"] = "\(bus.name)"
-        self.logger = logger
+        queue = BusQueue(bus: bus, limits: limits)
+        let queue = self.queue
+        // The thread holds the queue, not the client: releasing the client stops the thread. The
+        // connection is made on, and never leaves, the bus thread.
+        let busLogger = logger
+        let thread = Thread { queue.run(ModbusConnection(bus: bus, logger: busLogger)) }
+        thread.name = "bus-\(bus.name)"
+        thread.stackSize = 512 << 10
+        thread.start()
     }
 
     deinit {
-        thread.stop()
+        queue.stop()
+    }
+
+    /// Lets the bus thread finish once its queues are empty.
+    public func stop() { queue.stop() }
+
+    /// Runs `body` on the bus thread with the connection, at `priority`. A client request over its
+    /// bus's rate or queue limit fails at once (`.busy`).
+    public func perform<T: Sendable>(
+        _ priority: Priority, _ body: @escaping @Sendable (ModbusConnection) throws(ModbusError) -> T
+    ) async throws(ModbusError) -> T {
+        let queue = self.queue
+        let result: Result<T, ModbusError> = await withCheckedContinuation { continuation in
+            let job: BusQueue.Job = { connection in
+                do throws(ModbusError) {
+                    continuation.resume(returning: .success(try body(connection)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            if let refusal = queue.enqueue(job, priority) {
+                continuation.resume(returning: .failure(refusal))
+            }
+        }
+        return try result.get()
+    }
+
+    // MARK: Figures
+
+    /// Requests sent on the wire.
+    public var requestCount: Int { queue.state.withLock { $0.requestCount } }
+    /// Requests by result, reconnects, durations.
+    public var statistics: BusStatistics { queue.state.withLock { $0.statistics } }
+    /// Whether a connection was open after the last request.
+    public var isConnected: Bool { queue.state.withLock { $0.connected } }
+    /// Requests waiting now, by priority.
+    public var waiting: [Priority: Int] {
+        queue.state.withLock { s in
+            Dictionary(uniqueKeysWithValues: Priority.allCases.map { ($0, s.queues[$0.rawValue].count) })
+        }
+    }
+
+    // MARK: One request at a time
+
+    public func readBits(
+        _ table: RegisterTable, unit: Int, address: Int, count: Int, priority: Priority = .poll
+    ) async throws(ModbusError) -> [Bool] {
+        try await perform(priority) { c throws(ModbusError) in try c.readBits(table, unit: unit, address: address, count: count) }
+    }
+
+    public func readRegisters(
+        _ table: RegisterTable, unit: Int, address: Int, count: Int, priority: Priority = .poll
+    ) async throws(ModbusError) -> [UInt16] {
+        try await perform(priority) { c throws(ModbusError) in
+            try c.readRegisters(table, unit: unit, address: address, count: count)
+        }
+    }
+
+    public func writeCoil(unit: Int, address: Int, value: Bool, priority: Priority = .poll) async throws(ModbusError) {
+        try await perform(priority) { c throws(ModbusError) in try c.writeCoil(unit: unit, address: address, value: value) }
+    }
+
+    public func writeCoils(unit: Int, address: Int, values: [Bool], priority: Priority = .poll)
+        async throws(ModbusError)
+    {
+        try await perform(priority) { c throws(ModbusError) in try c.writeCoils(unit: unit, address: address, values: values) }
+    }
+
+    public func writeRegister(unit: Int, address: Int, value: UInt16, priority: Priority = .poll)
+        async throws(ModbusError)
+    {
+        try await perform(priority) { c throws(ModbusError) in try c.writeRegister(unit: unit, address: address, value: value) }
+    }
+
+    public func writeRegisters(unit: Int, address: Int, values: [UInt16], priority: Priority = .poll)
+        async throws(ModbusError)
+    {
+        try await perform(priority) { c throws(ModbusError) in
+            try c.writeRegisters(unit: unit, address: address, values: values)
+        }
     }
 
     /// Closes the connection; the next request reopens it.
-    public func disconnect() {
-        context?.close()
-        context = nil
+    public func disconnect() async {
+        _ = try? await perform(.poll) { c throws(ModbusError) in c.disconnect() }
     }
 
-    /// Whether a connection is open now.
-    public var isConnected: Bool { context?.isConnected ?? false }
+    /// The reconnect back-off for a number of failed attempts (for tests).
+    public func backoff(attempt: Int) -> Duration {
+        ModbusConnection.backoff(bus, attempt: attempt)
+    }
+}
 
-    // MARK: Reads
+/// The bus's queues and its thread's loop, shared by the client and the thread.
+final class BusQueue: Sendable {
+    typealias Job = @Sendable (ModbusConnection) -> Void
 
-    /// Reads `count` coils or discrete inputs.
-    public func readBits(_ table: RegisterTable, unit: Int, address: Int, count: Int) throws(ModbusError) -> [Bool] {
-        let op: ModbusError.Operation = table == .coil ? .readCoils : .readDiscreteInputs
-        guard table.isBits else {
-            throw error(op, unit, address, count, .invalidRequest("\(table.displayName) hold registers, not bits"))
-        }
-        try check(op, unit, address, count, max: Int(WS_MODBUS_MAX_READ_BITS))
-        var buffer = [UInt8](repeating: 0, count: count)
-        try perform(op, unit: unit, address: address, count: count) { ctx in
-            table == .coil
-                ? modbus_read_bits(ctx, Int32(address), Int32(count), &buffer)
-                : modbus_read_input_bits(ctx, Int32(address), Int32(count), &buffer)
-        }
-        return buffer.map { $0 != 0 }
+    struct State: ~Copyable {
+        var queues: [[Job]] = Array(repeating: [], count: ModbusClient.Priority.allCases.count)
+        var stopped = false
+        var statistics = BusStatistics()
+        var requestCount = 0
+        var connected = false
+        var clientTokens: Double
+        var tokensAt = ContinuousClock.now
     }
 
-    /// Reads `count` input or holding registers.
-    public func readRegisters(_ table: RegisterTable, unit: Int, address: Int, count: Int) throws(ModbusError)
-        -> [UInt16]
-    {
-        let op: ModbusError.Operation = table == .input ? .readInputRegisters : .readHoldingRegisters
-        guard !table.isBits else {
-            throw error(op, unit, address, count, .invalidRequest("\(table.displayName) hold bits, not registers"))
-        }
-        try check(op, unit, address, count, max: Int(WS_MODBUS_MAX_READ_REGISTERS))
-        var buffer = [UInt16](repeating: 0, count: count)
-        try perform(op, unit: unit, address: address, count: count) { ctx in
-            table == .input
-                ? modbus_read_input_registers(ctx, Int32(address), Int32(count), &buffer)
-                : modbus_read_registers(ctx, Int32(address), Int32(count), &buffer)
-        }
-        return buffer
+    let bus: StationConfig.Bus
+    let limits: ModbusClient.ClientLimits
+    let state: Mutex<State>
+    private let wake = NSCondition()
+
+    init(bus: StationConfig.Bus, limits: ModbusClient.ClientLimits) {
+        self.bus = bus
+        self.limits = limits
+        state = Mutex(State(clientTokens: limits.burst))
     }
 
-    // MARK: Writes
-
-    /// Writes one coil (function 05).
-    public func writeCoil(unit: Int, address: Int, value: Bool) throws(ModbusError) {
-        try check(.writeCoil, unit, address, 1, max: 1)
-        try perform(.writeCoil, unit: unit, address: address, count: 1) { ctx in
-            modbus_write_bit(ctx, Int32(address), value ? 1 : 0)
-        }
+    func stop() {
+        state.withLock { $0.stopped = true }
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
     }
 
-    /// Writes several coils (function 15).
-    public func writeCoils(unit: Int, address: Int, values: [Bool]) throws(ModbusError) {
-        try check(.writeCoils, unit, address, values.count, max: 1968)
-        var buffer = values.map { UInt8($0 ? 1 : 0) }
-        try perform(.writeCoils, unit: unit, address: address, count: values.count) { ctx in
-            modbus_write_bits(ctx, Int32(address), Int32(buffer.count), &buffer)
-        }
-    }
-
-    /// Writes one holding register (function 06).
-    public func writeRegister(unit: Int, address: Int, value: UInt16) throws(ModbusError) {
-        try check(.writeRegister, unit, address, 1, max: 1)
-        try perform(.writeRegister, unit: unit, address: address, count: 1) { ctx in
-            modbus_write_register(ctx, Int32(address), value)
-        }
-    }
-
-    /// Writes several holding registers (function 16).
-    public func writeRegisters(unit: Int, address: Int, values: [UInt16]) throws(ModbusError) {
-        try check(.writeRegisters, unit, address, values.count, max: 123)
-        var buffer = values
-        try perform(.writeRegisters, unit: unit, address: address, count: values.count) { ctx in
-            modbus_write_registers(ctx, Int32(address), Int32(buffer.count), &buffer)
-        }
-    }
-
-    // MARK: Plumbing
-
-    private func error(
-        _ op: ModbusError.Operation, _ unit: Int, _ address: Int, _ count: Int, _ cause: ModbusError.Cause
-    ) -> ModbusError {
-        ModbusError(operation: op, bus: bus.name, unit: unit, address: address, count: count, cause: cause)
-    }
-
-    private func check(_ op: ModbusError.Operation, _ unit: Int, _ address: Int, _ count: Int, max: Int)
-        throws(ModbusError)
-    {
-        guard (0...255).contains(unit) else {
-            throw error(op, unit, address, count, .invalidRequest("unit id \(unit) is outside 0…255"))
-        }
-        guard count >= 1, count <= max else {
-            throw error(op, unit, address, count, .invalidRequest("count \(count) is outside 1…\(max)"))
-        }
-        guard address >= 0, address + count - 1 <= 65535 else {
-            throw error(op, unit, address, count, .invalidRequest("address range runs past 65535"))
-        }
-    }
-
-    private func connectedContext(_ op: ModbusError.Operation, unit: Int, address: Int, count: Int)
-        throws(ModbusError) -> ModbusContext
-    {
-        if let context, context.isConnected { return context }
-        let now = ContinuousClock.now
-        if let next = nextConnectAttempt, now < next {
-            throw error(op, unit, address, count, .reconnectBackoff(retryIn: next - now))
-        }
-        let ctx: ModbusContext
-        if let context {
-            ctx = context
-        } else {
-            ctx = try ModbusContext(bus: bus)
-        }
-        var rs485 = false
-        if case .rtu(_, _, _, _, _, let flag) = bus.transport { rs485 = flag }
-        if let code = ctx.connect(rs485: rs485) {
-            failedConnects += 1
-            let delay = backoff(attempt: failedConnects)
-            nextConnectAttempt = ContinuousClock.now + delay
-            context = ctx
-            if failedConnects == 1 || failedConnects % 20 == 0 {
-                logger.warning(
-                    "cannot connect; retrying with back-off",
-                    metadata: ["errno": "\(code)", "attempt": "\(failedConnects)", "retry_in": "\(delay)"])
+    /// Queues a job; returns why a client job was refused, or nil.
+    func enqueue(_ job: @escaping Job, _ priority: ModbusClient.Priority) -> ModbusError? {
+        let refusal: ModbusError? = state.withLock { s in
+            if s.stopped { return busy("the bus is stopped") }
+            if priority == .client {
+                let now = ContinuousClock.now
+                s.clientTokens = min(limits.burst, s.clientTokens + (now - s.tokensAt).seconds * limits.perSecond)
+                s.tokensAt = now
+                if s.queues[ModbusClient.Priority.client.rawValue].count >= limits.queue {
+                    return busy("\(limits.queue) client requests are already waiting on this bus")
+                }
+                if s.clientTokens < 1 {
+                    return busy("more than \(Int(limits.perSecond)) client requests a second on this bus")
+                }
+                s.clientTokens -= 1
             }
-            let cause: ModbusError.Cause =
-                code == ECONNREFUSED ? .connectionRefused : .connectionFailed(errno: code)
-            throw error(.connect, unit, address, count, cause)
+            s.queues[priority.rawValue].append(job)
+            return nil
         }
-        if failedConnects > 0 {
-            logger.notice("connected again", metadata: ["after_attempts": "\(failedConnects)"])
+        if refusal == nil {
+            wake.lock()
+            wake.signal()
+            wake.unlock()
         }
-        if everConnected { statistics.reconnects += 1 }
-        everConnected = true
-        failedConnects = 0
-        nextConnectAttempt = nil
-        context = ctx
-        return ctx
+        return refusal
     }
 
-    /// Exponential back-off from `reconnect_min` to `reconnect_max` with ±25 % jitter.
-    func backoff(attempt: Int) -> Duration {
-        let base = bus.reconnectMin.seconds * pow(2, Double(min(attempt - 1, 20)))
-        let capped = min(base, bus.reconnectMax.seconds)
-        let jittered = capped * Double.random(in: 0.75...1.25)
-        return .milliseconds(Int64(jittered * 1000))
+    private func busy(_ why: String) -> ModbusError {
+        ModbusError(operation: .connect, bus: bus.name, unit: 0, address: 0, count: 0, cause: .busy(why))
     }
 
-    private func perform(
-        _ op: ModbusError.Operation, unit: Int, address: Int, count: Int, _ call: (OpaquePointer) -> Int32
-    ) throws(ModbusError) {
-        let ctx = try connectedContext(op, unit: unit, address: address, count: count)
-        if bus.frameDelay > .zero, let last = lastFrameEnd {
-            let wait = bus.frameDelay - (ContinuousClock.now - last)
-            if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
-        }
-        ctx.setUnit(unit)
-        ws_set_errno(0)
-        let started = ContinuousClock.now
-        let rc = call(ctx.pointer)
-        let code = ws_errno()
-        lastFrameEnd = ContinuousClock.now
-        requestCount += 1
-        let seconds = (lastFrameEnd ?? started) - started
-        if rc != -1 {
-            statistics.record(.ok, seconds: seconds.seconds)
-            return
-        }
-        let cause = classify(code)
-        statistics.record(BusStatistics.result(of: cause), seconds: seconds.seconds)
-        let failure = error(op, unit, address, count, cause)
-        switch cause {
-        case .connectionRefused, .connectionReset, .connectionFailed:
-            // Never keep using a dead socket: close now, reopen on the next request.
-            ctx.close()
-            context = nil
-            logger.info("connection lost; will reopen", metadata: ["cause": "\(failure.causeDescription)"])
-        case .timeout, .badCRC:
-            // A late or partial reply must not be taken as the answer to the next request.
-            ctx.flush()
-        case .invalidResponse:
-            if bus.isRTU {
-                ctx.flush()
-            } else {
-                // The TCP stream is out of step: start a fresh connection.
-                ctx.close()
-                context = nil
+    /// The bus thread: the highest-priority job first, one at a time, so a safety job that arrives
+    /// while others wait goes next.
+    func run(_ connection: ModbusConnection) {
+        while true {
+            wake.lock()
+            var next: Job?
+            var done = false
+            while true {
+                (next, done) = state.withLock { s -> (Job?, Bool) in
+                    for p in ModbusClient.Priority.allCases.reversed() where !s.queues[p.rawValue].isEmpty {
+                        return (s.queues[p.rawValue].removeFirst(), false)
+                    }
+                    return (nil, s.stopped)
+                }
+                if next != nil || done { break }
+                wake.wait()
             }
-        default:
-            break
-        }
-        throw failure
-    }
-
-    private func classify(_ code: Int32) -> ModbusError.Cause {
-        let base = WS_MODBUS_ENOBASE
-        if code > base, code <= base + 0x0B, let exception = ModbusException(rawValue: UInt8(code - base)) {
-            return .exception(exception)
-        }
-        switch code {
-        case ETIMEDOUT: return .timeout(bus.timeout)
-        case WS_EMBBADCRC: return .badCRC
-        case WS_EMBBADDATA: return .invalidResponse("unexpected data in reply")
-        case WS_EMBMDATA: return .invalidResponse("too many data")
-        case WS_EMBBADEXC: return .invalidResponse("invalid exception code")
-        case WS_EMBUNKEXC: return .invalidResponse("unknown exception code")
-        case WS_EMBBADSLAVE: return .invalidResponse("reply from another unit id")
-        case ECONNREFUSED: return .connectionRefused
-        case ECONNRESET, EPIPE, ENOTCONN: return .connectionReset
-        case 0: return .invalidResponse("libmodbus reported failure without a reason")
-        default: return .connectionFailed(errno: code)
+            wake.unlock()
+            guard let job = next else {
+                connection.disconnect()
+                return
+            }
+            job(connection)
+            let (stats, count, connected) = (connection.statistics, connection.requestCount, connection.isConnected)
+            state.withLock {
+                $0.statistics = stats
+                $0.requestCount = count
+                $0.connected = connected
+            }
         }
     }
 }

@@ -78,6 +78,8 @@ public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
         case exception(ModbusException)
         case invalidResponse(String)
         case invalidRequest(String)
+        /// Not sent: too many control-client requests are waiting on this bus, or arrive too fast.
+        case busy(String)
     }
 
     public var operation: Operation
@@ -127,6 +129,7 @@ public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
         case .exception(let e): "device answered exception \(e.rawValue): \(e)"
         case .invalidResponse(let s): "invalid response: \(s)"
         case .invalidRequest(let s): "invalid request: \(s)"
+        case .busy(let s): "bus busy: \(s); try again in a moment"
         }
     }
 

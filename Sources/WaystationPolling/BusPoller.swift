@@ -92,46 +92,34 @@ actor BusPoller {
         }
     }
 
-    /// Reads one job's points now; splits merged reads refused with "illegal data address" and
-    /// remembers the split.
+    /// Reads one job's points now, in one hop to the bus thread; splits merged reads refused with
+    /// "illegal data address" and remembers the split.
     func poll(_ job: PollScheduler.Job) async -> CycleResult {
         guard let device = devices[job.device] else {
             return CycleResult(device: job.device, at: Date(), readings: [:], newSplits: [], requests: 0)
         }
-        var readings: [String: ReadOutcome] = [:]
-        var learned: [(RegisterTable, Int)] = []
-        var requests = 0
-        var queue = plans[job] ?? []
-        while !queue.isEmpty {
-            let request = queue.removeFirst()
-            requests += 1
-            do {
-                let values = try await DeviceReader.execute(
-                    request, unit: device.unit, order: device.profile.wordOrder, client: client)
-                for (name, value) in values { readings[name] = .value(value) }
-            } catch {
-                let walls = RequestPlanner.splitBarriers(for: request)
-                if error.exception == .illegalDataAddress, !walls.isEmpty {
-                    barriers[device.id, default: [:]][request.table, default: []].formUnion(walls)
-                    learned += walls.sorted().map { (request.table, $0) }
-                    logger.notice(
-                        "device refused a merged read; splitting it",
-                        metadata: ["device": "\(device.id)", "read": "\(request)"])
-                    queue.insert(
-                        contentsOf: planner.plan(
-                            request.points, profile: device.profile, barriers: barriers[device.id] ?? [:]), at: 0)
-                    continue
-                }
-                for p in request.points { readings[p.name] = .failed(error) }
-                // A device that does not answer one read will not answer the next: skip the rest.
-                if error.isTimeout || error.isConnectionError {
-                    for rest in queue { for p in rest.points { readings[p.name] = .failed(error) } }
-                    break
-                }
+        let plan = plans[job] ?? []
+        let planner = self.planner
+        let walls = barriers[device.id] ?? [:]
+        let cycle: DeviceReader.Cycle
+        do {
+            cycle = try await client.perform(.poll) { c throws(ModbusError) in
+                DeviceReader.run(plan, device: device, planner: planner, barriers: walls, on: c)
             }
+        } catch {
+            var failed = DeviceReader.Cycle(barriers: walls)
+            for request in plan { for p in request.points { failed.readings[p.name] = .failed(error) } }
+            cycle = failed
         }
-        if !learned.isEmpty { plans[job] = plan(job) }
-        return CycleResult(device: device.id, at: Date(), readings: readings, newSplits: learned, requests: requests)
+        if !cycle.learned.isEmpty {
+            barriers[device.id] = cycle.barriers
+            logger.notice(
+                "device refused a merged read; splitting it",
+                metadata: ["device": "\(device.id)", "splits": "\(cycle.learned.map { "\($0.table.rawValue) \($0.address)" })"])
+            plans[job] = self.plan(job)
+        }
+        return CycleResult(
+            device: device.id, at: Date(), readings: cycle.readings, newSplits: cycle.learned, requests: cycle.requests)
     }
 
     /// Replaces the devices (reload); devices that did not change keep their schedule and splits.

@@ -93,7 +93,7 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
     /// Every bus's counters (for `/metrics`).
     public func busStatistics() async -> [String: BusStatistics] {
         var result: [String: BusStatistics] = [:]
-        for (name, client) in clients { result[name] = await client.statistics }
+        for (name, client) in clients { result[name] = client.statistics }
         return result
     }
 
@@ -118,37 +118,42 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
     /// The client of a device's bus.
     public func client(for device: StationConfig.Device) -> ModbusClient? { clients[device.bus] }
 
-    /// Reads one point from the device now (not the poll cache).
+    /// Reads one point from the device now (not the poll cache), behind polling and the interlocks.
     public func liveRead(_ device: StationConfig.Device, _ point: PointSpec) async throws(ModbusError) -> PointValue {
         guard let client = clients[device.bus] else { throw Self.noBus(device) }
         let request = ReadRequest(table: point.table, address: point.address, count: point.width, points: [point])
-        let values = try await DeviceReader.execute(
-            request, unit: device.unit, order: device.profile.wordOrder, client: client)
+        let order = device.profile.wordOrder
+        let values = try await client.perform(.client) { c throws(ModbusError) in
+            try DeviceReader.execute(request, unit: device.unit, order: order, on: c)
+        }
         return values[point.name] ?? .noReading
     }
 
-    /// Writes one point (coil, or holding registers in the device's word order).
+    /// Writes one point (coil, or holding registers in the device's word order), behind polling and
+    /// the interlocks.
     public func write(_ device: StationConfig.Device, _ point: PointSpec, value: Double) async throws {
         guard let client = clients[device.bus] else { throw Self.noBus(device) }
         if point.table == .coil {
-            try await client.writeCoil(unit: device.unit, address: point.address, value: value != 0)
+            try await client.writeCoil(unit: device.unit, address: point.address, value: value != 0, priority: .client)
         } else {
             let words = try point.encode(value, order: device.profile.wordOrder)
             if words.count == 1 {
-                try await client.writeRegister(unit: device.unit, address: point.address, value: words[0])
+                try await client.writeRegister(
+                    unit: device.unit, address: point.address, value: words[0], priority: .client)
             } else {
-                try await client.writeRegisters(unit: device.unit, address: point.address, values: words)
+                try await client.writeRegisters(
+                    unit: device.unit, address: point.address, values: words, priority: .client)
             }
         }
     }
 
-    /// Reads every point of a device once now (self-test).
+    /// Reads every point of a device once now (self-test), behind polling and the interlocks.
     public func readAll(_ device: StationConfig.Device) async -> [String: ReadOutcome] {
         guard let client = clients[device.bus] else { return [:] }
-        return await DeviceReader.readAll(device, client: client)
+        return await DeviceReader.readAll(device, client: client, priority: .client)
     }
 
-    /// Writes a relay coil and reads it back.
+    /// Writes a relay coil and reads it back, before anything else waiting on the bus.
     public func setRelay(_ ref: StationConfig.PointRef, on: Bool) async throws -> Bool {
         guard let device = config.device(id: ref.device), let point = device.profile.point(named: ref.point),
             let client = clients[device.bus]
@@ -157,8 +162,12 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
                 operation: .writeCoil, bus: "?", unit: 0, address: 0, count: 1,
                 cause: .invalidRequest("no relay \(ref)"))
         }
-        try await client.writeCoil(unit: device.unit, address: point.address, value: on)
-        let back = try await client.readBits(.coil, unit: device.unit, address: point.address, count: 1)
+        let unit = device.unit
+        let address = point.address
+        let back = try await client.perform(.safety) { c throws(ModbusError) in
+            try c.writeCoil(unit: unit, address: address, value: on)
+            return try c.readBits(.coil, unit: unit, address: address, count: 1)
+        }
         return back.first ?? !on
     }
 

@@ -7,7 +7,7 @@ public enum StationError: Error, Sendable, Equatable {
     case deviceOffline(device: String, error: String)
     case permissionDenied(method: String, uid: Int, required: String)
     case configRefused(errors: String)
-    case notCheckedIn(worker: String)
+    case notCheckedIn
     case alertNotFound(fingerprint: String)
     case alertNotFiring(fingerprint: String, state: String)
     case slotNotFound(slot: String)
@@ -49,7 +49,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .permissionDenied(let m, let uid, let required):
             return ["method": .string(m), "uid": .number(Double(uid)), "required": .string(required)]
         case .configRefused(let e): return ["errors": .string(e)]
-        case .notCheckedIn(let w): return ["worker": .string(w)]
+        case .notCheckedIn: return [:]
         case .alertNotFound(let f): return ["fingerprint": .string(f)]
         case .alertNotFiring(let f, let s): return ["fingerprint": .string(f), "state": .string(s)]
         case .slotNotFound(let s): return ["slot": .string(s)]
@@ -81,7 +81,7 @@ public enum StationError: Error, Sendable, Equatable {
         case "PermissionDenied":
             self = .permissionDenied(method: s("method"), uid: Int(p["uid"]?.number ?? -1), required: s("required"))
         case "ConfigRefused": self = .configRefused(errors: s("errors"))
-        case "NotCheckedIn": self = .notCheckedIn(worker: s("worker"))
+        case "NotCheckedIn": self = .notCheckedIn
         case "AlertNotFound": self = .alertNotFound(fingerprint: s("fingerprint"))
         case "AlertNotFiring": self = .alertNotFiring(fingerprint: s("fingerprint"), state: s("state"))
         case "SlotNotFound": self = .slotNotFound(slot: s("slot"))

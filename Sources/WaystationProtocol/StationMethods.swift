@@ -236,15 +236,26 @@ public enum ListVisits: StationMethod {
         public var since: String?
         public var until: String?
         public var active: Bool?
-        public init(since: String? = nil, until: String? = nil, active: Bool? = nil) {
+        public var limit: Int?
+        public var cursor: String?
+        public init(
+            since: String? = nil, until: String? = nil, active: Bool? = nil, limit: Int? = nil, cursor: String? = nil
+        ) {
             self.since = since
             self.until = until
             self.active = active
+            self.limit = limit
+            self.cursor = cursor
         }
     }
     public struct Reply: Codable, Sendable, Equatable {
         public var visits: [Visit]
-        public init(visits: [Visit]) { self.visits = visits }
+        /// More visits follow: pass this as `cursor`.
+        public var next: String?
+        public init(visits: [Visit], next: String? = nil) {
+            self.visits = visits
+            self.next = next
+        }
     }
 }
 
@@ -268,20 +279,28 @@ public enum ListAlerts: StationMethod {
     public static let name = "ListAlerts"
     public struct Parameters: Codable, Sendable, Equatable {
         public var state: AlertState?
-        public init(state: AlertState? = nil) { self.state = state }
+        public var limit: Int?
+        public var cursor: String?
+        public init(state: AlertState? = nil, limit: Int? = nil, cursor: String? = nil) {
+            self.state = state
+            self.limit = limit
+            self.cursor = cursor
+        }
     }
     public struct Reply: Codable, Sendable, Equatable {
         public var alerts: [Alert]
         public var latchedSlots: [LatchedSlot]
+        public var next: String?
 
         enum CodingKeys: String, CodingKey {
-            case alerts
+            case alerts, next
             case latchedSlots = "latched_slots"
         }
 
-        public init(alerts: [Alert], latchedSlots: [LatchedSlot]) {
+        public init(alerts: [Alert], latchedSlots: [LatchedSlot], next: String? = nil) {
             self.alerts = alerts
             self.latchedSlots = latchedSlots
+            self.next = next
         }
     }
 }
@@ -342,10 +361,18 @@ public enum ListAudit: StationMethod {
     public static let name = "ListAudit"
     public struct Parameters: Codable, Sendable, Equatable {
         public var limit: Int?
-        public init(limit: Int? = nil) { self.limit = limit }
+        public var cursor: String?
+        public init(limit: Int? = nil, cursor: String? = nil) {
+            self.limit = limit
+            self.cursor = cursor
+        }
     }
     public struct Reply: Codable, Sendable, Equatable {
         public var entries: [AuditEntry]
-        public init(entries: [AuditEntry]) { self.entries = entries }
+        public var next: String?
+        public init(entries: [AuditEntry], next: String? = nil) {
+            self.entries = entries
+            self.next = next
+        }
     }
 }

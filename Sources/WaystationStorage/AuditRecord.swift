@@ -33,10 +33,12 @@ extension StationDatabase {
         try await write { db in try entry.insert(db) }
     }
 
-    /// The newest audit entries first.
-    public func auditEntries(limit: Int) async throws -> [AuditRecord] {
+    /// The newest audit entries first, older than the entry `before`.
+    public func auditEntries(limit: Int, before: Int64? = nil) async throws -> [AuditRecord] {
         try await read { db in
-            try AuditRecord.order(Column("id").desc).limit(limit).fetchAll(db)
+            var request = AuditRecord.order(Column("id").desc)
+            if let before { request = request.filter(Column("id") < before) }
+            return try request.limit(limit).fetchAll(db)
         }
     }
 }

@@ -12,41 +12,64 @@ public struct Pseudonymizer: Sendable {
         self.secret = secret
     }
 
-    /// Loads the station's secret, creating it (32 random bytes, mode 0600) on first start.
+    /// Loads the station's secret, creating it (32 random bytes, mode 0600) on first start. A secret
+    /// that others may read is refused (whoever reads it can turn a phone number into its pseudonym);
+    /// an empty one, left by a crash while it was being made, is made anew.
     public static func loadOrCreate(path: String) throws -> Pseudonymizer {
-        if let data = FileManager.default.contents(atPath: path) {
-            guard data.count >= 32 else {
-                throw VisitError(
-                    "the visit secret \(path) is \(data.count) bytes; expected 32 or more (delete it to make a new one: old pseudonyms will not match)"
-                )
+        var info = stat()
+        if stat(path, &info) == 0 {
+            if info.st_size == 0 {
+                unlink(path)
+            } else {
+                guard info.st_mode & 0o077 == 0 else {
+                    throw VisitError(
+                        "the visit secret \(path) has mode \(String(info.st_mode & 0o777, radix: 8)); it must be readable by the daemon alone: chmod 600 \(path)"
+                    )
+                }
+                guard let data = FileManager.default.contents(atPath: path), data.count >= 32 else {
+                    throw VisitError(
+                        "the visit secret \(path) is shorter than 32 bytes; restore it from a backup, or delete it to make a new one (old pseudonyms will then not match)"
+                    )
+                }
+                return Pseudonymizer(secret: data)
             }
-            return Pseudonymizer(secret: data)
         }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         var secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            // Someone else created it first: use theirs.
-            if errno == EEXIST, let data = FileManager.default.contents(atPath: path), data.count >= 32 {
-                return Pseudonymizer(secret: data)
-            }
+        defer { secret.resetBytes(in: 0..<secret.count) }
+        // Written to a temporary file and renamed: a crash leaves either no secret or a whole one.
+        let temporary = path + ".new"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
             throw VisitError("cannot create the visit secret \(path): \(String(cString: strerror(errno)))")
         }
-        defer { close(fd) }
         let written = secret.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == secret.count, fsync(fd) == 0 else {
-            unlink(path)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == secret.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
             throw VisitError("cannot write the visit secret \(path)")
         }
-        defer { secret.resetBytes(in: 0..<secret.count) }
-        return Pseudonymizer(secret: secret)
+        if let dirFD = Optional(open(dir.isEmpty ? "." : dir, O_RDONLY | O_CLOEXEC)), dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+        return Pseudonymizer(secret: Data(secret))
     }
 
     /// The pseudonym: lowercase hex of HMAC-SHA256(secret, id).
     public func pseudonym(_ worker: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(worker.utf8), using: SymmetricKey(data: secret))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in mac {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }
 

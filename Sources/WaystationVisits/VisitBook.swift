@@ -54,7 +54,7 @@ public actor VisitBook: Service, Reloadable {
     public func checkIn(worker: String, category: String, source: String?, at now: Date = Date()) async throws
         -> CheckInResult
     {
-        guard !worker.trimmingCharacters(in: .whitespaces).isEmpty else { throw VisitError("the rider id is empty") }
+        try Self.validate(worker)
         guard settings.categories.contains(category) else {
             throw VisitError("unknown category \"\(category)\"; known: \(settings.categories.joined(separator: ", "))")
         }
@@ -66,7 +66,7 @@ public actor VisitBook: Service, Reloadable {
             checkInsSinceStart[category, default: 0] += 1
             logger.info(
                 "check-in",
-                metadata: ["rider": "\(id.prefix(12))", "category": "\(category)", "occupancy": "\(occupancy)"])
+                metadata: ["visit": "\(visit.id ?? 0)", "category": "\(category)", "occupancy": "\(occupancy)"])
             if result.full {
                 logger.notice(
                     "station full: more riders inside than its capacity; nobody is refused",
@@ -77,11 +77,24 @@ public actor VisitBook: Service, Reloadable {
         return result
     }
 
+    /// A rider id as a card reader or keypad gives it: 1 to 64 letters, digits, spaces and + - _ .
+    /// (the message never repeats the id).
+    public static func validate(_ worker: String) throws(VisitError) {
+        let trimmed = worker.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw VisitError("the rider id is empty") }
+        guard worker.count <= 64 else { throw VisitError("the rider id is longer than 64 characters") }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: " +-_."))
+        guard worker.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else {
+            throw VisitError("the rider id may hold only letters, digits, spaces and + - _ .")
+        }
+    }
+
     /// Checks a rider out; nil when the rider has no open visit.
     public func checkOut(worker: String, at now: Date = Date()) async throws -> (visit: VisitRecord, occupancy: Int)? {
+        try Self.validate(worker)
         let id = pseudonym(worker)
         guard let (visit, occupancy) = try await store.checkOut(worker: id, at: now) else { return nil }
-        logger.info("check-out", metadata: ["rider": "\(id.prefix(12))", "occupancy": "\(occupancy)"])
+        logger.info("check-out", metadata: ["visit": "\(visit.id ?? 0)", "occupancy": "\(occupancy)"])
         publish(.checkOut(visit, occupancy: occupancy))
         return (visit, occupancy)
     }

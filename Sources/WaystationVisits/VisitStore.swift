@@ -124,14 +124,18 @@ public struct VisitStore: Sendable {
         }
     }
 
-    /// Visits that started in [since, until), optionally only open ones, oldest first.
-    public func visits(since: Date?, until: Date?, activeOnly: Bool) async throws -> [VisitRecord] {
+    /// Visits that started in [since, until), optionally only open ones, in id order (oldest first),
+    /// after the visit `after`, at most `limit`.
+    public func visits(since: Date?, until: Date?, activeOnly: Bool, after: Int64? = nil, limit: Int = 100_000)
+        async throws -> [VisitRecord]
+    {
         try await database.read { db in
             var request = VisitRecord.all()
             if let since { request = request.filter(Column("checked_in") >= StationDatabase.ms(since)) }
             if let until { request = request.filter(Column("checked_in") < StationDatabase.ms(until)) }
             if activeOnly { request = request.filter(Self.open) }
-            return try request.order(Column("checked_in"), Column("id")).fetchAll(db)
+            if let after { request = request.filter(Column("id") > after) }
+            return try request.order(Column("id")).limit(limit).fetchAll(db)
         }
     }
 

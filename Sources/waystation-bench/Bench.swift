@@ -50,8 +50,10 @@ enum Bench {
         // daemon does once and remembers.
         var plans: [(StationConfig.Device, [ReadRequest])] = []
         for device in station.devices {
-            var barriers: RequestPlanner.Barriers = [:]
-            _ = await DeviceReader.readAll(device, client: client, planner: planner, barriers: &barriers)
+            let plan = planner.plan(device.profile.points, profile: device.profile)
+            let barriers = try await client.perform(.poll) { c throws(ModbusError) in
+                DeviceReader.run(plan, device: device, planner: planner, barriers: [:], on: c).barriers
+            }
             plans.append((device, planner.plan(device.profile.points, profile: device.profile, barriers: barriers)))
         }
         results["devices"] = Double(station.devices.count)
@@ -65,14 +67,14 @@ enum Bench {
         var errors = 0
         let start = ContinuousClock.now
         while (ContinuousClock.now - start).seconds < fastSeconds {
+            // As the poller reads: one hop to the bus thread per device cycle.
             for (device, requests) in plans {
-                for r in requests {
-                    do {
-                        _ = try await DeviceReader.execute(
-                            r, unit: device.unit, order: device.profile.wordOrder, client: client)
-                        reads += 1
-                    } catch { errors += 1 }
+                let cycle = try await client.perform(.poll) { c throws(ModbusError) in
+                    DeviceReader.run(requests, device: device, planner: planner, barriers: [:], on: c)
                 }
+                let failed = cycle.readings.values.contains { if case .failed = $0 { true } else { false } }
+                reads += cycle.requests
+                errors += failed ? 1 : 0
             }
         }
         results["reads_per_s"] = Double(reads) / (ContinuousClock.now - start).seconds

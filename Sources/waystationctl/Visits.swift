@@ -2,15 +2,42 @@ import ArgumentParser
 import Foundation
 import WaystationProtocol
 
+/// The rider's id, read from a file or stdin (first line): never from the command line, where every
+/// local user could read it in /proc.
+struct RiderID: ParsableArguments {
+    @Option(name: .customLong("id-file"), help: "Read the rider's id from this file (default: the first line of stdin).")
+    var file: String?
+
+    func read() throws -> String {
+        let text: String
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read --id-file \(file)")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        } else {
+            if isatty(0) == 1 { FileHandle.standardError.write(Data("rider id: ".utf8)) }
+            text = readLine(strippingNewline: true) ?? ""
+        }
+        let id = (text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !id.isEmpty else { throw ValidationError("no rider id on stdin (or in --id-file)") }
+        return id
+    }
+}
+
 struct CheckInCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "checkin", abstract: "Check a rider in (the id is pseudonymised by the daemon, never stored).")
+        commandName: "checkin",
+        abstract: "Check a rider in (the id is read from stdin or --id-file, and pseudonymised by the daemon).",
+        discussion: "Example: printf '%s\\n' \"$CARD\" | waystationctl checkin --category courier")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The rider's card or phone number.") var worker: String
+    @OptionGroup var rider: RiderID
     @Option(name: .long, help: "courier, food_delivery, ride_hailing, other (or as configured).") var category: String
     @Option(name: .long, help: "Where the check-in came from (kiosk, qr …).") var source: String?
 
     func run() throws {
+        let worker = try rider.read()
         try global.run(CheckIn.self, .init(worker: worker, category: category, source: source)) { r in
             let again = r.alreadyInside ? " (already inside: same visit)" : ""
             say("checked in: visit \(r.visit.id)\(again)")
@@ -20,11 +47,13 @@ struct CheckInCommand: ParsableCommand {
 }
 
 struct CheckOutCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "checkout", abstract: "Check a rider out.")
+    static let configuration = CommandConfiguration(
+        commandName: "checkout", abstract: "Check a rider out (the id is read from stdin or --id-file).")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The rider's card or phone number.") var worker: String
+    @OptionGroup var rider: RiderID
 
     func run() throws {
+        let worker = try rider.read()
         try global.run(CheckOut.self, .init(worker: worker)) { r in
             say("checked out: visit \(r.visit.id); occupancy \(r.occupancy)")
         }

@@ -198,8 +198,8 @@ struct WatchCommand: ParsableCommand {
                     Output.event(try VarlinkClient.decode(Watch.Reply.self, raw).event)
                 }
             }
-        } catch let failure as VarlinkClient.Failure {
-            throw GlobalOptions.exit(failure)
+        } catch {
+            throw GlobalOptions.exit(error)
         }
     }
 }
@@ -232,8 +232,8 @@ struct VersionCommand: ParsableCommand {
             let info = try VarlinkClient.decode(
                 VarlinkServiceInterface.Info.self, try client.call("org.varlink.service.GetInfo"))
             say("waystationd \(info.version)")
-        } catch let failure as VarlinkClient.Failure {
-            throw GlobalOptions.exit(failure)
+        } catch {
+            throw GlobalOptions.exit(error)
         }
     }
 }

@@ -155,7 +155,7 @@ struct ModbusClientTests {
         try station.simulator.setEndpoint(bus: "tcp", up: true)
         let values = try await eventually { try await client.readRegisters(.holding, unit: 1, address: 0, count: 1) }
         #expect(values == [42])
-        #expect(await client.isConnected)
+        #expect(client.isConnected)
     }
 
     @Test("dropped connections (gateway reboot) are reopened without spinning")
@@ -167,7 +167,7 @@ struct ModbusClientTests {
         let values = try await eventually { try await client.readRegisters(.holding, unit: 1, address: 0, count: 1) }
         #expect(values == [42])
         // Requests sent stay few: a spinning client would have sent thousands.
-        #expect(await client.requestCount < 50)
+        #expect(client.requestCount < 50)
     }
 
     @Test("back-off grows and stays within its bounds")
@@ -176,8 +176,8 @@ struct ModbusClientTests {
             name: "b", transport: .tcp(host: "127.0.0.1", port: 1), timeout: .seconds(1), byteTimeout: .seconds(1),
             frameDelay: .zero, reconnectMin: .milliseconds(100), reconnectMax: .seconds(2))
         let client = ModbusClient(bus: bus, logger: testLogger)
-        let first = await client.backoff(attempt: 1)
-        let later = await client.backoff(attempt: 10)
+        let first = client.backoff(attempt: 1)
+        let later = client.backoff(attempt: 10)
         #expect(first >= Duration.milliseconds(75) && first <= Duration.milliseconds(125))
         #expect(later >= Duration.milliseconds(1500) && later <= Duration.milliseconds(2500))
     }
