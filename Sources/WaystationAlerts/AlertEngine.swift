@@ -315,6 +315,43 @@ public struct AlertEngine: Sendable {
         return actions
     }
 
+    /// A station-level condition (storage failing, storage recovered): an alert on device "station"
+    /// that fires while `active` and resolves when it is not.
+    public mutating func system(
+        _ name: String, active: Bool, severity: Severity, summary: String, now: Date
+    ) -> [AlertAction] {
+        var labels = [
+            "alertname": name, "device": "station", "station": config.station.id, "severity": severity.rawValue,
+        ]
+        if let district = config.station.district { labels["district"] = district }
+        let fp = AlertInstance.fingerprint(labels)
+        if !active && alerts[fp] == nil { return [] }
+        var a =
+            alerts[fp]
+            ?? AlertInstance(rule: name, device: "station", labels: labels, severity: severity, summary: summary)
+        if active { a.summary = summary }
+        guard
+            let state = AlertLifecycle.step(
+                &a, conditionTrue: active, forDuration: .zero, keepFiringFor: .zero, at: now)
+        else {
+            alerts[fp] = a
+            return []
+        }
+        alerts[fp] = a
+        return entered(a, state) + persist([a], state == .firing || state == .resolved ? [(a, state)] : [], now: now)
+    }
+
+    /// Holds every slot off (latched) with a reason: after the database had to be recovered, nobody
+    /// knows which slots were held off, so all are, until an admin re-enables each one.
+    public mutating func latchAll(reason: String) -> [AlertAction] {
+        var actions: [AlertAction] = []
+        for slot in config.slots where latched[slot.id] == nil {
+            latched[slot.id] = reason
+            actions.append(.latch(slot: slot.id, reason: reason))
+        }
+        return actions
+    }
+
     /// Forgets resolved alerts older than `before` (they are pruned from storage too).
     public mutating func forgetResolved(before: Date) {
         alerts = alerts.filter { $0.value.state != .resolved || ($0.value.resolvedAt ?? before) >= before }

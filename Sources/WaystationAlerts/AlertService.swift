@@ -17,6 +17,27 @@ public actor AlertService: Service, Reloadable {
     public nonisolated let events = Broadcaster<AlertEvent>()
     /// The time, injectable for tests.
     private let now: @Sendable () -> Date
+    /// Alert state and notifications not yet saved (the disk was full or failing): kept in order and
+    /// retried every second, before anything newer, so nothing is lost or reordered.
+    private var unsaved: [(alerts: [AlertInstance], outbox: [OutboxMessage], at: Date)] = []
+    private var lastSaveError: String?
+    private var unsavedLatches: [(slot: String, reason: String, at: Date)] = []
+
+    private func recordLatch(_ slot: String, _ reason: String, at: Date? = nil) async -> Bool {
+        do {
+            try await store.setSlotLock(
+                slot, reason: reason,
+                audit: AuditRecord(
+                    at: at ?? now(), uid: 0, user: "interlock", action: "interlock", target: slot, old: "on",
+                    new: "off: \(reason)"))
+            return true
+        } catch {
+            logger.error(
+                "cannot record the slot lock; held in memory and retried",
+                metadata: ["slot": "\(slot)", "error": "\(error)"])
+            return false
+        }
+    }
 
     public init(
         config: StationConfig, store: AlertStore, snapshots: any StationSnapshotSource, relays: any RelayControl,
@@ -54,11 +75,48 @@ public actor AlertService: Service, Reloadable {
         await perform(engine.afterPoll(device: device, snapshot: snap, now: now()))
     }
 
-    /// Every second: `for` timers, keep_firing_for, reminders, interlock retries.
+    /// Every second: storage health, `for` timers, keep_firing_for, reminders, interlock retries,
+    /// and unsaved alert state retried.
     public func tick() async {
         let snap = await snapshots.snapshot(of: nil)
-        engine.dropSilences(before: now())
-        await perform(engine.tick(snapshot: snap, now: now()))
+        let t = now()
+        engine.dropSilences(before: t)
+        await flushUnsaved()
+        let storage = store.database.health.status
+        var actions = engine.system(
+            "StorageFailing", active: !storage.ok, severity: .critical,
+            summary: "station storage failing: \(storage.lastError ?? "unknown error")", now: t)
+        if let aside = storage.recoveredFrom {
+            actions += engine.system(
+                "StorageRecovered", active: true, severity: .warning,
+                summary: "the database was damaged at start; kept as \(aside) and a fresh one started", now: t)
+        }
+        await perform(actions + engine.tick(snapshot: snap, now: t))
+    }
+
+    /// Latches every slot (after a database recovery): they stay off until an admin re-enables them.
+    public func latchAll(reason: String) async {
+        await perform(engine.latchAll(reason: reason))
+    }
+
+    /// Retries unsaved latches and alert state, oldest first; stops at the first failure.
+    private func flushUnsaved() async {
+        while let first = unsavedLatches.first {
+            guard await recordLatch(first.slot, first.reason, at: first.at) else { return }
+            unsavedLatches.removeFirst()
+        }
+        while let first = unsaved.first {
+            do {
+                try await store.save(first.alerts, outbox: first.outbox, at: first.at)
+                unsaved.removeFirst()
+                if unsaved.isEmpty {
+                    logger.notice("alert state saved again after a storage failure")
+                    lastSaveError = nil
+                }
+            } catch {
+                return
+            }
+        }
     }
 
     public func run() async throws {
@@ -75,10 +133,24 @@ public actor AlertService: Service, Reloadable {
         for action in actions {
             switch action {
             case .save(let alerts, let outbox):
-                do {
-                    try await store.save(alerts, outbox: outbox, at: now())
-                } catch {
-                    logger.error("cannot save alert state", metadata: ["error": "\(error)"])
+                let at = now()
+                if unsaved.isEmpty {
+                    do {
+                        try await store.save(alerts, outbox: outbox, at: at)
+                        continue
+                    } catch {
+                        let text = "\(error)"
+                        if text != lastSaveError {
+                            logger.error(
+                                "cannot save alert state; kept in memory and retried", metadata: ["error": "\(text)"])
+                            lastSaveError = text
+                        }
+                    }
+                }
+                unsaved.append((alerts, outbox, at))
+                if unsaved.count > 10_000 {
+                    unsaved.removeFirst()
+                    logger.error("alert state waiting to be saved passed 10,000 changes; the oldest was dropped")
                 }
             case .switchOff(let slot, let relay, let kind, let reason):
                 let (ok, failure) = await switchOff(relay)
@@ -86,15 +158,8 @@ public actor AlertService: Service, Reloadable {
                     engine.tripped(
                         slot: slot, kind: kind, reason: reason, confirmedOff: ok, failure: failure, now: now()))
             case .latch(let slot, let reason):
-                do {
-                    try await store.setSlotLock(
-                        slot, reason: reason,
-                        audit: AuditRecord(
-                            at: now(), uid: 0, user: "interlock", action: "interlock", target: slot, old: "on",
-                            new: "off: \(reason)"))
-                } catch {
-                    logger.error("cannot record the slot lock", metadata: ["slot": "\(slot)", "error": "\(error)"])
-                }
+                // Held in memory at once (the engine has it); recorded durably now, or retried.
+                if !(await recordLatch(slot, reason)) { unsavedLatches.append((slot, reason, now())) }
             case .publish(let event):
                 events.publish(event)
             case .log(let level, let message, let metadata):
@@ -168,6 +233,7 @@ public actor AlertService: Service, Reloadable {
             audit: AuditRecord(
                 at: now(), uid: uid, user: user, action: "enable-slot", target: slotID,
                 old: reason.map { "off: \($0)" }, new: "on"))
+        unsavedLatches.removeAll { $0.slot == slotID }
         logger.notice("slot re-enabled", metadata: ["slot": "\(slotID)", "by": "\(user)"])
         await perform(engine.enabled(slotID, now: now()))
     }

@@ -102,6 +102,8 @@ public struct AlertStore: Sendable {
         public var payload: String
         public var attempts: Int
         public var delivered: Int64?
+        /// Set when the receiver refused it for good (dead letter): kept, no longer retried.
+        public var failed: Int64?
 
         public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
     }
@@ -181,6 +183,10 @@ public struct AlertStore: Sendable {
                     ALTER TABLE silence_v5 RENAME TO silence;
                     """)
         },
+        // Dead letters: a notification its receiver refuses for good stops blocking the ones after it.
+        StorageMigration(order: 7, "v7: outbox dead letters") { db in
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN failed INTEGER")
+        },
     ]
 
     /// Saves alert state and queues notifications in one transaction, so a transition is never
@@ -224,8 +230,8 @@ public struct AlertStore: Sendable {
     /// The oldest undelivered notification of a target.
     public func nextOutbox(target: String) async throws -> OutboxItem? {
         try await database.read { db in
-            try OutboxItem.filter(Column("target") == target && Column("delivered") == nil).order(Column("id"))
-                .fetchOne(db)
+            try OutboxItem.filter(Column("target") == target && Column("delivered") == nil && Column("failed") == nil)
+                .order(Column("id")).fetchOne(db)
         }
     }
 
@@ -233,6 +239,13 @@ public struct AlertStore: Sendable {
         try await database.write { db in
             try db.execute(
                 sql: "UPDATE outbox SET delivered = ? WHERE id = ?", arguments: [StationDatabase.ms(now), id])
+        }
+    }
+
+    /// Gives up on a notification its receiver refuses for good (a dead letter, kept for inspection).
+    public func markFailed(_ id: Int64, at now: Date) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE outbox SET failed = ? WHERE id = ?", arguments: [StationDatabase.ms(now), id])
         }
     }
 
@@ -244,7 +257,9 @@ public struct AlertStore: Sendable {
 
     /// Undelivered notifications (figures, self-test).
     public func outboxBacklog() async throws -> Int {
-        try await database.read { db in try OutboxItem.filter(Column("delivered") == nil).fetchCount(db) }
+        try await database.read { db in
+            try OutboxItem.filter(Column("delivered") == nil && Column("failed") == nil).fetchCount(db)
+        }
     }
 
     /// Latched (tripped) slots: slot → reason.
@@ -279,7 +294,10 @@ public struct AlertStore: Sendable {
             let cutoff = StationDatabase.ms(before)
             var removed = try AlertRecord.filter(Column("state") == "resolved" && Column("updated") < cutoff)
                 .deleteAll(db)
-            removed += try OutboxItem.filter(Column("delivered") != nil && Column("delivered") < cutoff).deleteAll(db)
+            removed += try OutboxItem.filter(
+                (Column("delivered") != nil && Column("delivered") < cutoff)
+                    || (Column("failed") != nil && Column("failed") < cutoff)
+            ).deleteAll(db)
             removed += try SilenceRecord.filter(Column("until") < cutoff).deleteAll(db)
             return removed
         }

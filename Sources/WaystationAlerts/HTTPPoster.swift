@@ -50,20 +50,18 @@ public struct HTTPEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "http://\(host):\(port)\(path)" }
 
     /// A URL as logs may show it: the password replaced by `***`.
-    public static func redact(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else {
-            return url
-        }
-        let userInfo = url[scheme.upperBound..<at]
-        let user = userInfo.split(separator: ":", maxSplits: 1).first ?? ""
-        return url[..<scheme.upperBound] + user + ":***" + url[at...]
-    }
+    public static func redact(_ url: String) -> String { HTTPRedaction.redact(url) }
 }
 
-/// Why a POST failed.
+/// Why a delivery failed. `permanent`: the receiver refused this notification itself (a 4xx other
+/// than 408 or 429); retrying the same body will not help.
 public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
     public var description: String
-    init(_ d: String) { description = d }
+    public var permanent = false
+    init(_ d: String, permanent: Bool = false) {
+        description = d
+        self.permanent = permanent
+    }
 }
 
 /// A minimal HTTP/1.1 POST client for notifications, on its own thread (blocking socket calls

@@ -68,8 +68,12 @@ struct Delivery: Sendable {
         poster = HTTPPoster(name: target.name)
     }
 
+    /// Refusals for good after which a notification becomes a dead letter.
+    static let permanentFailuresBeforeDeadLetter = 5
+
     func deliverLoop() async {
         var failures = 0
+        var refusals: (id: Int64, count: Int) = (0, 0)
         while !Task.isCancelled {
             let item: AlertStore.OutboxItem?
             do { item = try await store.nextOutbox(target: target.name) } catch { item = nil }
@@ -88,6 +92,17 @@ struct Delivery: Sendable {
                 if Task.isCancelled { return }
                 failures += 1
                 try? await store.markAttempt(id)
+                if let failure = error as? HTTPFailure, failure.permanent {
+                    refusals = refusals.id == id ? (id, refusals.count + 1) : (id, 1)
+                    if refusals.count >= Self.permanentFailuresBeforeDeadLetter {
+                        try? await store.markFailed(id, at: Date())
+                        logger.error(
+                            "notification refused for good; kept as a dead letter, the next ones go on",
+                            metadata: ["target": "\(target.name)", "outbox_id": "\(id)", "error": "\(failure)"])
+                        failures = 0
+                        continue
+                    }
+                }
                 if failures == 1 || failures % 20 == 0 {
                     logger.warning(
                         "notification delivery failed; will retry",
@@ -124,7 +139,11 @@ struct Delivery: Sendable {
                 endpoint = endpoint.with(path: base + "/api/v2/alerts")
             }
             let status = try await poster.post(endpoint, body: Array(payload.utf8), timeout: target.timeout)
-            guard (200..<300).contains(status) else { throw HTTPFailure("HTTP \(status) from \(endpoint)") }
+            guard (200..<300).contains(status) else {
+                // Redirects are not followed (a notification goes where it was configured to).
+                let permanent = (400..<500).contains(status) && status != 408 && status != 429
+                throw HTTPFailure("HTTP \(status) from \(endpoint)", permanent: permanent)
+            }
         }
     }
 }

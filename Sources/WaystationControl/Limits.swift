@@ -12,7 +12,9 @@ enum Limits {
     /// A paging cursor (a row id, as `next` gave it).
     static func cursor(_ text: String?) throws(VarlinkError) -> Int64? {
         guard let text else { return nil }
-        guard let n = Int64(text), n >= 0 else { throw .invalidParameter("cursor", reason: "as a reply's next gave it") }
+        guard let n = Int64(text), n >= 0 else {
+            throw .invalidParameter("cursor", reason: "as a reply's next gave it")
+        }
         return n
     }
 

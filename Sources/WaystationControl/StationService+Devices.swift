@@ -15,7 +15,8 @@ extension StationService {
             station: StationInfo(id: c.station.id, name: c.station.name, capacity: c.station.capacity),
             version: WaystationVersion.string, uptime: (Date().timeIntervalSince(started) * 10).rounded() / 10,
             devices: await summaries(), activeAlerts: await alerts.activeCount,
-            occupancy: (try? await visits.store.occupancy()) ?? 0)
+            occupancy: (try? await visits.store.occupancy()) ?? 0, storageOk: database.health.status.ok,
+            storageError: database.health.status.lastError)
     }
 
     func device(_ id: String) async throws(StationError) -> StationConfig.Device {
@@ -103,6 +104,9 @@ extension StationService {
                 DeviceCheck(id: d.id, ok: failure == nil, error: failure, latencyMs: (ms * 10).rounded() / 10))
         }
         var storageError: String? = await database.ping() ? nil : "database does not answer"
+        if let damage = await database.quickCheck() { storageError = "database damaged: \(damage)" }
+        let health = database.health.status
+        if storageError == nil, !health.ok { storageError = health.lastError ?? "writes failing" }
         let dir = (c.storage.path as NSString).deletingLastPathComponent
         var fs = statvfs()
         if statvfs(dir, &fs) == 0 {

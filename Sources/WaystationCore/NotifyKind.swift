@@ -7,3 +7,15 @@ public enum NotifyKind: String, Sendable, CaseIterable, Hashable {
     /// Runs a program (no shell) with the alert as JSON on stdin.
     case exec
 }
+
+/// URLs as messages and logs may show them: a password replaced by `***`.
+public enum HTTPRedaction {
+    public static func redact(_ url: String) -> String {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else {
+            return url
+        }
+        let userInfo = url[scheme.upperBound..<at]
+        let user = userInfo.split(separator: ":", maxSplits: 1).first ?? ""
+        return url[..<scheme.upperBound] + user + ":***" + url[at...]
+    }
+}

@@ -174,8 +174,14 @@ public enum StationConfigLoader {
             }
             if kind != .exec {
                 if let url {
-                    if URL(string: url)?.scheme.map({ $0 == "http" || $0 == "https" }) != true {
-                        r.report("url", "expected an http:// or https:// URL, got \"\(url)\"")
+                    let scheme = URL(string: url)?.scheme?.lowercased()
+                    if scheme == "https" {
+                        r.report(
+                            "url",
+                            "https is not supported by the daemon's own client (it stays small and needs no TLS stack); reach the receiver over the station's VPN with http://, through a local TLS proxy, or use kind = \"exec\" with curl"
+                        )
+                    } else if scheme != "http" || URL(string: url)?.host?.isEmpty != false {
+                        r.report("url", "expected an http://host[:port]/path URL, got \"\(HTTPRedaction.redact(url))\"")
                     }
                 } else {
                     r.report("url", "missing; a \(kind.rawValue) target needs a url")

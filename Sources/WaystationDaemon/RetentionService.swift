@@ -27,17 +27,30 @@ public actor RetentionService: Service, Reloadable {
 
     public func reload(_ new: StationConfig) { config = new }
 
+    /// Prunes every hour and checks the database file every ten minutes (a damaged page shows as a
+    /// StorageFailing alert, and the watchdog then lets systemd restart the daemon onto a fresh file).
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            var rounds = 0
             while !Task.isCancelled {
-                await self.prune(now: Date())
-                try await Task.sleep(for: .seconds(3600))
+                if rounds % 6 == 0 { await self.prune(now: Date()) }
+                if let damage = await self.database.quickCheck() {
+                    self.logger.critical("the database is damaged", metadata: ["quick_check": "\(damage)"])
+                }
+                rounds += 1
+                try await Task.sleep(for: .seconds(600))
             }
         }
     }
 
-    /// One pass over every table.
+    private var clock = ClockGuard()
+
+    /// One pass over every table; skipped while the clock is in doubt.
     public func prune(now: Date) async {
+        if let why = clock.distrust(now: now) {
+            logger.warning("pruning skipped while the clock is in doubt", metadata: ["why": "\(why)"])
+            return
+        }
         do {
             let removed = try await history.prune(
                 now: now, retainValues: config.storage.retainValues.seconds,

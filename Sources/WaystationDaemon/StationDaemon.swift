@@ -44,6 +44,12 @@ public struct StationDaemon: Sendable {
         alerts = AlertService(
             config: config, store: alertStore, snapshots: polling.monitor, relays: polling, logger: logger)
         try await alerts.restore()
+        if let aside = database.health.status.recoveredFrom {
+            // Which slots were held off is lost with the damaged file: hold them all off (fail safe).
+            await alerts.latchAll(
+                reason: "storage recovered (\((aside as NSString).lastPathComponent)); check the slot, then enable-slot"
+            )
+        }
         let alerts = self.alerts
         await polling.monitor.setAfterIngest { device in await alerts.afterPoll(device: device) }
         notifier = Notifier(config: config, store: alertStore, alerts: alerts, logger: logger)

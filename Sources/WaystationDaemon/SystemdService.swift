@@ -33,10 +33,16 @@ public struct SystemdService: Service {
         guard let interval = notifier.watchdogInterval else { return }
         let window = max(interval * 2, .seconds(15))
         while !Task.isCancelled {
-            if await polling.isMakingProgress(within: window), await database.ping() {
+            // A damaged database withholds the ping too: systemd restarts the daemon, which moves the
+            // file aside and starts a fresh one (every slot held off until re-enabled). A full disk
+            // does not: polling and the interlocks go on, and the condition is an alert.
+            let storage = database.health.status
+            if await polling.isMakingProgress(within: window), await database.ping(), !storage.corrupt {
                 notifier.notify("WATCHDOG=1")
             } else {
-                logger.warning("watchdog ping withheld: polling stalled or database not answering")
+                logger.warning(
+                    "watchdog ping withheld: polling stalled, or the database does not answer or is damaged",
+                    metadata: ["storage": "\(storage.lastError ?? "ok")"])
             }
             do { try await Task.sleep(for: interval) } catch { return }
         }

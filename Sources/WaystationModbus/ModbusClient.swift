@@ -91,7 +91,9 @@ public final class ModbusClient: Sendable {
     public func readBits(
         _ table: RegisterTable, unit: Int, address: Int, count: Int, priority: Priority = .poll
     ) async throws(ModbusError) -> [Bool] {
-        try await perform(priority) { c throws(ModbusError) in try c.readBits(table, unit: unit, address: address, count: count) }
+        try await perform(priority) { c throws(ModbusError) in
+            try c.readBits(table, unit: unit, address: address, count: count)
+        }
     }
 
     public func readRegisters(
@@ -103,19 +105,25 @@ public final class ModbusClient: Sendable {
     }
 
     public func writeCoil(unit: Int, address: Int, value: Bool, priority: Priority = .poll) async throws(ModbusError) {
-        try await perform(priority) { c throws(ModbusError) in try c.writeCoil(unit: unit, address: address, value: value) }
+        try await perform(priority) { c throws(ModbusError) in
+            try c.writeCoil(unit: unit, address: address, value: value)
+        }
     }
 
     public func writeCoils(unit: Int, address: Int, values: [Bool], priority: Priority = .poll)
         async throws(ModbusError)
     {
-        try await perform(priority) { c throws(ModbusError) in try c.writeCoils(unit: unit, address: address, values: values) }
+        try await perform(priority) { c throws(ModbusError) in
+            try c.writeCoils(unit: unit, address: address, values: values)
+        }
     }
 
     public func writeRegister(unit: Int, address: Int, value: UInt16, priority: Priority = .poll)
         async throws(ModbusError)
     {
-        try await perform(priority) { c throws(ModbusError) in try c.writeRegister(unit: unit, address: address, value: value) }
+        try await perform(priority) { c throws(ModbusError) in
+            try c.writeRegister(unit: unit, address: address, value: value)
+        }
     }
 
     public func writeRegisters(unit: Int, address: Int, values: [UInt16], priority: Priority = .poll)

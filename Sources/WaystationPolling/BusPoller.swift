@@ -115,7 +115,9 @@ actor BusPoller {
             barriers[device.id] = cycle.barriers
             logger.notice(
                 "device refused a merged read; splitting it",
-                metadata: ["device": "\(device.id)", "splits": "\(cycle.learned.map { "\($0.table.rawValue) \($0.address)" })"])
+                metadata: [
+                    "device": "\(device.id)", "splits": "\(cycle.learned.map { "\($0.table.rawValue) \($0.address)" })",
+                ])
             plans[job] = self.plan(job)
         }
         return CycleResult(

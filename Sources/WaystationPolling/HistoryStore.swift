@@ -80,13 +80,28 @@ public actor HistoryStore {
 
     static func ms(_ date: Date) -> Int64 { StationDatabase.ms(date) }
 
-    /// Writes one cycle's rows in one transaction.
+    /// Rows skipped because the database refused them (a row, never the batch).
+    public private(set) var skippedRows = 0
+
+    /// Writes one flush's rows in one transaction. A row the database refuses (a constraint, a value
+    /// it cannot store) is skipped and counted — it never takes the batch, and the state transitions
+    /// in it, down. A full disk or an I/O error fails the whole write; the caller keeps the rows.
     public func write(_ record: CycleRecord) async throws {
         guard !record.isEmpty else { return }
         let known = seriesIDs
         // Runs on GRDB's writer queue, not on Swift's shared pool.
-        let learned = try await database.write { db -> [PointRecorder.SeriesKey: Int64] in
+        let (learned, skipped) = try await database.write { db -> ([PointRecorder.SeriesKey: Int64], Int) in
             var learned: [PointRecorder.SeriesKey: Int64] = [:]
+            var skipped = 0
+            func row(_ body: () throws -> Void) throws {
+                do {
+                    try body()
+                } catch let e as DatabaseError
+                    where [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG, .SQLITE_RANGE].contains(e.resultCode)
+                {
+                    skipped += 1
+                }
+            }
             func id(_ key: PointRecorder.SeriesKey) throws -> Int64 {
                 if let found = known[key] ?? learned[key] { return found }
                 let found = try Self.seriesIDSync(db, key)
@@ -94,30 +109,39 @@ public actor HistoryStore {
                 return found
             }
             for v in record.values {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO point_value (series, at, value) VALUES (?, ?, ?)",
-                    arguments: [try id(v.series), Self.ms(v.at), v.value])
+                try row {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO point_value (series, at, value) VALUES (?, ?, ?)",
+                        arguments: [try id(v.series), Self.ms(v.at), v.value.flatMap { $0.isFinite ? $0 : nil }])
+                }
             }
-            for a in record.aggregates {
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO point_aggregate (series, minute, min, max, avg, count)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [try id(a.series), a.minute, a.min, a.max, a.avg, a.count])
+            for a in record.aggregates where a.min.isFinite && a.max.isFinite && a.avg.isFinite {
+                try row {
+                    try db.execute(
+                        sql: """
+                            INSERT OR REPLACE INTO point_aggregate (series, minute, min, max, avg, count)
+                            VALUES (?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [try id(a.series), a.minute, a.min, a.max, a.avg, a.count])
+                }
             }
             for (device, t) in record.transitions {
-                try db.execute(
-                    sql: "INSERT INTO device_state (device, at, from_state, state, cause) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [device, Self.ms(t.at), t.from.rawValue, t.to.rawValue, t.cause])
+                try row {
+                    try db.execute(
+                        sql: "INSERT INTO device_state (device, at, from_state, state, cause) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [device, Self.ms(t.at), t.from.rawValue, t.to.rawValue, t.cause])
+                }
             }
             for s in record.splits {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO learned_split (device, tbl, address) VALUES (?, ?, ?)",
-                    arguments: [s.device, s.table.rawValue, s.address])
+                try row {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO learned_split (device, tbl, address) VALUES (?, ?, ?)",
+                        arguments: [s.device, s.table.rawValue, s.address])
+                }
             }
-            return learned
+            return (learned, skipped)
         }
+        skippedRows += skipped
         seriesIDs.merge(learned) { a, _ in a }
     }
 
@@ -149,8 +173,11 @@ public actor HistoryStore {
     public func prune(now: Date, retainValues: TimeInterval, retainAggregates: TimeInterval) async throws
         -> (values: Int, aggregates: Int)
     {
-        // The primary keys start with the time: both deletes are range deletes.
+        // The primary keys start with the time: both deletes are range deletes. Never everything: a
+        // cutoff past the newest row means the clock is wrong, not that all history expired.
         try await database.write { db in
+            let newest = try Int64.fetchOne(db, sql: "SELECT max(at) FROM point_value") ?? 0
+            if newest > 0, newest < Self.ms(now.addingTimeInterval(-retainValues)) { return (0, 0) }
             try db.execute(
                 sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))]
             )

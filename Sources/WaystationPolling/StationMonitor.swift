@@ -30,6 +30,8 @@ public actor StationMonitor: StationSnapshotSource {
     public private(set) var cycles = 0
     public private(set) var lastCycleAt: Date?
     public private(set) var writeErrors = 0
+    private var failingSince: Date?
+    private var lastWriteErrorLog = Date.distantPast
     /// History waiting for the next flush.
     private var pending = HistoryStore.CycleRecord()
     private var lastFlush = Date()
@@ -147,11 +149,27 @@ public actor StationMonitor: StationSnapshotSource {
         lastFlush = now
         do {
             try await store.write(batch)
+            if writeErrors > 0, failingSince != nil {
+                logger.notice("poll results written again", metadata: ["after_failures": "\(writeErrors)"])
+            }
+            failingSince = nil
         } catch {
             writeErrors += 1
-            // Keep the rows for the next try rather than lose them (bounded: values only grow so far).
-            if batch.values.count < 100_000 { pending.prepend(batch) }
-            logger.error("cannot write poll results", metadata: ["error": "\(error)"])
+            // Keep the rows for the next try rather than lose them: state changes always, values up to
+            // a bound (a full disk can last; polling and the interlocks go on meanwhile).
+            if batch.values.count < 100_000 {
+                pending.prepend(batch)
+            } else {
+                var keep = batch
+                keep.values = []
+                keep.aggregates = []
+                pending.prepend(keep)
+            }
+            if failingSince == nil || now.timeIntervalSince(lastWriteErrorLog) >= 600 {
+                logger.error("cannot write poll results; kept and retried", metadata: ["error": "\(error)"])
+                lastWriteErrorLog = now
+            }
+            if failingSince == nil { failingSince = now }
         }
     }
 

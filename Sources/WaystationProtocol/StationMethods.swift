@@ -26,16 +26,22 @@ public enum GetStatus: StationMethod {
         public var devices: [DeviceSummary]
         public var activeAlerts: Int
         public var occupancy: Int
+        public var storageOk: Bool?
+        public var storageError: String?
 
         enum CodingKeys: String, CodingKey {
             case station, version, uptime, devices, occupancy
             case activeAlerts = "active_alerts"
+            case storageOk = "storage_ok"
+            case storageError = "storage_error"
         }
 
         public init(
             station: StationInfo, version: String, uptime: Double, devices: [DeviceSummary], activeAlerts: Int,
-            occupancy: Int
+            occupancy: Int, storageOk: Bool? = nil, storageError: String? = nil
         ) {
+            self.storageOk = storageOk
+            self.storageError = storageError
             self.station = station
             self.version = version
             self.uptime = uptime

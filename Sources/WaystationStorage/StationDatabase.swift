@@ -11,29 +11,87 @@ public final class StationDatabase: Sendable {
     public let path: String
     let queue: DatabaseQueue
 
-    /// Opens (creating if needed) and migrates the database.
+    /// How writes are going (read by self-test, status, the watchdog and alerts).
+    public let health = StorageHealth()
+
+    /// Opens (creating if needed) and migrates the database. A damaged file (it is not a database, or
+    /// `quick_check` finds problems) is moved aside — kept, named with the time — and a fresh one made;
+    /// `health.status.recoveredFrom` then names it. A database written by a newer version (migrations
+    /// this one does not know) is refused.
     ///
     /// - Parameter migrations: every domain's migrations; applied in `order`, each once.
     public init(path: String, migrations: [StorageMigration], logger: Logger) throws {
         self.path = path
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        var config = Configuration()
-        config.journalMode = .wal
-        config.prepareDatabase { db in
-            // WAL + NORMAL: a crash never corrupts the file or loses a committed transaction; a power
-            // cut may lose the last few, never tear one. Durable writes switch to FULL.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA busy_timeout = 5000")
-        }
-        config.label = "waystation.db"
-        queue = try DatabaseQueue(path: path, configuration: config)
         var migrator = DatabaseMigrator()
         for m in (migrations + Self.migrations).sorted(by: { $0.order < $1.order }) {
             migrator.registerMigration(m.identifier, migrate: m.migrate)
         }
-        try migrator.migrate(queue)
+        do {
+            queue = try Self.open(path, migrator: migrator)
+        } catch let error as Newer {
+            throw error
+        } catch {
+            guard Self.isDamage(error) else { throw error }
+            let aside = Self.moveAside(path)
+            logger.critical(
+                "the database was damaged; moved aside and started a fresh one",
+                metadata: ["database": "\(path)", "kept_as": "\(aside)", "error": "\(error)"])
+            queue = try Self.open(path, migrator: migrator)
+            health.recovered(from: aside)
+        }
         logger.debug("database open", metadata: ["path": "\(path)"])
+    }
+
+    /// Refusal to run against a database from a newer version.
+    public struct Newer: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    static func open(_ path: String, migrator: DatabaseMigrator) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.journalMode = .wal
+        config.prepareDatabase { db in
+            // WAL + NORMAL: a crash never corrupts the file or loses a committed transaction; a power
+            // cut may lose the last few, never tear one. Durable writes switch to FULL. Deleted rows
+            // (expired visits) are overwritten, not left readable in free pages.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        config.label = "waystation.db"
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.read { db in
+            if try migrator.hasBeenSuperseded(db) {
+                let known = Set(migrator.migrations)
+                let unknown = try migrator.appliedIdentifiers(db).subtracting(known).sorted()
+                throw Newer(
+                    description:
+                        "the database \(path) was written by a newer waystationd (schema \(unknown.joined(separator: ", "))); refusing to run against it: install that version again, or move the database aside"
+                )
+            }
+            let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            if check != ["ok"] {
+                throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: check.prefix(3).joined(separator: "; "))
+            }
+        }
+        try migrator.migrate(queue)
+        return queue
+    }
+
+    static func isDamage(_ error: any Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB
+    }
+
+    /// Renames the database and its WAL and shm files to `<path>.corrupt-<time>…`; returns the new name.
+    static func moveAside(_ path: String) -> String {
+        let stamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
+            .replacingOccurrences(of: ":", with: "")
+        let aside = "\(path).corrupt-\(stamp)"
+        for suffix in ["", "-wal", "-shm"] { rename(path + suffix, aside + suffix) }
+        return aside
     }
 
     /// The audit log; the maintenance table, for history's sake, was born in the same migration.
@@ -67,12 +125,30 @@ public final class StationDatabase: Sendable {
 
     /// Writes in one transaction.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await queue.write(body)
+        do {
+            let result = try await queue.write(body)
+            health.succeeded()
+            return result
+        } catch {
+            if !(error is CancellationError) { health.failed(error) }
+            throw error
+        }
     }
 
     /// Writes in one transaction committed with `synchronous = FULL`: durable before it returns, so a
     /// change acknowledged to a rider or an admin survives a power cut right after.
     public func durableWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            let result = try await durable(body)
+            health.succeeded()
+            return result
+        } catch {
+            if !(error is CancellationError) { health.failed(error) }
+            throw error
+        }
+    }
+
+    private func durable<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -99,6 +175,30 @@ public final class StationDatabase: Sendable {
     /// `PRAGMA integrity_check` ("ok" when healthy).
     public func integrityCheck() throws -> String {
         try queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// `PRAGMA quick_check`: nil when healthy, else what it found (and the health marks it damaged).
+    @discardableResult
+    public func quickCheck() async -> String? {
+        do {
+            let result = try await queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            if result == ["ok"] { return nil }
+            let detail = result.prefix(3).joined(separator: "; ")
+            health.corrupted(detail)
+            return detail
+        } catch {
+            health.failed(error)
+            if Self.isDamage(error) { health.corrupted("\(error)") }
+            return "\(error)"
+        }
+    }
+
+    /// Bytes of the database and its WAL on disk.
+    public var sizeOnDisk: Int64 {
+        ["", "-wal"].reduce(Int64(0)) { total, suffix in
+            var info = stat()
+            return total + (stat(path + suffix, &info) == 0 ? Int64(info.st_size) : 0)
+        }
     }
 
     /// Checkpoints the WAL into the main file and truncates it (on shutdown, after pruning).

@@ -30,6 +30,8 @@ public actor VisitBook: Service, Reloadable {
     private let logger: Logger
     /// New visits since the daemon started, by category (for `/metrics`).
     public private(set) var checkInsSinceStart: [String: Int] = [:]
+    private var clock = ClockGuard()
+    private var clockDistrusted = false
     /// Check-ins and check-outs as they happen (for `Watch`).
     public nonisolated let events = Broadcaster<Event>()
 
@@ -101,6 +103,15 @@ public actor VisitBook: Service, Reloadable {
 
     /// Closes overstayed visits and deletes expired ones.
     public func maintain(now: Date = Date()) async {
+        if let why = clock.distrust(now: now) {
+            if !clockDistrusted {
+                logger.warning(
+                    "visits are not closed or pruned while the clock is in doubt", metadata: ["why": "\(why)"])
+            }
+            clockDistrusted = true
+            return
+        }
+        clockDistrusted = false
         do {
             let (closed, deleted) = try await store.maintain(
                 now: now, maxStay: settings.maxStay.seconds,
@@ -109,7 +120,11 @@ public actor VisitBook: Service, Reloadable {
                 logger.info("visit closed automatically after the maximum stay", metadata: ["visit": "\(v.id ?? 0)"])
                 publish(.autoClosed(v))
             }
-            if deleted > 0 { logger.info("deleted expired visits", metadata: ["count": "\(deleted)"]) }
+            if deleted > 0 {
+                logger.info("deleted expired visits", metadata: ["count": "\(deleted)"])
+                // Deleted rows are overwritten (secure_delete); the WAL that still holds them is emptied.
+                try? await store.database.checkpoint()
+            }
         } catch {
             logger.error("visit maintenance failed", metadata: ["error": "\(error)"])
         }

@@ -119,7 +119,10 @@ public struct VisitStore: Sendable {
                 closed[i].closedBy = "auto"
                 try closed[i].update(db)
             }
-            let deleted = try VisitRecord.filter(Column("checked_in") < StationDatabase.ms(retainSince)).deleteAll(db)
+            // Never every visit: a cutoff past the newest one means the clock is wrong.
+            let newest = try Int64.fetchOne(db, sql: "SELECT max(checked_in) FROM visit") ?? 0
+            let cutoff = StationDatabase.ms(retainSince)
+            let deleted = newest >= cutoff ? try VisitRecord.filter(Column("checked_in") < cutoff).deleteAll(db) : 0
             return (closed, deleted)
         }
     }

@@ -97,6 +97,7 @@ enum Output {
         say(
             "Devices \(online)/\(r.devices.count) online   Occupancy \(r.occupancy)/\(r.station.capacity)   Active alerts \(r.activeAlerts)"
         )
+        if r.storageOk == false { say("STORAGE FAILING: \(r.storageError ?? "writes fail")") }
         say()
         say(deviceTable(r.devices))
     }

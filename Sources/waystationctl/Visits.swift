@@ -5,7 +5,8 @@ import WaystationProtocol
 /// The rider's id, read from a file or stdin (first line): never from the command line, where every
 /// local user could read it in /proc.
 struct RiderID: ParsableArguments {
-    @Option(name: .customLong("id-file"), help: "Read the rider's id from this file (default: the first line of stdin).")
+    @Option(
+        name: .customLong("id-file"), help: "Read the rider's id from this file (default: the first line of stdin).")
     var file: String?
 
     func read() throws -> String {
