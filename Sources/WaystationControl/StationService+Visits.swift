@@ -3,7 +3,8 @@ import WaystationCore
 import WaystationVisits
 
 extension StationService {
-    func checkIn(_ p: CheckIn.Parameters) async throws -> CheckIn.Reply {
+    /// The visit in a reply to a kiosk or reader carries no pseudonym (an empty `worker`).
+    func checkIn(_ p: CheckIn.Parameters, peer: Peer) async throws -> CheckIn.Reply {
         let categories = await visits.categories
         guard categories.contains(p.category) else {
             throw StationError.unknownCategory(category: p.category, known: categories)
@@ -12,14 +13,15 @@ extension StationService {
         do {
             let r = try await visits.checkIn(worker: p.worker, category: p.category, source: source)
             return CheckIn.Reply(
-                visit: Wire.visit(r.visit), alreadyInside: !r.created, occupancy: r.occupancy, capacity: r.capacity,
+                visit: Wire.visit(r.visit, showWorker: peer.role == .admin), alreadyInside: !r.created,
+                occupancy: r.occupancy, capacity: r.capacity,
                 full: r.full)
         } catch let e as VisitError {
             throw VarlinkError.invalidParameter("worker", reason: e.description)
         }
     }
 
-    func checkOut(_ p: CheckOut.Parameters) async throws -> CheckOut.Reply {
+    func checkOut(_ p: CheckOut.Parameters, peer: Peer) async throws -> CheckOut.Reply {
         let result: (visit: VisitRecord, occupancy: Int)?
         do {
             result = try await visits.checkOut(worker: p.worker)
@@ -27,7 +29,7 @@ extension StationService {
             throw VarlinkError.invalidParameter("worker", reason: e.description)
         }
         guard let (visit, occupancy) = result else { throw StationError.notCheckedIn }
-        return CheckOut.Reply(visit: Wire.visit(visit), occupancy: occupancy)
+        return CheckOut.Reply(visit: Wire.visit(visit, showWorker: peer.role == .admin), occupancy: occupancy)
     }
 
     func listVisits(_ p: ListVisits.Parameters) async throws -> ListVisits.Reply {

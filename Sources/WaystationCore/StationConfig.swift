@@ -28,6 +28,8 @@ public struct StationConfig: Sendable {
         public var adminGroup: String?
         /// Members may check riders in and out (the kiosk's process).
         public var kioskGroup: String? = "waystation-kiosk"
+        /// A connection with no complete message for this long is closed.
+        public var idleTimeout: Duration = .seconds(60)
     }
 
     /// One connection that requests are serialised on.

@@ -72,6 +72,8 @@ public enum StationConfigLoader {
             control.socket = resolve(r.string("socket", default: control.socket) ?? control.socket)
             control.adminGroup = r.string("admin_group", default: control.adminGroup)
             control.kioskGroup = r.string("kiosk_group", default: control.kioskGroup)
+            control.idleTimeout = r.duration("idle_timeout", default: control.idleTimeout) ?? control.idleTimeout
+            if control.idleTimeout < .seconds(1) { r.report("idle_timeout", "must be at least 1s") }
             errors += r.finish()
         }
 

@@ -62,7 +62,11 @@ public struct StationDaemon: Sendable {
             handler: StationService(
                 polling: polling, alerts: alerts, visits: visits, maintenance: maintenance, database: database,
                 config: reloader, logger: logger),
-            logger: logger)
+            limits: {
+                var limits = ControlServer.Limits()
+                limits.idleTimeout = config.control.idleTimeout
+                return limits
+            }(), logger: logger)
         retention = RetentionService(
             config: config, history: history, alerts: alerts, database: database, logger: logger)
         systemd = SystemdService(

@@ -82,9 +82,13 @@ final class SimDevice {
             m.tab_input_bits[point.address - Int(m.start_input_bits)] = value != 0 ? 1 : 0
         case .input, .holding:
             let clamped: [UInt16]
-            do {
-                clamped = try point.encode(value, order: profile.wordOrder)
-            } catch {
+            if !value.isFinite, point.type == .float32 {
+                // A broken sensor's float: NaN or infinity on the wire, as is.
+                let (a, b) = RegisterCodec.split(Float(value).bitPattern, order: profile.wordOrder)
+                clamped = [a, b]
+            } else if let words = try? point.encode(value, order: profile.wordOrder) {
+                clamped = words
+            } else {
                 // Out of the type's range: pin at the type's limit, like a saturating sensor.
                 clamped = (try? point.encode(value > 0 ? 1e12 : -1e12, order: profile.wordOrder)) ?? [0, 0]
             }

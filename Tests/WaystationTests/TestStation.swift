@@ -200,10 +200,6 @@ final class TestStation: @unchecked Sendable {
     static func freePort() throws -> Int { try LoopbackPort.free() }
 }
 
-import Logging
-import WaystationDaemon
-import WaystationStorage
-
 /// A logger for clients and engines made directly by tests.
 let testLogger: Logger = {
     var l = Logger(label: "test")
@@ -214,4 +210,64 @@ let testLogger: Logger = {
 /// A station database opened the way the daemon opens it (every domain's migrations).
 func openDatabase(_ path: String) throws -> StationDatabase {
     try StationDatabase(path: path, migrations: StationDaemon.migrations, logger: testLogger)
+}
+
+/// A station with the real daemon running on it, and varlink helpers (the daemon, the simulator and
+/// the socket are real; the test calls the socket as root, i.e. admin).
+final class StationRun: @unchecked Sendable {
+    // @unchecked: set in init; `daemon` replaced only by restart() from the test's own task.
+    let station: TestStation
+    var daemon: DaemonProcess
+    var socket: String { station.dir + "/control.sock" }
+    static let iface = "io.waystation.Station"
+
+    init(_ station: TestStation, environment: [String: String] = [:], waitForOnline: [String] = []) async throws {
+        self.station = station
+        daemon = try DaemonProcess(config: station.configPath, dir: station.dir, environment: environment)
+        let d = daemon
+        try await d.waitFor("READY=1") { d.count("READY=1") >= 1 }
+        for id in waitForOnline {
+            try await d.waitFor("\(id) online") {
+                (try? self.call("GetDevice", ["id": .string(id)]))?["device"]?["device"]?["state"]?.string == "online"
+            }
+        }
+    }
+
+    func call(_ method: String, _ parameters: JSON = [:]) throws -> JSON {
+        try VarlinkClient(path: socket).call("\(Self.iface).\(method)", parameters)
+    }
+
+    /// The varlink error (name, parameters) of a failing call; nil when it succeeds.
+    func error(_ method: String, _ parameters: JSON = [:]) -> (String, JSON)? {
+        do {
+            _ = try call(method, parameters)
+            return nil
+        } catch VarlinkClient.Failure.reply(let e) {
+            return (e.name, e.parameters)
+        } catch {
+            return ("\(error)", [:])
+        }
+    }
+
+    /// Waits until the daemon has polled `device` `cycles` more times: the daemon's own progress.
+    func waitForPolls(_ device: String, cycles: Int, requestsPerCycle: Int = 2) async throws {
+        let sim = station.simulator
+        let start = try sim.servedCount(device: device)
+        try await daemon.waitFor("\(cycles) polls of \(device)") {
+            try sim.servedCount(device: device) >= start + cycles * requestsPerCycle
+        }
+    }
+
+    func restart() async throws {
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+        daemon = try DaemonProcess(config: station.configPath, dir: station.dir)
+        let d = daemon
+        try await d.waitFor("READY=1 after restart") { d.count("READY=1") >= 1 }
+    }
+}
+
+/// The shipped profile text, for stations that use real appliances.
+func shippedProfile(_ name: String) throws -> String {
+    try String(contentsOfFile: BuildPaths.repo + "/devices/\(name).toml", encoding: .utf8)
 }
