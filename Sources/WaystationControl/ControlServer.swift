@@ -161,7 +161,7 @@ public final class ControlServer: Service, @unchecked Sendable {
                     if revents & (Int16(POLLHUP) | Int16(POLLERR)) != 0 { c.peerDone = true }
                 }
                 if revents & Int16(POLLOUT) != 0, !c.flush() {
-                    drop(c, why: nil)
+                    drop(c, why: "send failed: \(String(cString: strerror(errno)))", quiet: true)
                     continue
                 }
             }
@@ -200,7 +200,7 @@ public final class ControlServer: Service, @unchecked Sendable {
                 c.streaming = false
                 c.lastMessage = .now
             }
-            if !c.flush() { drop(c, why: nil) }
+            if !c.flush() { drop(c, why: "send failed: \(String(cString: strerror(errno)))", quiet: true) }
         }
     }
 
@@ -234,7 +234,7 @@ public final class ControlServer: Service, @unchecked Sendable {
             }
         }
         if !c.flush() {
-            drop(c, why: nil)
+            drop(c, why: "send failed (process)", quiet: true)
             return
         }
         if c.output.isEmpty && !c.busy && (c.closeAfterFlush || c.peerDone) { drop(c, why: nil) }
@@ -301,11 +301,11 @@ public final class ControlServer: Service, @unchecked Sendable {
     private func expireIdle() {
         let now = ContinuousClock.now
         for c in Array(connections.values) where !c.busy && now - c.lastMessage > limits.idleTimeout {
-            drop(c, why: nil)
+            drop(c, why: "idle for \(DurationParser.format(limits.idleTimeout))", quiet: true)
         }
     }
 
-    private func drop(_ c: ControlConnection, why: String?) {
+    private func drop(_ c: ControlConnection, why: String?, quiet: Bool = false) {
         guard connections.removeValue(forKey: c.id) != nil else { return }
         c.sink?.markClosed()
         close(c.fd)

@@ -105,7 +105,7 @@ final class TestStation: @unchecked Sendable {
     /// - Parameter rtuUnits: unit ids to put on an RTU bus (a pty pair) besides the TCP bus.
     init(
         tcpUnits: [Int] = [1], rtuUnits: [Int] = [], extraProfiles: [String: String] = [:],
-        extraConfig: String = "", timeout: String = "300ms"
+        extraConfig: String = "", timeout: String = "300ms", control: String = ""
     ) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
@@ -124,6 +124,7 @@ final class TestStation: @unchecked Sendable {
             flush_interval = "0ms"
             [control]
             socket = "control.sock"
+            \(control)
             [profiles]
             paths = ["devices"]
             [[bus]]
