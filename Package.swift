@@ -22,7 +22,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
@@ -85,7 +84,6 @@ let package = Package(
             name: "WaystationAlerts",
             dependencies: [
                 "WaystationCore", "WaystationStorage", logging, lifecycle,
-                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
@@ -153,8 +151,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "WaystationProtocol", .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
+                "WaystationProtocol", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),

@@ -44,7 +44,7 @@ public final class DaemonProcess: @unchecked Sendable {
 
     public init(
         config: String, dir: String, watchdogUsec: Int = 1_000_000, extraArgs: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], wrapper: [String] = []
     ) throws {
         notifyPath = dir + "/notify.sock"
         logPath = dir + "/daemon.log"
@@ -75,9 +75,9 @@ public final class DaemonProcess: @unchecked Sendable {
         env["JOURNAL_STREAM"] = nil
         env["TZ"] = "UTC"
         env.merge(environment) { _, new in new }
-        process = try Spawned(
-            Self.binDir + "/waystationd", ["--config", config, "--log-level", "info"] + extraArgs, environment: env,
-            output: logPath)
+        // `wrapper`: a program the daemon runs under (faketime …).
+        let argv = wrapper + [Self.binDir + "/waystationd", "--config", config, "--log-level", "info"] + extraArgs
+        process = try Spawned(argv[0], Array(argv.dropFirst()), environment: env, output: logPath)
     }
 
     deinit {

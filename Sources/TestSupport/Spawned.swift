@@ -1,10 +1,8 @@
 import Foundation
-import Subprocess
-import SystemPackage
 
-/// A long-running child (a daemon, a simulator) that tests signal and wait for by pid: started with
-/// posix_spawn and reaped with waitpid, so the handle can be kept across test steps and signalled
-/// synchronously. Programs run to completion use swift-subprocess (`Spawned.run`).
+/// A child process for tests: started with posix_spawn and reaped with waitpid, so the handle can be
+/// kept across test steps and signalled synchronously. (swift-subprocess 1.0.2 was tried and set
+/// aside: it ends the process with a fatalError when a child closes stdin early.)
 public final class Spawned: @unchecked Sendable {
     // @unchecked: `status` is guarded by `lock`; the rest is set once.
     public let pid: pid_t
@@ -71,34 +69,24 @@ public final class Spawned: @unchecked Sendable {
         return terminationStatus
     }
 
-    /// Runs a program to completion (swift-subprocess) and returns its exit status (128 + signal when
-    /// killed) and its output, stdout then stderr. Killed after `timeout`.
+    /// Runs a program to completion and returns its exit status (128 + signal when killed) and its
+    /// combined output. Killed after `timeout`. Waits without blocking Swift's shared pool.
     public static func run(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(120)
     ) async throws -> (Int32, String) {
-        let env: Environment =
-            environment.map { e in .custom(e.map { Array("\($0.key)=\($0.value)".utf8) }) } ?? .inherit
-        let argv = Arguments(arguments)
-        let result = try await withThrowingTaskGroup(of: (Int32, String)?.self) { group in
-            group.addTask {
-                let r = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: argv, environment: env, output: .string(limit: 16 << 20),
-                    error: .string(limit: 16 << 20))
-                let status: Int32 =
-                    switch r.terminationStatus {
-                    case .exited(let code): Int32(code)
-                    case .signaled(let sig): 128 + Int32(sig)
-                    }
-                return (status, r.standardOutput + r.standardError)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ws-out-\(UUID().uuidString)").path
+        defer { unlink(out) }
+        let p = try Spawned(path, arguments, environment: environment, output: out)
+        let deadline = ContinuousClock.now + timeout
+        while p.isRunning {
+            if ContinuousClock.now > deadline {
+                p.signal(SIGKILL)
+                Thread.detachNewThread { _ = p.wait(timeout: .seconds(5)) }
+                return (-1, "timed out: \(path) \(arguments.joined(separator: " "))")
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
+            try await Task.sleep(for: .milliseconds(10))
         }
-        return result ?? (-1, "timed out: \(path) \(arguments.joined(separator: " "))")
+        return (p.terminationStatus ?? -1, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
     }
 }
 

@@ -13,6 +13,7 @@ public final class WebhookReceiver: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Request] = []
     private var refusing = false
+    private var rejecting = false
     private var fd: Int32 = -1
     public let port: Int
 
@@ -50,6 +51,13 @@ public final class WebhookReceiver: @unchecked Sendable {
             shutdown(s, Int32(SHUT_RDWR))
             close(s)
         }
+    }
+
+    /// While rejecting, every request is answered 400 (refused for good) and not recorded.
+    public func setRejecting(_ on: Bool) {
+        lock.lock()
+        rejecting = on
+        lock.unlock()
     }
 
     /// While refusing, every request is answered 503 and not recorded.
@@ -102,12 +110,13 @@ public final class WebhookReceiver: @unchecked Sendable {
                 let header = String(decoding: data[0..<end], as: UTF8.self)
                 let path = header.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
                 lock.lock()
-                let refuse = refusing
+                let refuse = refusing || rejecting
+                let reject = rejecting
                 if !refuse {
                     received.append(Request(path: path, body: Data(data[end..<(end + contentLength)]), at: .now))
                 }
                 lock.unlock()
-                let status = refuse ? "503 Service Unavailable" : "200 OK"
+                let status = reject ? "400 Bad Request" : refuse ? "503 Service Unavailable" : "200 OK"
                 let reply = "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 _ = reply.utf8CString.withUnsafeBufferPointer { write(c, $0.baseAddress, $0.count - 1) }
                 return

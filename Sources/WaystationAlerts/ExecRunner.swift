@@ -1,35 +1,117 @@
 import Foundation
-import Subprocess
 import SystemPackage
 import WaystationCore
 
-/// Runs an exec notification target: the program (no shell) with the payload on stdin. The child
-/// starts with an empty signal mask and default handlers (swift-subprocess resets them), has a
-/// total deadline, and is killed and reaped when it passes it. A child that closes stdin early is
-/// an error, never a crash.
-enum ExecRunner {
-    static func run(_ command: [String], stdin payload: String, timeout: Duration) async throws {
+/// Runs an exec notification target: the program (no shell) with the payload on stdin, on a thread
+/// of its own (blocking calls never on Swift's shared pool).
+///
+/// The child starts with an empty signal mask and default signal handlers, in its own process group;
+/// it has a total deadline, after which the whole group is killed and the child reaped. A child that
+/// closes stdin early, or never reads it, is an error for this notification, never a crash or a hang.
+///
+/// Not swift-subprocess: its 1.0.2 ends the process with `fatalError("FileDescriptor … was not
+/// closed")` when a child closes stdin before reading (reproduced here in 3 of 3 runs), which in a
+/// daemon would be the crash this replaces.
+actor ExecRunner {
+    private let thread: ThreadExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+
+    init(name: String) {
+        thread = ThreadExecutor(name: "exec-\(name)", stackSize: 256 << 10)
+    }
+
+    deinit { thread.stop() }
+
+    func run(_ command: [String], stdin payload: String, timeout: Duration) throws(HTTPFailure) {
         guard let program = command.first else { throw HTTPFailure("empty command") }
-        let arguments = Arguments(Array(command.dropFirst()))
-        let status = try await withThrowingTaskGroup(of: TerminationStatus?.self) { group in
-            group.addTask {
-                let result = try await Subprocess.run(
-                    .path(FilePath(program)), arguments: arguments, input: .string(payload), output: .discarded,
-                    error: .discarded)
-                return result.terminationStatus
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            // The first to finish: the program, or the deadline (cancelling the run kills the child).
-            guard let first = try await group.next() else { return TerminationStatus?.none }
-            return first
+        let deadline = ContinuousClock.now + timeout
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw HTTPFailure("pipe: \(Errno(rawValue: errno))") }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writeEnd, F_SETFL, fcntl(writeEnd, F_GETFL) | O_NONBLOCK)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, readEnd, 0)
+        posix_spawn_file_actions_addclose(&actions, readEnd)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        var argv = command.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, program, &actions, &attributes, &argv, environ)
+        close(readEnd)
+        guard rc == 0 else {
+            close(writeEnd)
+            throw HTTPFailure("cannot run \(program): \(Errno(rawValue: rc))", permanent: true)
         }
-        guard let status else {
-            throw HTTPFailure("\(program) did not finish within \(DurationParser.format(timeout)); killed")
+        var problem = Self.write(Array(payload.utf8), to: writeEnd, deadline: deadline)
+        close(writeEnd)
+        // Wait for it, within the deadline; then the group is killed and the child reaped.
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0, errno != EINTR {
+                throw HTTPFailure("waiting for \(program): \(Errno(rawValue: errno))")
+            }
+            if ContinuousClock.now >= deadline {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                throw HTTPFailure("\(program) did not finish within \(DurationParser.format(timeout)); killed")
+            }
+            usleep(5_000)
         }
-        guard status.isSuccess else { throw HTTPFailure("\(program) ended with \(status)") }
+        let exited = status & 0x7f == 0
+        let code = (status >> 8) & 0xff
+        if exited, code == 0 {
+            if let problem { throw HTTPFailure("\(program) exited 0 but \(problem)") }
+            return
+        }
+        problem = problem.map { "; \($0)" } ?? ""
+        throw HTTPFailure(
+            exited
+                ? "\(program) exited with status \(code)\(problem ?? "")"
+                : "\(program) ended by signal \(status & 0x7f)")
+    }
+
+    /// Writes the payload to the child's stdin within the deadline; says what went wrong, if anything
+    /// (a child that closed stdin early gives EPIPE, which the daemon ignores: SIGPIPE is ignored).
+    static func write(_ bytes: [UInt8], to fd: Int32, deadline: ContinuousClock.Instant) -> String? {
+        let descriptor = FileDescriptor(rawValue: fd)
+        var offset = 0
+        while offset < bytes.count {
+            do {
+                let n = try bytes[offset...].withUnsafeBytes { try descriptor.write($0) }
+                offset += n
+            } catch Errno.resourceTemporarilyUnavailable {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero { return "it did not read its input in time" }
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, Int32(clamping: max(1, left.milliseconds)))
+            } catch Errno.interrupted {
+                continue
+            } catch {
+                return "it closed its input early (\(error))"
+            }
+        }
+        return nil
     }
 }

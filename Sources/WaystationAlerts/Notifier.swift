@@ -60,12 +60,14 @@ struct Delivery: Sendable {
     let store: AlertStore
     let logger: Logger
     let poster: HTTPPoster
+    let exec: ExecRunner
 
     init(target: StationConfig.Notify, store: AlertStore, logger: Logger) {
         self.target = target
         self.store = store
         self.logger = logger
         poster = HTTPPoster(name: target.name)
+        exec = ExecRunner(name: target.name)
     }
 
     /// Refusals for good after which a notification becomes a dead letter.
@@ -131,7 +133,7 @@ struct Delivery: Sendable {
     func send(_ payload: String) async throws {
         switch target.kind {
         case .exec:
-            try await ExecRunner.run(target.command, stdin: payload, timeout: target.timeout)
+            try await exec.run(target.command, stdin: payload, timeout: target.timeout)
         case .webhook, .alertmanager:
             var endpoint = try HTTPEndpoint(url: target.url ?? "")
             if target.kind == .alertmanager, !endpoint.path.hasSuffix("/api/v2/alerts") {

@@ -65,6 +65,8 @@ public actor RetentionService: Service, Reloadable {
                     ])
                 try await database.checkpoint()
             }
+        } catch let wrong as ClockLooksWrong {
+            logger.warning("pruning skipped", metadata: ["why": "\(wrong)"])
         } catch {
             logger.error("pruning failed", metadata: ["error": "\(error)"])
         }

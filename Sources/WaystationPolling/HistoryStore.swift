@@ -2,6 +2,16 @@ import Foundation
 import WaystationCore
 import WaystationStorage
 
+/// Pruning refused: it would delete everything, which means the clock is wrong, not that all the
+/// data expired.
+public struct ClockLooksWrong: Error, CustomStringConvertible {
+    public var newest: Date
+    public var now: Date
+    public var description: String {
+        "the clock looks wrong: pruning at \(now.formatted(.iso8601)) would delete everything (the newest row is from \(newest.formatted(.iso8601)))"
+    }
+}
+
 /// Value history, device state transitions and learned read splits: the polling domain's tables.
 ///
 /// Everything one flush holds is written in one transaction. Values are stored sparsely (see
@@ -177,7 +187,9 @@ public actor HistoryStore {
         // cutoff past the newest row means the clock is wrong, not that all history expired.
         try await database.write { db in
             let newest = try Int64.fetchOne(db, sql: "SELECT max(at) FROM point_value") ?? 0
-            if newest > 0, newest < Self.ms(now.addingTimeInterval(-retainValues)) { return (0, 0) }
+            if newest > 0, newest < Self.ms(now.addingTimeInterval(-retainValues)) {
+                throw ClockLooksWrong(newest: StationDatabase.date(ms: newest), now: now)
+            }
             try db.execute(
                 sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))]
             )

@@ -9,6 +9,12 @@ public struct PointRecorder: Sendable {
         public var at: Date
         /// nil when the device answered a sentinel ("no reading").
         public var value: Double?
+
+        public init(series: SeriesKey, at: Date, value: Double?) {
+            self.series = series
+            self.at = at
+            self.value = value
+        }
     }
 
     /// A finished 1-minute aggregate.
