@@ -43,6 +43,7 @@ public enum StationConfigLoader {
             station.id = r.string("id", required: true) ?? ""
             station.name = r.string("name", default: station.id) ?? station.id
             station.capacity = r.int("capacity", range: 0...100_000, default: 0) ?? 0
+            station.district = r.string("district")
             errors += r.finish()
         } else {
             errors.append(root.error("station", "missing [station] table with id, name, capacity"))
@@ -195,6 +196,8 @@ public enum StationConfigLoader {
             let timeout = r.duration("timeout", default: .seconds(10)) ?? .seconds(10)
             let repeatInterval = r.duration("repeat_interval", default: .seconds(4 * 3600)) ?? .seconds(4 * 3600)
             let resend = r.duration("resend_interval", default: .seconds(60)) ?? .seconds(60)
+            let reports = r.bool("reports", default: false)
+            if reports, kind != .webhook { r.report("reports", "hazard reports go to webhook targets only") }
             if kind == .exec, command.isEmpty {
                 r.report("command", "an exec target needs command = [\"program\", \"arg\" …]")
             }
@@ -214,9 +217,10 @@ public enum StationConfigLoader {
                 .init(
                     name: name, kind: kind, url: url, command: command, timeout: timeout,
                     repeatInterval: repeatInterval,
-                    resendInterval: resend))
+                    resendInterval: resend, reports: reports))
         }
 
+        let front = parseFront(root: root, source: source, devices: devices, errors: &errors)
         errors += root.finish()
         if !errors.isEmpty { throw ConfigErrors(errors) }
         var config = StationConfig(
@@ -225,6 +229,7 @@ public enum StationConfigLoader {
             logLevel: logLevel)
         config.polling = polling
         config.visits = visits
+        config.front = front
         return config
     }
 
