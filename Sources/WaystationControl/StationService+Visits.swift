@@ -3,7 +3,8 @@ import WaystationCore
 import WaystationVisits
 
 extension StationService {
-    func checkIn(_ p: CheckIn.Parameters) async throws -> CheckIn.Reply {
+    /// The visit carries the rider's pseudonym for admins only.
+    func checkIn(_ p: CheckIn.Parameters, showWorker: Bool = true) async throws -> CheckIn.Reply {
         let categories = await visits.categories
         guard categories.contains(p.category) else {
             throw StationError.unknownCategory(category: p.category, known: categories)
@@ -11,18 +12,18 @@ extension StationService {
         do {
             let r = try await visits.checkIn(worker: p.worker, category: p.category, source: p.source)
             return CheckIn.Reply(
-                visit: Wire.visit(r.visit), alreadyInside: !r.created, occupancy: r.occupancy, capacity: r.capacity,
+                visit: Wire.visit(r.visit, showWorker: showWorker), alreadyInside: !r.created, occupancy: r.occupancy, capacity: r.capacity,
                 full: r.full)
         } catch let e as VisitError {
             throw VarlinkError.invalidParameter("worker", reason: e.description)
         }
     }
 
-    func checkOut(_ p: CheckOut.Parameters) async throws -> CheckOut.Reply {
+    func checkOut(_ p: CheckOut.Parameters, showWorker: Bool = true) async throws -> CheckOut.Reply {
         guard let (visit, occupancy) = try await visits.checkOut(worker: p.worker) else {
-            throw StationError.notCheckedIn(worker: visits.pseudonym(p.worker))
+            throw StationError.notCheckedIn(worker: showWorker ? visits.pseudonym(p.worker) : "")
         }
-        return CheckOut.Reply(visit: Wire.visit(visit), occupancy: occupancy)
+        return CheckOut.Reply(visit: Wire.visit(visit, showWorker: showWorker), occupancy: occupancy)
     }
 
     func listVisits(_ p: ListVisits.Parameters) async throws -> ListVisits.Reply {

@@ -28,6 +28,8 @@ public actor VisitBook: Service, Reloadable {
     private var settings: StationConfig.Visits
     private var capacity: Int
     private let logger: Logger
+    /// New visits since the daemon started, by category (for `/metrics`).
+    public private(set) var checkInsSinceStart: [String: Int] = [:]
     /// Check-ins and check-outs as they happen (for `Watch`).
     public nonisolated let events = Broadcaster<Event>()
 
@@ -61,6 +63,7 @@ public actor VisitBook: Service, Reloadable {
             worker: id, category: category, source: source, at: now)
         let result = CheckInResult(visit: visit, created: created, occupancy: occupancy, capacity: capacity)
         if created {
+            checkInsSinceStart[category, default: 0] += 1
             logger.info(
                 "check-in",
                 metadata: ["rider": "\(id.prefix(12))", "category": "\(category)", "occupancy": "\(occupancy)"])
