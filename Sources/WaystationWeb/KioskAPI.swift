@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import WaystationProtocol
 
 /// The kiosk page's JSON API (`Kiosk/README.md`), `/metrics`, and the page itself at `/`.
@@ -86,7 +87,8 @@ public struct KioskAPI: Sendable {
             try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
             var sent = -1
             var lastSent = ContinuousClock.now
-            while !Task.isCancelled {
+            // Ends when the server shuts down (it waits for open requests), or the client goes away.
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let (version, text) = await feed.current()
                 if version != sent || ContinuousClock.now - lastSent >= heartbeat {
                     let data = text ?? #"{"daemon_ok":false}"#
