@@ -96,7 +96,7 @@ struct KioskTests {
 
     @Test("a scan checks in, a second checks out; sessions; rate limits; no pseudonym to the kiosk")
     func scan() async throws {
-        let r = try await Running(extra: "[kiosk]\nscan_interval = \"2s\"\nscans_per_minute = 5\n")
+        let r = try await Running(extra: "[kiosk]\nscan_interval = \"5s\"\nscans_per_minute = 5\n")
         let card = "6222020200112233"
         let first = try await r.kiosk("KioskScan", ["worker": .string(card), "category": "courier"])
         #expect(first["action"]?.string == "checked_in")
@@ -115,7 +115,7 @@ struct KioskTests {
         #expect(status["parameters"]?["kiosk"]?["station"]?["capacity"]?.number == 4)
         // The scan after the interval checks the rider out, with a new session; the old one ended.
         var second: JSON = [:]
-        try await waitUntil("the rate limit to pass", within: .seconds(10)) {
+        try await waitUntil("the rate limit to pass", within: .seconds(20)) {
             let (reply, _) = try await r.callAs(kiosk: true, "KioskScan", ["worker": .string(card), "category": "courier"])
             second = reply["parameters"] ?? [:]
             return reply["error"] == nil

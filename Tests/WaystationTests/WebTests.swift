@@ -113,7 +113,7 @@ struct WebTests {
 
     @Test("the kiosk API: page with its CSP, /api/kiosk, scan in and out, errors as the page's codes, SSE")
     func api() async throws {
-        let r = try await Running(extra: "[kiosk]\nscan_interval = \"2s\"\n")
+        let r = try await Running(extra: "[kiosk]\nscan_interval = \"5s\"\n")
         let page = try await r.curl(["/"])
         #expect(page.status == 200 && page.body.contains("<html lang=\"zh-CN\">"))
         #expect(page.headers["content-security-policy"]?.contains("connect-src 'self'") == true)
@@ -144,7 +144,7 @@ struct WebTests {
             ["/api/report"], method: "POST",
             body: #"{"session":"\#(session)","category":"fallen_cable","location":"   "}"#)
         #expect(badPlace.status == 400 && badPlace.body.contains("invalid_location"))
-        try await waitUntil("the second scan to check out", within: .seconds(10)) {
+        try await waitUntil("the second scan to check out", within: .seconds(20)) {
             let out = try await r.curl(["/api/scan"], method: "POST", body: scan)
             return out.status == 200 && out.body.contains("checked_out")
         }
