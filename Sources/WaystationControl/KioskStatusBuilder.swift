@@ -39,7 +39,8 @@ enum KioskStatusBuilder {
             microwave: KioskMicrowave(state: microwave),
             slots: config.slots.map { slot($0, snapshot, latched: latched[$0.id]) },
             services: config.front.services.map {
-                KioskService(name: $0.name, nameEn: $0.nameEn, days: $0.days, hours: $0.hours, today: $0.days.contains(day))
+                KioskService(
+                    name: $0.name, nameEn: $0.nameEn, days: $0.days, hours: $0.hours, today: $0.days.contains(day))
             },
             visitCategories: visitCategories,
             hazardCategories: config.front.hazards.map {

@@ -17,8 +17,11 @@ extension StationService {
                     id: s.id, kind: s.kind.rawValue, state: s.health.state, maintenance: s.maintenance != nil,
                     lastGood: s.health.lastGood?.timeIntervalSince1970))
             for (spec, state) in s.points {
-                guard case .good = state.quality(at: now), let v = state.value?.doubleValue, v.isFinite else { continue }
-                points.append(MetricsPoint(device: s.id, kind: s.kind.rawValue, point: spec.name, unit: spec.unit, value: v))
+                guard case .good = state.quality(at: now), let v = state.value?.doubleValue, v.isFinite else {
+                    continue
+                }
+                points.append(
+                    MetricsPoint(device: s.id, kind: s.kind.rawValue, point: spec.name, unit: spec.unit, value: v))
             }
         }
         let stats = await polling.busStatistics()
@@ -26,7 +29,9 @@ extension StationService {
             let b = stats[bus.name] ?? BusStatistics()
             return MetricsBus(
                 bus: bus.name,
-                requests: BusStatistics.Result.allCases.map { ResultCount(result: $0.rawValue, count: b.requests[$0] ?? 0) },
+                requests: BusStatistics.Result.allCases.map {
+                    ResultCount(result: $0.rawValue, count: b.requests[$0] ?? 0)
+                },
                 reconnects: b.reconnects, bucketBounds: BusStatistics.buckets, buckets: b.durationBuckets,
                 durationCount: b.durationCount, durationSum: b.durationSum)
         }
@@ -38,7 +43,9 @@ extension StationService {
         for state in ["pending", "firing"] {
             for severity in Severity.allCases {
                 alertRows.append(
-                    AlertCount(state: state, severity: severity.rawValue, count: alertCounts["\(state)/\(severity.rawValue)"] ?? 0))
+                    AlertCount(
+                        state: state, severity: severity.rawValue,
+                        count: alertCounts["\(state)/\(severity.rawValue)"] ?? 0))
             }
         }
         let latched = await alerts.latchedSlots
@@ -56,7 +63,8 @@ extension StationService {
                     CategoryCount(category: $0, count: counts[$0] ?? 0)
                 },
                 storageOk: await database.ping(), storageErrors: await polling.monitor.writeErrors,
-                storageWrittenBytes: Self.writtenBytes(), databaseSizeBytes: Self.fileSize(database.path)
+                storageWrittenBytes: Self.writtenBytes(),
+                databaseSizeBytes: Self.fileSize(database.path)
                     + Self.fileSize(database.path + "-wal"),
                 outbox: targets.map { OutboxCount(target: $0, pending: pending[$0] ?? 0) }))
     }

@@ -12,7 +12,8 @@ extension StationService {
         do {
             let r = try await visits.checkIn(worker: p.worker, category: p.category, source: p.source)
             return CheckIn.Reply(
-                visit: Wire.visit(r.visit, showWorker: showWorker), alreadyInside: !r.created, occupancy: r.occupancy, capacity: r.capacity,
+                visit: Wire.visit(r.visit, showWorker: showWorker), alreadyInside: !r.created, occupancy: r.occupancy,
+                capacity: r.capacity,
                 full: r.full)
         } catch let e as VisitError {
             throw VarlinkError.invalidParameter("worker", reason: e.description)

@@ -40,7 +40,8 @@ extension StationConfigLoader {
             let r = TableReader(source: source, table: t, section: "hazard", index: i)
             let id = r.string("id", required: true) ?? ""
             r.label = "[[hazard]] \"\(id)\""
-            if r.has("id"), id.isEmpty || id.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) })
+            if r.has("id"),
+                id.isEmpty || id.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) })
             {
                 r.report("id", "expected ASCII letters, digits and '_', got \"\(id)\"")
             }

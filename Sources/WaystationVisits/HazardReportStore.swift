@@ -117,7 +117,8 @@ public struct HazardReportStore: Sendable {
             try r.update(db)
             try AuditRecord(
                 at: now, uid: uid, user: user, action: "report-\(status.rawValue)", target: "report \(id)",
-                old: HazardReportRecord.Status.pending.rawValue, new: note.map { "\(status.rawValue): \($0)" } ?? status.rawValue
+                old: HazardReportRecord.Status.pending.rawValue,
+                new: note.map { "\(status.rawValue): \($0)" } ?? status.rawValue
             ).insert(db)
             for m in messages(r) { try Outbox.insert(db, target: m.target, payload: m.payload, at: now) }
             return .judged(r)
@@ -135,7 +136,9 @@ public struct HazardReportStore: Sendable {
         try await database.read { db in
             let points =
                 try Int.fetchOne(
-                    db, sql: "SELECT coalesce(sum(points), 0) FROM hazard_report WHERE reporter = ? AND status = 'verified'",
+                    db,
+                    sql:
+                        "SELECT coalesce(sum(points), 0) FROM hazard_report WHERE reporter = ? AND status = 'verified'",
                     arguments: [reporter]) ?? 0
             let reports = try HazardReportRecord.filter(Column("reporter") == reporter).order(Column("id").desc)
                 .limit(limit).fetchAll(db)

@@ -133,8 +133,12 @@ public actor KioskDesk: Reloadable {
         }
         let place = location.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !place.isEmpty else { throw Refusal.invalidReport(field: "location", reason: "empty") }
-        guard place.count <= 80 else { throw Refusal.invalidReport(field: "location", reason: "longer than 80 characters") }
-        guard !Self.hasControl(place) else { throw Refusal.invalidReport(field: "location", reason: "control characters") }
+        guard place.count <= 80 else {
+            throw Refusal.invalidReport(field: "location", reason: "longer than 80 characters")
+        }
+        guard !Self.hasControl(place) else {
+            throw Refusal.invalidReport(field: "location", reason: "control characters")
+        }
         let text = note?.trimmingCharacters(in: .whitespacesAndNewlines)
         let cleanNote = (text?.isEmpty ?? true) ? nil : text
         if let cleanNote {
@@ -164,7 +168,8 @@ public actor KioskDesk: Reloadable {
     {
         let status: HazardReportRecord.Status = verified ? .verified : .rejected
         let current = try await reports.report(id)
-        let points = current.flatMap { r in config.front.hazards.first { $0.id == r.category }?.points }
+        let points =
+            current.flatMap { r in config.front.hazards.first { $0.id == r.category }?.points }
             ?? current?.points ?? 0
         let outcome = try await reports.judge(
             id: id, status: status, points: points, note: note, by: user, uid: uid, at: now(),

@@ -226,7 +226,8 @@ public struct KioskAPI: Sendable {
                 case .sessionExpired: return Self.error(.unauthorized, "session_expired")
                 case .invalidReport(let field, _):
                     return Self.error(
-                        .badRequest, ["location", "note", "category"].contains(field) ? "invalid_\(field)" : "bad_request")
+                        .badRequest,
+                        ["location", "note", "category"].contains(field) ? "invalid_\(field)" : "bad_request")
                 case .permissionDenied(let method, _, let required):
                     logger.error(
                         "the daemon refused this process: run waystation-web in the kiosk group",
@@ -238,7 +239,8 @@ public struct KioskAPI: Sendable {
                 }
             }
             if e.name == "org.varlink.service.InvalidParameter" {
-                return Self.error(.badRequest, e.parameters["parameter"]?.string == "worker" ? "invalid_id" : "bad_request")
+                return Self.error(
+                    .badRequest, e.parameters["parameter"]?.string == "worker" ? "invalid_id" : "bad_request")
             }
             logger.warning("daemon error", metadata: ["error": "\(e.name)"])
             return Self.error(.serviceUnavailable, "unavailable")

@@ -59,7 +59,8 @@ public enum MetricsExposition {
         for b in m.buses {
             for c in b.requests {
                 counter(
-                    r, "waystation_bus_requests_total", "Modbus requests on the bus by result, since waystationd started.",
+                    r, "waystation_bus_requests_total",
+                    "Modbus requests on the bus by result, since waystationd started.",
                     [("bus", b.bus), ("result", c.result)], c.count)
             }
             counter(

@@ -25,7 +25,10 @@ struct FrontTests {
         #expect(c.front.web.listen.description == "127.0.0.1:8480")
         #expect(c.front.web.metricsListen == nil)
         #expect(c.front.services.isEmpty)
-        #expect(c.front.hazards.map(\.id) == ["manhole_cover", "fallen_cable", "corridor_charging", "elderly_visit", "other"])
+        #expect(
+            c.front.hazards.map(\.id) == [
+                "manhole_cover", "fallen_cable", "corridor_charging", "elderly_visit", "other",
+            ])
         #expect(c.front.hazards.first?.name == "井盖破损")
     }
 
@@ -53,7 +56,8 @@ struct FrontTests {
         #expect(c.front.web.metricsListen == .init(host: "::1", port: 9436))
         #expect(c.front.kiosk.locationPresets == ["南门", "菜市场"])
         #expect(c.front.kiosk.scanInterval == .seconds(3))
-        #expect(c.front.services == [.init(name: "法律援助", nameEn: "Legal aid", days: ["mon", "tue"], hours: "14:00-17:00")])
+        #expect(
+            c.front.services == [.init(name: "法律援助", nameEn: "Legal aid", days: ["mon", "tue"], hours: "14:00-17:00")])
         #expect(c.front.hazards == [.init(id: "pothole", name: "路面坑洼", nameEn: nil, points: 3)])
     }
 
@@ -132,7 +136,9 @@ struct FrontTests {
         s.open(token: "b", pseudonym: "P", now: t0)
         s.open(token: "c", pseudonym: "P", now: t0)
         #expect(s.use("b", now: t0) == nil && s.use("c", now: t0) == "P")
-        for (i, p) in ["Q", "R", "S"].enumerated() { s.open(token: p, pseudonym: p, now: t0.addingTimeInterval(Double(i + 1))) }
+        for (i, p) in ["Q", "R", "S"].enumerated() {
+            s.open(token: p, pseudonym: p, now: t0.addingTimeInterval(Double(i + 1)))
+        }
         #expect(s.count == 3, "capacity")
         #expect(KioskSessions.newToken().count == 32 && KioskSessions.newToken() != KioskSessions.newToken())
     }

@@ -75,7 +75,10 @@ struct KioskTests {
             let (status, out) = try await Spawned.run(
                 "/usr/bin/setpriv",
                 ["--reuid=65534", "--regid=65534"] + groups
-                    + ["/usr/bin/python3", "-c", KioskTests.client, socket, "\(KioskTests.iface).\(method)", parameters.text])
+                    + [
+                        "/usr/bin/python3", "-c", KioskTests.client, socket, "\(KioskTests.iface).\(method)",
+                        parameters.text,
+                    ])
             guard status == 0, let json = JSON.parse(Data(out.utf8)) else {
                 throw TestSupportError("client failed (\(status)): \(out)")
             }
@@ -116,7 +119,8 @@ struct KioskTests {
         // The scan after the interval checks the rider out, with a new session; the old one ended.
         var second: JSON = [:]
         try await waitUntil("the rate limit to pass", within: .seconds(20)) {
-            let (reply, _) = try await r.callAs(kiosk: true, "KioskScan", ["worker": .string(card), "category": "courier"])
+            let (reply, _) = try await r.callAs(
+                kiosk: true, "KioskScan", ["worker": .string(card), "category": "courier"])
             second = reply["parameters"] ?? [:]
             return reply["error"] == nil
         }
@@ -130,7 +134,8 @@ struct KioskTests {
         // Everyone together: at most 5 scans a minute (2 so far).
         var refused = 0
         for i in 0..<5 {
-            let (reply, _) = try await r.callAs(kiosk: true, "KioskScan", ["worker": .string("77\(i)"), "category": "other"])
+            let (reply, _) = try await r.callAs(
+                kiosk: true, "KioskScan", ["worker": .string("77\(i)"), "category": "other"])
             if reply["error"]?.string == "\(Self.iface).RateLimited" { refused += 1 }
         }
         #expect(refused == 2)
@@ -139,7 +144,8 @@ struct KioskTests {
         let visits = try r.call("ListVisits")["visits"]?.array ?? []
         let pseudonyms = Set(visits.compactMap { $0["worker"]?.string }.filter { !$0.isEmpty })
         #expect(pseudonyms.count == 4)
-        let (checkIn, checkInText) = try await r.callAs(kiosk: true, "CheckIn", ["worker": "X-1", "category": "courier"])
+        let (checkIn, checkInText) = try await r.callAs(
+            kiosk: true, "CheckIn", ["worker": "X-1", "category": "courier"])
         #expect(checkIn["parameters"]?["visit"]?["worker"]?.string == "")
         let (notIn, notInText) = try await r.callAs(kiosk: true, "CheckOut", ["worker": "nobody-here"])
         #expect(notIn["error"]?.string == "\(Self.iface).NotCheckedIn")
@@ -187,14 +193,20 @@ struct KioskTests {
         #expect(e == "\(Self.iface).InvalidReport" && p["field"]?.string == "category")
         (e, p) = try await r.kioskError(
             "SubmitReport",
-            ["session": .string(session), "category": "other", "location": "gate", "note": .string(String(repeating: "x", count: 201))])
+            [
+                "session": .string(session), "category": "other", "location": "gate",
+                "note": .string(String(repeating: "x", count: 201)),
+            ])
         #expect(e == "\(Self.iface).InvalidReport" && p["field"]?.string == "note")
         (e, _) = try await r.kioskError(
             "SubmitReport", ["session": "00000000000000000000000000000000", "category": "other", "location": "gate"])
         #expect(e == "\(Self.iface).SessionExpired")
         let filed = try await r.kiosk(
             "SubmitReport",
-            ["session": .string(session), "category": "manhole_cover", "location": "东门 east gate", "note": "cover cracked"])
+            [
+                "session": .string(session), "category": "manhole_cover", "location": "东门 east gate",
+                "note": "cover cracked",
+            ])
         let id = try #require(filed["report"]?["id"]?.number)
         #expect(filed["report"]?["status"]?.string == "pending" && filed["report"]?["points"]?.number == 10)
         #expect(filed["report"]?["reporter"] == nil, "the pseudonym went to the kiosk")
@@ -204,21 +216,25 @@ struct KioskTests {
         try await r.restart()
         // Admin only: a kiosk may not list or judge.
         #expect(try await r.kioskError("ListReports").0 == "\(Self.iface).PermissionDenied")
-        #expect(try await r.kioskError("JudgeReport", ["id": .number(id), "verdict": "verified"]).0 == "\(Self.iface).PermissionDenied")
+        #expect(
+            try await r.kioskError("JudgeReport", ["id": .number(id), "verdict": "verified"]).0
+                == "\(Self.iface).PermissionDenied")
         let listed = try r.call("ListReports", ["status": "pending"])["reports"]?.array ?? []
         #expect(listed.count == 1)
         let reporter = try #require(listed.first?["reporter"]?.string)
         #expect(reporter.count == 64)
         // Verify with waystationctl; the rider's balance rises (a new session after the restart).
         let ctl = DaemonProcess.binDir + "/waystationctl"
-        let (status, out) = try await Spawned.run(ctl, ["report", "verify", "\(Int(id))", "--note", "seen", "--socket", r.socket])
+        let (status, out) = try await Spawned.run(
+            ctl, ["report", "verify", "\(Int(id))", "--note", "seen", "--socket", r.socket])
         #expect(status == 0, "\(out)")
         #expect(out.contains("10 points credited"))
         let (again, againOut) = try await Spawned.run(ctl, ["report", "reject", "\(Int(id))", "--socket", r.socket])
         #expect(again == 1 && againOut.contains("already verified"), "\(againOut)")
         var rescan: JSON = [:]
         try await waitUntil("a scan to be accepted", within: .seconds(10)) {
-            let (reply, _) = try await r.callAs(kiosk: true, "KioskScan", ["worker": .string(card), "category": "courier"])
+            let (reply, _) = try await r.callAs(
+                kiosk: true, "KioskScan", ["worker": .string(card), "category": "courier"])
             rescan = reply["parameters"] ?? [:]
             return reply["error"] == nil
         }
@@ -226,22 +242,28 @@ struct KioskTests {
         #expect(rescan["rider"]?["reports"]?.array?.first?["status"]?.string == "verified")
         // Audited with who.
         let audit = try r.call("ListAudit", ["limit": 5])["entries"]?.array ?? []
-        #expect(audit.contains { $0["action"]?.string == "report-verified" && $0["target"]?.string == "report \(Int(id))" })
+        #expect(
+            audit.contains { $0["action"]?.string == "report-verified" && $0["target"]?.string == "report \(Int(id))" })
         // The district gets the report and its verdict through the outbox, with the pseudonym only.
         try await waitUntil("both report messages at the webhook", within: .seconds(20)) {
             receiver.requests.filter { String(decoding: $0.body, as: UTF8.self).contains("hazard_report") }.count >= 2
         }
-        let bodies = receiver.requests.map { String(decoding: $0.body, as: UTF8.self) }.filter { $0.contains("hazard_report") }
+        let bodies = receiver.requests.map { String(decoding: $0.body, as: UTF8.self) }.filter {
+            $0.contains("hazard_report")
+        }
         #expect(bodies[0].contains("\"event\":\"submitted\"") && bodies[1].contains("\"event\":\"verified\""))
         #expect(bodies.allSatisfy { $0.contains(reporter) && !$0.contains(card) })
         // CSV export for the district: pseudonymous reporter, category, time, outcome.
         let csvPath = r.station.dir + "/reports.csv"
         let (exported, exportOut) = try await Spawned.run(
-            ctl, ["reports", "export", "--from", "2020-01-01", "--to", "2100-01-01", "-o", csvPath, "--socket", r.socket])
+            ctl,
+            ["reports", "export", "--from", "2020-01-01", "--to", "2100-01-01", "-o", csvPath, "--socket", r.socket])
         #expect(exported == 0, "\(exportOut)")
         let csv = try String(contentsOfFile: csvPath, encoding: .utf8).split(separator: "\n")
         #expect(csv.first == "id,reporter,category,created_at,outcome,points,judged_at,location")
-        #expect(csv.count == 2 && csv[1].hasPrefix("\(Int(id)),\(reporter),manhole_cover,") && csv[1].contains(",verified,10,"))
+        #expect(
+            csv.count == 2 && csv[1].hasPrefix("\(Int(id)),\(reporter),manhole_cover,")
+                && csv[1].contains(",verified,10,"))
         // And the raw id is nowhere in the database or the log.
         for suffix in ["", "-wal"] {
             let data = FileManager.default.contents(atPath: r.station.dir + "/station.db" + suffix) ?? Data()
@@ -266,7 +288,9 @@ struct KioskTests {
         #expect(bus["buckets"]?.array?.count == bus["bucket_bounds"]?.array?.count)
         #expect((bus["duration_count"]?.number ?? 0) > 0)
         #expect(m["alerts"]?.array?.count == 6)
-        #expect(m["check_ins"]?.array?.contains { $0["category"]?.string == "food_delivery" && $0["count"]?.number == 1 } == true)
+        #expect(
+            m["check_ins"]?.array?.contains { $0["category"]?.string == "food_delivery" && $0["count"]?.number == 1 }
+                == true)
         #expect(m["occupancy"]?.number == 1 && m["capacity"]?.number == 4)
         #expect(m["storage_ok"]?.bool == true && (m["database_size_bytes"]?.number ?? 0) > 0)
         #expect((m["storage_written_bytes"]?.number ?? 0) > 0)

@@ -47,13 +47,16 @@ struct WebTests {
             if let body { argv += ["-H", "Content-Type: application/json", "--data-binary", body] }
             argv += args.dropFirst() + [base + args[0]]
             let (code, out) = try await Spawned.run("/usr/bin/curl", argv)
-            guard code == 0, let split = out.range(of: "\r\n\r\n") else { throw TestSupportError("curl \(code): \(out)") }
+            guard code == 0, let split = out.range(of: "\r\n\r\n") else {
+                throw TestSupportError("curl \(code): \(out)")
+            }
             let head = out[..<split.lowerBound].split(separator: "\r\n")
             let status = Int(head.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
             var headers: [String: String] = [:]
             for line in head.dropFirst() {
                 if let colon = line.firstIndex(of: ":") {
-                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                        in: .whitespaces)
                 }
             }
             return (status, headers, String(out[split.upperBound...]))
