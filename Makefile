@@ -6,9 +6,9 @@ SWIFT       ?= swift
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
-                chromium chromium-driver fonts-noto-cjk prometheus
+                prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
 
-.PHONY: all deps pydeps build test kiosk-test demo bench install clean
+.PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district
 
 all: build
 
@@ -45,6 +45,18 @@ build: deps
 test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	python3 examples/district/test-district.py --bin .build/debug
+
+# The district side alone (Prometheus agent, remote write, rules, Alertmanager routing):
+# DISTRICT_OUTAGE_SECONDS=20 shortens the uplink outage it rides out (CI runs the full two minutes).
+test-district: deps
+	$(SWIFT) build
+	python3 examples/district/test-district.py --bin .build/debug
+
+# N simulated stations (default 20) with their agents, the district Prometheus and Alertmanager.
+fleet: deps
+	$(SWIFT) build -c release
+	examples/district/fleet.sh --bin .build/release
 
 # The kiosk browser tests alone, against a fresh simulated station (screenshots into docs/).
 kiosk-test: build pydeps

@@ -20,7 +20,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -55,7 +54,7 @@ let package = Package(
         // domains share (reload, station snapshots, relays, event broadcasting). No I/O beyond files.
         .target(
             name: "WaystationCore",
-            dependencies: ["WaystationProtocol", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["WaystationProtocol"],
             swiftSettings: strict
         ),
         // Modbus client over libmodbus: one owner per context, on a dedicated thread per bus.

@@ -81,9 +81,11 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     deinit {
+        // Killed at once, reaped on a thread of its own: a deinit may run on Swift's shared pool.
+        let process = self.process
         if process.isRunning {
             process.signal(SIGKILL)
-            _ = process.wait(timeout: .seconds(10))
+            Thread.detachNewThread { _ = process.wait(timeout: .seconds(10)) }
         }
         shutdown(notifyFD, Int32(SHUT_RDWR))
         close(notifyFD)

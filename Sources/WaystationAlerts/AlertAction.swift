@@ -7,7 +7,7 @@ public enum AlertAction: Sendable, Equatable {
     /// Save these alerts' state and queue these notifications, in one transaction.
     case save(alerts: [AlertInstance], outbox: [OutboxMessage])
     /// Switch a slot's relay off and read it back; the outcome goes back to `AlertEngine.tripped`.
-    case switchOff(slot: String, relay: StationConfig.PointRef, reason: String)
+    case switchOff(slot: String, relay: StationConfig.PointRef, kind: InterlockLogic.Kind, reason: String)
     /// Record durably that the slot is held off, with an audit entry.
     case latch(slot: String, reason: String)
     /// Tell `Watch` subscribers.

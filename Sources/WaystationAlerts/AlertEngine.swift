@@ -13,7 +13,9 @@ public struct AlertEngine: Sendable {
     /// Slots held off by an interlock, with the reason; kept until an admin re-enables them.
     public private(set) var latched: [String: String] = [:]
     /// Slots whose switch-off could not be confirmed: retried every tick.
-    public private(set) var failingTrips: [String: String] = [:]
+    public private(set) var failingTrips: [String: (kind: InterlockLogic.Kind, reason: String)] = [:]
+    /// The interlocks' own memory: unknown-since clocks and recent temperatures.
+    private var interlock = InterlockLogic()
 
     public init(
         config: StationConfig, alerts: [AlertInstance] = [], silences: [SilenceEntry] = [],
@@ -34,7 +36,7 @@ public struct AlertEngine: Sendable {
         Set(
             config.slots.flatMap { s in [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0?.device }
             }
-                + config.smoke.map(\.device))
+                + config.interlock.smoke.map(\.device))
     }
 
     // MARK: Evaluation
@@ -42,45 +44,45 @@ public struct AlertEngine: Sendable {
     /// After one device's poll: the interlocks first (same poll cycle), then that device's rules.
     public mutating func afterPoll(device: String, snapshot: StationSnapshot, now: Date) -> [AlertAction] {
         var actions: [AlertAction] = []
-        if interlockDevices.contains(device) { actions += interlocks(snapshot) }
+        if interlockDevices.contains(device) { actions += interlocks(snapshot, now: now) }
         actions += evaluateRules(devices: [device], snapshot, now: now)
         return actions
     }
 
-    /// Every second: `for` timers, keep_firing_for, reminders, interlock retries.
+    /// Every second: the interlocks (a sensor goes stale without any poll), `for` timers,
+    /// keep_firing_for, reminders, interlock retries.
     public mutating func tick(snapshot: StationSnapshot, now: Date) -> [AlertAction] {
         var actions: [AlertAction] = []
-        if !failingTrips.isEmpty || !latched.isEmpty { actions += interlocks(snapshot) }
+        if !config.slots.isEmpty { actions += interlocks(snapshot, now: now) }
         actions += evaluateRules(devices: config.devices.map(\.id), snapshot, now: now)
         actions += reminders(now: now)
         return actions
     }
 
     /// The switch-offs the interlocks call for now, and retries of unconfirmed ones.
-    func interlocks(_ snapshot: StationSnapshot) -> [AlertAction] {
-        let decisions = InterlockLogic.evaluate(slots: config.slots, smoke: config.smoke, latched: latched) {
-            snapshot.value($0)
-        }
+    mutating func interlocks(_ snapshot: StationSnapshot, now: Date) -> [AlertAction] {
+        let decisions = interlock.evaluate(
+            slots: config.slots, interlock: config.interlock, latched: latched, snapshot: snapshot, now: now)
         var actions: [AlertAction] = []
         for d in decisions where d.switchOff {
             if let slot = config.slots.first(where: { $0.id == d.slot }) {
-                actions.append(.switchOff(slot: d.slot, relay: slot.relay, reason: d.reason))
+                actions.append(.switchOff(slot: d.slot, relay: slot.relay, kind: d.kind, reason: d.reason))
             }
         }
         // Retry trips whose switch-off was not confirmed even if the latest values did not change.
-        for (slotID, reason) in failingTrips.sorted(by: { $0.key < $1.key })
+        for (slotID, trip) in failingTrips.sorted(by: { $0.key < $1.key })
         where !decisions.contains(where: { $0.slot == slotID }) {
             if let slot = config.slots.first(where: { $0.id == slotID }) {
-                actions.append(.switchOff(slot: slotID, relay: slot.relay, reason: reason))
+                actions.append(.switchOff(slot: slotID, relay: slot.relay, kind: trip.kind, reason: trip.reason))
             }
         }
         return actions
     }
 
     /// The outcome of a switch-off: latch, alert (escalated when it failed), log, publish.
-    public mutating func tripped(slot id: String, reason: String, confirmedOff ok: Bool, failure: String, now: Date)
-        -> [AlertAction]
-    {
+    public mutating func tripped(
+        slot id: String, kind: InterlockLogic.Kind, reason: String, confirmedOff ok: Bool, failure: String, now: Date
+    ) -> [AlertAction] {
         guard let slot = config.slots.first(where: { $0.id == id }) else { return [] }
         var actions: [AlertAction] = []
         let meta = ["slot": id, "reason": reason]
@@ -97,33 +99,36 @@ public struct AlertEngine: Sendable {
                     firstTime ? "interlock: slot switched off" : "interlock: latched slot found on; switched off again",
                     meta))
         } else {
-            failingTrips[id] = reason
+            failingTrips[id] = (kind, reason)
             actions.append(
                 .log(
                     .critical, "interlock: could not switch the slot off; retrying",
                     meta.merging(["error": failure]) { a, _ in a }))
         }
-        actions += raiseSlotAlert(slot, reason: reason, confirmedOff: ok, failure: failure, now: now)
+        actions += raiseSlotAlert(slot, kind: kind, reason: reason, confirmedOff: ok, failure: failure, now: now)
         actions.append(.publish(.interlock(slot: id, reason: reason, ok: ok)))
         return actions
     }
 
-    func slotLabels(_ slot: StationConfig.Slot) -> [String: String] {
-        [
-            "alertname": "SlotInterlock", "device": slot.relay.device, "slot": slot.id, "station": config.station.id,
+    func slotLabels(_ slot: StationConfig.Slot, _ kind: InterlockLogic.Kind) -> [String: String] {
+        var labels = [
+            "alertname": kind.alertName, "device": slot.relay.device, "slot": slot.id, "station": config.station.id,
             "severity": Severity.critical.rawValue,
         ]
+        if let district = config.station.district { labels["district"] = district }
+        return labels
     }
 
     mutating func raiseSlotAlert(
-        _ slot: StationConfig.Slot, reason: String, confirmedOff: Bool, failure: String, now: Date
+        _ slot: StationConfig.Slot, kind: InterlockLogic.Kind, reason: String, confirmedOff: Bool, failure: String,
+        now: Date
     ) -> [AlertAction] {
-        let labels = slotLabels(slot)
+        let labels = slotLabels(slot, kind)
         let fp = AlertInstance.fingerprint(labels)
         var a =
             alerts[fp]
             ?? AlertInstance(
-                rule: "SlotInterlock", device: slot.relay.device, labels: labels, severity: .critical, summary: "")
+                rule: kind.alertName, device: slot.relay.device, labels: labels, severity: .critical, summary: "")
         let wasEscalated = a.escalated
         a.summary =
             confirmedOff
@@ -160,6 +165,7 @@ public struct AlertEngine: Sendable {
                 labels["alertname"] = rule.name
                 labels["device"] = id
                 labels["station"] = config.station.id
+                if let district = config.station.district { labels["district"] = district }
                 labels["severity"] = rule.severity.rawValue
                 let fp = AlertInstance.fingerprint(labels)
                 let value = rule.when.points.first.flatMap { values[$0] }
@@ -282,24 +288,31 @@ public struct AlertEngine: Sendable {
     }
 
     /// The slot, if it may be switched back on now; refused while its hazard is still there.
-    public func checkEnable(_ slotID: String, snapshot: StationSnapshot) throws(AlertError) -> StationConfig.Slot {
+    public func checkEnable(_ slotID: String, snapshot: StationSnapshot, now: Date) throws(AlertError)
+        -> StationConfig.Slot
+    {
         guard let slot = config.slots.first(where: { $0.id == slotID }) else { throw .slotNotFound }
-        let check = InterlockLogic.evaluate(slots: [slot], smoke: config.smoke, latched: [:]) { snapshot.value($0) }
-        if let hazard = check.first { throw .stillUnsafe(hazard.reason) }
+        if let hazard = InterlockLogic.hazard(for: slot, interlock: config.interlock, snapshot: snapshot, now: now) {
+            throw .stillUnsafe(hazard)
+        }
         return slot
     }
 
-    /// A slot was switched back on by an admin: it is no longer latched and its alert resolves.
+    /// A slot was switched back on by an admin: it is no longer latched and its alerts resolve.
     public mutating func enabled(_ slotID: String, now: Date) -> [AlertAction] {
         latched[slotID] = nil
         failingTrips[slotID] = nil
         guard let slot = config.slots.first(where: { $0.id == slotID }) else { return [] }
-        let fp = AlertInstance.fingerprint(slotLabels(slot))
-        guard var a = alerts[fp], a.state == .firing else { return [] }
-        a.state = .resolved
-        a.resolvedAt = now
-        alerts[fp] = a
-        return entered(a, .resolved) + persist([a], [(a, .resolved)], now: now)
+        var actions: [AlertAction] = []
+        for kind in InterlockLogic.Kind.allCases {
+            let fp = AlertInstance.fingerprint(slotLabels(slot, kind))
+            guard var a = alerts[fp], a.state == .firing else { continue }
+            a.state = .resolved
+            a.resolvedAt = now
+            alerts[fp] = a
+            actions += entered(a, .resolved) + persist([a], [(a, .resolved)], now: now)
+        }
+        return actions
     }
 
     /// Forgets resolved alerts older than `before` (they are pruned from storage too).

@@ -80,10 +80,11 @@ public actor AlertService: Service, Reloadable {
                 } catch {
                     logger.error("cannot save alert state", metadata: ["error": "\(error)"])
                 }
-            case .switchOff(let slot, let relay, let reason):
+            case .switchOff(let slot, let relay, let kind, let reason):
                 let (ok, failure) = await switchOff(relay)
                 await perform(
-                    engine.tripped(slot: slot, reason: reason, confirmedOff: ok, failure: failure, now: now()))
+                    engine.tripped(
+                        slot: slot, kind: kind, reason: reason, confirmedOff: ok, failure: failure, now: now()))
             case .latch(let slot, let reason):
                 do {
                     try await store.setSlotLock(
@@ -155,7 +156,7 @@ public actor AlertService: Service, Reloadable {
     /// Re-enables a latched slot: refused while its hazard is still there.
     public func enableSlot(_ slotID: String, by user: String, uid: UInt32) async throws {
         let snap = await snapshots.snapshot(of: nil)
-        let slot = try engine.checkEnable(slotID, snapshot: snap)
+        let slot = try engine.checkEnable(slotID, snapshot: snap, now: now())
         do {
             _ = try await relays.setRelay(slot.relay, on: true)
         } catch {

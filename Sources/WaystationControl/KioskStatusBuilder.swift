@@ -1,4 +1,5 @@
 import Foundation
+import WaystationAlerts
 import WaystationCore
 
 /// What the kiosk shows, computed from the live values (pure): the appliances are found by their
@@ -96,15 +97,8 @@ enum KioskStatusBuilder {
         return KioskSlot(id: s.id, state: state)
     }
 
-    /// A short code for an interlock's reason (the page has words for each).
+    /// A short code for an interlock's reason (the page has words for each): the interlock's own kind.
     static func reasonCode(_ reason: String) -> String? {
-        let r = reason.lowercased()
-        if r.contains("smoke") { return "smoke" }
-        if r.contains("no battery") { return "no_battery" }
-        if r.contains("temperature") { return "overheated" }
-        if r.contains("no reading") || r.contains("stale") || r.contains("sensor") || r.contains("lost") {
-            return "sensor_lost"
-        }
-        return nil
+        InterlockLogic.kind(of: reason).rawValue
     }
 }

@@ -92,7 +92,9 @@ extension PointSpec {
         let slice = registers[start..<(start + width)]
         let pattern = RegisterCodec.rawPattern(slice, type: type, order: order)
         if sentinels.contains(pattern) { return .noReading }
-        return .number(RegisterCodec.rawNumber(pattern, type: type) * scale + offset)
+        let value = RegisterCodec.rawNumber(pattern, type: type) * scale + offset
+        // A NaN or infinite float from a device is no reading, never a value.
+        return value.isFinite ? .number(value) : .noReading
     }
 
     /// Decodes this point from the bits of a read that starts at `base`.

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Loads and validates appliance profiles.
 public enum ProfileLoader {
@@ -105,13 +104,13 @@ public enum ProfileLoader {
         let address = r.int("address", required: true, range: 0...65535)
         let type = r.oneOf("type", ValueType.allCases.map(\.rawValue), required: true)
             .flatMap(ValueType.init(rawValue:))
-        let scale = r.double("scale", default: 1) ?? 1
-        let offset = r.double("offset", default: 0) ?? 0
+        let scale = r.double("scale", range: -1e9...1e9, default: 1) ?? 1
+        let offset = r.double("offset", range: -1e9...1e9, default: 0) ?? 0
         let unit = r.string("unit")
-        let deadband = r.double("deadband", default: 0) ?? 0
+        let deadband = r.double("deadband", range: 0...1e9, default: 0) ?? 0
         let writable = r.bool("writable", default: false)
-        let min = r.double("min")
-        let max = r.double("max")
+        let min = r.double("min", range: -1e12...1e12)
+        let max = r.double("max", range: -1e12...1e12)
         let description = r.string("description")
         let interval = r.duration("interval")
         let role = r.oneOf("role", PointRole.allCases.map(\.rawValue)).flatMap(PointRole.init(rawValue:))

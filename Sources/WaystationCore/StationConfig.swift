@@ -4,8 +4,8 @@ public struct StationConfig: Sendable {
         public var id: String
         public var name: String
         public var capacity: Int
-        /// The district the station belongs to (a label on its metrics and reports).
-        public var district: String? = nil
+        /// The district the station belongs to (a label on its alerts, metrics and reports).
+        public var district: String?
     }
 
     public struct Storage: Sendable, Hashable {
@@ -82,6 +82,35 @@ public struct StationConfig: Sendable {
         public var maxTemperature: Double
         public var current: PointRef?
         public var batteryPresent: PointRef?
+        /// Rate-of-rise limit in °C per second (`max_rise = "5 °C/min"`); nil: not checked.
+        public var maxRise: Double?
+        /// The window the rise is measured over.
+        public var riseWindow: Duration = .seconds(60)
+        /// How long the temperature may be unknown (missing, a sentinel, not finite, stale, unreadable)
+        /// before the slot is cut: by default two poll cycles of the temperature's device.
+        public var sensorGrace: Duration = .seconds(2)
+        /// A reading older than this is stale: by default three poll cycles.
+        public var staleAfter: Duration = .seconds(3)
+
+        public init(
+            id: String, relay: PointRef, temperature: PointRef, maxTemperature: Double, current: PointRef? = nil,
+            batteryPresent: PointRef? = nil
+        ) {
+            self.id = id
+            self.relay = relay
+            self.temperature = temperature
+            self.maxTemperature = maxTemperature
+            self.current = current
+            self.batteryPresent = batteryPresent
+        }
+    }
+
+    /// `[interlock]`: smoke inputs and how long they may be unknown.
+    public struct Interlock: Sendable, Hashable {
+        public var smoke: [PointRef] = []
+        public var smokeGrace: Duration = .seconds(2)
+        public var smokeStaleAfter: Duration = .seconds(3)
+        public init() {}
     }
 
     /// `device.point`.
@@ -148,6 +177,7 @@ public struct StationConfig: Sendable {
     public var devices: [Device]
     public var slots: [Slot]
     public var smoke: [PointRef]
+    public var interlock = Interlock()
     /// Station rules (add to and override the profiles' defaults).
     public var alerts: [AlertRuleSpec]
     public var notify: [Notify]

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 extension StationConfigLoader {
     /// `[web]`, `[[service]]`, `[[hazard]]` and `[kiosk]`; problems are added to `errors`.

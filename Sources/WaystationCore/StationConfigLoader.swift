@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Loads and validates a station config and the profiles it names.
 public enum StationConfigLoader {
@@ -131,33 +130,7 @@ public enum StationConfigLoader {
             root: root, source: source, buses: buses, profilePaths: profilePaths, errors: &errors)
         let byId = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
 
-        // [[slot]] and [interlock]
-        var slots: [StationConfig.Slot] = []
-        for (i, t) in root.tables("slot").enumerated() {
-            let r = TableReader(source: source, table: t, section: "slot", index: i)
-            let id = r.string("id", required: true) ?? ""
-            r.label = "[[slot]] \"\(id)\""
-            let relay = pointRef(r, "relay", required: true, devices: byId, wantWritableBool: true)
-            let temp = pointRef(r, "temperature", required: true, devices: byId)
-            let maxTemp = r.double("max_temperature", required: true) ?? 0
-            let current = pointRef(r, "current", devices: byId)
-            let battery = pointRef(r, "battery_present", devices: byId)
-            errors += r.finish()
-            if let relay, let temp {
-                slots.append(
-                    .init(
-                        id: id, relay: relay, temperature: temp, maxTemperature: maxTemp, current: current,
-                        batteryPresent: battery))
-            }
-        }
-        var smoke: [StationConfig.PointRef] = []
-        if let t = root.subtable("interlock") {
-            let r = TableReader(source: source, table: t, section: "interlock")
-            for text in r.stringArray("smoke") {
-                if let ref = resolveRef(text, r: r, key: "smoke", devices: byId) { smoke.append(ref) }
-            }
-            errors += r.finish()
-        }
+        let (slots, interlock) = parseInterlocks(root: root, source: source, devices: byId, errors: &errors)
 
         // [[alert]]: station rules; every point they name must exist on the devices they apply to.
         var alerts: [AlertRuleSpec] = []
@@ -225,8 +198,9 @@ public enum StationConfigLoader {
         if !errors.isEmpty { throw ConfigErrors(errors) }
         var config = StationConfig(
             path: source.path, station: station, storage: storage, control: control, profilePaths: profilePaths,
-            buses: buses, devices: devices, slots: slots, smoke: smoke, alerts: alerts, notify: notify,
+            buses: buses, devices: devices, slots: slots, smoke: interlock.smoke, alerts: alerts, notify: notify,
             logLevel: logLevel)
+        config.interlock = interlock
         config.polling = polling
         config.visits = visits
         config.front = front

@@ -1,10 +1,9 @@
 import Foundation
-import TOMLKit
 
 /// A TOML file's text and parsed root, with a locator that finds the line a key was written on.
 ///
-/// TOMLKit does not keep source positions for values, so the locator scans the text: the n-th
-/// `[[name]]` (or `[name]`) header, then the first `key =` line before the next header.
+/// Keys carry the line they were set on (`TOMLTable.lines`); headers are found by scanning the text:
+/// the n-th `[[name]]` (or `[name]`) header.
 struct TOMLSource {
     let path: String
     let lines: [String]
@@ -24,13 +23,9 @@ struct TOMLSource {
         self.path = path
         self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         do {
-            self.root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: path, line: error.source.begin.line,
-                message: "invalid TOML: \(error.description.isEmpty ? "syntax error" : error.description)")
+            self.root = try TOMLParser.parse(text)
         } catch {
-            throw ConfigError(file: path, message: "invalid TOML: \(error)")
+            throw ConfigError(file: path, line: error.line, message: "invalid TOML: \(error.message)")
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// Reads one TOML table with typed getters that produce located `ConfigError`s and remembers
 /// which keys were read, so that `finish()` can reject unknown keys.
@@ -27,7 +26,7 @@ final class TableReader {
 
     func error(_ key: String?, _ message: String) -> ConfigError {
         let line =
-            key.flatMap { source.keyLine($0, section: section, index: index) }
+            key.flatMap { table.lines[$0] } ?? key.flatMap { source.keyLine($0, section: section, index: index) }
             ?? section.flatMap { source.headerLine($0, index: index) }
         let where_ = key.map { "\(label) key '\($0)'" } ?? label
         return ConfigError(file: source.path, line: line, key: where_, message: message)
@@ -40,12 +39,12 @@ final class TableReader {
 
     func has(_ key: String) -> Bool { table.contains(key: key) }
 
-    private func value(_ key: String) -> (any TOMLValueConvertible)? {
+    private func value(_ key: String) -> TOMLValue? {
         used.insert(key)
         return table[key]
     }
 
-    private func typeName(_ value: any TOMLValueConvertible) -> String {
+    private func typeName(_ value: TOMLValue) -> String {
         switch value.type {
         case .string: return "a string"
         case .int: return "an integer"
@@ -53,7 +52,6 @@ final class TableReader {
         case .bool: return "a boolean"
         case .table: return "a table"
         case .array: return "an array"
-        default: return "a date or time"
         }
     }
 
@@ -87,15 +85,36 @@ final class TableReader {
         return i
     }
 
-    func double(_ key: String, required: Bool = false, default def: Double? = nil) -> Double? {
+    /// A finite number (`nan` and `inf` are refused: a limit that is not a number would disable the
+    /// check it guards), optionally within a range.
+    func double(
+        _ key: String, required: Bool = false, range: ClosedRange<Double>? = nil, default def: Double? = nil
+    ) -> Double? {
         guard let v = value(key) else {
             if required { report(key, "missing; expected a number") }
             return def
         }
-        if v.type == .double, let d = v.double { return d }
-        if v.type == .int, let i = v.int { return Double(i) }
-        report(key, "expected a number, got \(typeName(v))")
-        return def
+        let number: Double
+        if v.type == .double, let d = v.double {
+            number = d
+        } else if v.type == .int, let i = v.int {
+            number = Double(i)
+        } else {
+            report(key, "expected a number, got \(typeName(v))")
+            return def
+        }
+        guard number.isFinite else {
+            report(key, "expected a finite number, got \(number)")
+            return def
+        }
+        if let range, !range.contains(number) {
+            report(
+                key,
+                "expected a number from \(ValueText.format(range.lowerBound)) to \(ValueText.format(range.upperBound)), got \(ValueText.format(number))"
+            )
+            return def
+        }
+        return number
     }
 
     func bool(_ key: String, default def: Bool) -> Bool {
@@ -110,7 +129,10 @@ final class TableReader {
     func duration(_ key: String, required: Bool = false, default def: Duration? = nil) -> Duration? {
         guard let text = string(key, required: required) else { return def }
         guard let d = DurationParser.parse(text) else {
-            report(key, "expected a duration with a unit (e.g. \"500ms\", \"5s\", \"10m\", \"1h\"), got \"\(text)\"")
+            report(
+                key,
+                "expected a duration with a unit (e.g. \"500ms\", \"5s\", \"10m\", \"1h\"), at most 10 years, got \"\(text)\""
+            )
             return def
         }
         return d

@@ -42,7 +42,8 @@ public final class PtyPair: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Stops socat (the links disappear with it).
+    /// Stops socat (the links disappear with it). Returns at once: socat is reaped on a thread of its
+    /// own, so a caller on Swift's shared pool (a test's deinit) never waits for it.
     public func stop() {
         lock.lock()
         let p = pid
@@ -50,13 +51,15 @@ public final class PtyPair: @unchecked Sendable {
         lock.unlock()
         guard p > 0 else { return }
         kill(p, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<200 {
-            if waitpid(p, &status, WNOHANG) != 0 { return }
-            usleep(10_000)
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            for _ in 0..<200 {
+                if waitpid(p, &status, WNOHANG) != 0 { return }
+                usleep(10_000)
+            }
+            kill(p, SIGKILL)
+            waitpid(p, &status, 0)
         }
-        kill(p, SIGKILL)
-        waitpid(p, &status, 0)
     }
 
     static func findExecutable(_ name: String) -> String? {

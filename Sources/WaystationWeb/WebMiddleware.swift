@@ -19,7 +19,7 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let e as HTTPResponseError {
+        } catch let e as any HTTPResponseError {
             response = try e.response(from: request, context: context)
         }
         response.headers.set("Referrer-Policy", "no-referrer")
@@ -51,7 +51,7 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
             let response = try await next(request, context)
             log(method, path, Int(response.status.code), start)
             return response
-        } catch let e as HTTPResponseError {
+        } catch let e as any HTTPResponseError {
             log(method, path, Int(e.status.code), start)
             throw e
         }

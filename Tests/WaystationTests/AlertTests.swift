@@ -110,6 +110,17 @@ struct AlertTests {
         }
 
         func doorDeliveries() -> [String] { deliveries.filter { $0.1 == "FridgeDoorOpen" }.map(\.0) }
+
+        /// Waits until the daemon has polled `device` `cycles` more times (each poll of these
+        /// profiles is several requests): the daemon's own progress, instead of a fixed sleep, before
+        /// checking that something did NOT happen.
+        func waitForPolls(_ device: String, cycles: Int) async throws {
+            let sim = station.simulator
+            let start = try sim.servedCount(device: device)
+            try await daemon.waitFor("\(cycles) polls of \(device)") {
+                try sim.servedCount(device: device) >= start + cycles * 2
+            }
+        }
     }
 
     @Test("fridge door: pending, firing after `for`, resolved; the receiver gets firing then resolved")
@@ -155,20 +166,20 @@ struct AlertTests {
         }
         #expect(r.doorDeliveries().isEmpty)
         try await r.restart()
-        // Still firing after the restart: restored, not re-notified.
-        try await Task.sleep(for: .seconds(2))
+        // Still firing after the restart: restored, not re-notified (five poll cycles later).
+        try await r.waitForPolls("fridge", cycles: 5)
         #expect(
             try r.call("ListAlerts", ["state": "firing"])["alerts"]?.array?.contains {
                 $0["name"]?.string == "FridgeDoorOpen"
             } == true)
         receiver.setRefusing(false)
         try await r.daemon.waitFor("backlog delivered") { r.doorDeliveries().count >= 3 }
-        try await Task.sleep(for: .seconds(3))
+        try await r.waitForPolls("fridge", cycles: 10)
         #expect(r.doorDeliveries() == ["firing", "resolved", "firing"])
 
         // A restart while firing sends no second "firing".
         try await r.restart()
-        try await Task.sleep(for: .seconds(3))
+        try await r.waitForPolls("fridge", cycles: 10)
         #expect(r.doorDeliveries() == ["firing", "resolved", "firing"])
     }
 
@@ -221,10 +232,10 @@ struct AlertTests {
         try await r.daemon.waitFor("cool value polled") {
             try r.call("ReadPoint", ["device": "cabinet", "point": "slot1_temp"])["point"]?["value"]?.number == 30
         }
-        try await Task.sleep(for: .milliseconds(500))
-        _ = try r.call("EnableSlot", ["slot": "slot-1"])
+        // Accepted once the daemon's own poll has seen the cool value.
+        _ = try await eventually { try r.call("EnableSlot", ["slot": "slot-1"]) }
         #expect(try sim.value(device: "cabinet", point: "slot1_relay") == 1)
-        try await Task.sleep(for: .seconds(1))
+        try await r.waitForPolls("cabinet", cycles: 4)
         #expect(try sim.value(device: "cabinet", point: "slot1_relay") == 1)
         let audit = try r.call("ListAudit")["entries"]?.array?.map { $0["action"]?.string ?? "" } ?? []
         #expect(audit.contains("interlock") && audit.contains("enable-slot"))
@@ -306,7 +317,7 @@ struct AlertTests {
                 $0["name"]?.string == "FridgeDoorOpen"
             })
         #expect(alert["silenced"]?.bool == true)
-        try await Task.sleep(for: .seconds(1))
+        try await r.waitForPolls("fridge", cycles: 5)
         #expect(r.doorDeliveries().isEmpty)  // silenced: not sent
         let fp = try #require(alert["fingerprint"]?.string)
         let acked = try r.call("AcknowledgeAlert", ["fingerprint": .string(fp), "note": "technician on the way"])

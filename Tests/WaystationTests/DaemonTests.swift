@@ -52,7 +52,7 @@ struct DaemonTests {
         #expect(daemon.count("STOPPING=1") == 1)
         let store = HistoryStore(database: try openDatabase(station.dir + "/station.db"))
         #expect(try store.integrityCheck() == "ok")
-        #expect(try await store.valueCount(device: "t1", point: "u16") >= 1)
+        #expect(try store.valueCount(device: "t1", point: "u16") >= 1)
     }
 
     @Test("a dead bus is not a hung daemon: watchdog pings go on")

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""A district on one machine (issue 13): N simulated stations, each with its own waystation-sim,
+waystationd and /metrics process, its own ports and state dir, and its own Prometheus agent; the district
+Prometheus (remote-write receiver) and Alertmanager; one node-exporter that every station's agent scrapes
+as if it were its own. After a warm-up it measures what the district takes in and extrapolates it to 140
+and 1,400 stations.
+
+    fleet.py [--stations 20] [--bin .build/release] [--seconds 120] [--web standin|waystation-web]
+
+--web standin (the default until waystation-web exists): each station's /metrics is a STAND-IN, a
+per-station copy of standin/make-standin.py's exposition (5 devices, 74 points) served by
+`python3 -m http.server`. --web waystation-web runs `$BIN/waystation-web --config FILE` per station, with
+`[web] listen` set in its generated station config. Env FLEET_WEB does the same.
+
+Station configs come from examples/demo-station.toml, TCP only: its RS-485 bus becomes a Modbus TCP bus
+on its own port (the simulator serves units 1, 3, 4 behind it like an RS-485 gateway), so no socat pty
+pairs (20 more processes and 9600-baud timing that the district side does not see anyway).
+
+State, configs and logs: --state (default state/fleet, emptied first). Needs the Debian packages
+prometheus, prometheus-alertmanager, prometheus-node-exporter.
+"""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import districtlib as dl  # noqa: E402
+
+DISTRICT = "fleetdistrict"
+
+
+def human_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n:.0f} B"
+        n /= 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stations", "-n", type=int, default=int(os.environ.get("FLEET_STATIONS", 20)))
+    ap.add_argument("--bin", default=os.environ.get("BIN", ".build/release"),
+                    help="directory with waystation-sim, waystationd (and waystation-web)")
+    ap.add_argument("--seconds", type=float, default=float(os.environ.get("FLEET_SECONDS", 120)),
+                    help="how long the fleet runs before it is measured (default 120)")
+    ap.add_argument("--web", choices=["standin", "waystation-web"], default=os.environ.get("FLEET_WEB", "standin"),
+                    help="what serves each station's /metrics (default: the stand-in)")
+    ap.add_argument("--no-daemons", action="store_true",
+                    help="no simulator and daemon per station (only with --web standin)")
+    ap.add_argument("--no-faults", action="store_true",
+                    help="do not inject the two faults (microwave silent at station 1, slot overheating at 2)")
+    ap.add_argument("--state", default=os.environ.get("FLEET_STATE", "state/fleet"))
+    args = ap.parse_args()
+
+    missing = [b for b in (dl.PROMETHEUS, dl.ALERTMANAGER, dl.NODE_EXPORTER) if not shutil.which(b)]
+    if missing:
+        sys.exit("missing: " + " ".join(missing) + "\nrun: apt-get install -y prometheus "
+                 "prometheus-alertmanager prometheus-node-exporter")
+    run_daemons = not args.no_daemons
+    if args.web == "waystation-web" and not run_daemons:
+        sys.exit("--web waystation-web needs the daemons")
+    bin_dir = os.path.abspath(args.bin)
+    needed = (["waystation-sim", "waystationd"] if run_daemons else []) + \
+             (["waystation-web"] if args.web == "waystation-web" else [])
+    for b in needed:
+        if not os.access(os.path.join(bin_dir, b), os.X_OK):
+            sys.exit(f"{bin_dir}/{b} missing: build with `swift build -c release` (or pass --bin DIR)")
+
+    state = os.path.abspath(args.state)
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state)
+    procs = dl.Procs()
+    receiver = dl.WebhookReceiver()
+    n = args.stations
+    try:
+        prom_port, am_port, node_port = dl.free_port(), dl.free_port(), dl.free_port()
+        dl.start_alertmanager(procs, state, am_port, dl.render_am_config(receiver.port))
+        district = dl.start_district(procs, state, prom_port, am_port)
+        base = f"http://127.0.0.1:{prom_port}"
+        time.sleep(10)
+        base_rss = dl.rss_bytes(district.pid)
+        dl.start_node_exporter(procs, state, node_port)
+        dl.log(f"district Prometheus on :{prom_port} (RSS {human_bytes(base_rss)} empty), Alertmanager on "
+               f":{am_port}, node-exporter on :{node_port}; starting {n} stations "
+               f"({'STAND-IN /metrics' if args.web == 'standin' else 'waystation-web'}"
+               f"{', waystation-sim + waystationd each' if run_daemons else ', no daemons'})")
+
+        stations = []
+        for i in range(1, n + 1):
+            sid = f"fl-{i:03d}"
+            d = os.path.join(state, sid)
+            os.makedirs(d)
+            ports = {k: dl.free_port() for k in ("rs485", "cabinet", "web", "agent")}
+            cfg = os.path.join(d, "station.toml")
+            with open(cfg, "w") as f:
+                f.write(dl.station_config(sid, d, ports["rs485"], ports["cabinet"], am_port, ports["web"],
+                                       args.web == "waystation-web", district=DISTRICT))
+            st = {"id": sid, "dir": d, "ports": ports, "config": cfg}
+            if run_daemons:
+                st["sim"] = procs.start(f"sim-{sid}", [
+                    os.path.join(bin_dir, "waystation-sim"), "--config", cfg, "--no-stdin",
+                    "--control-socket", os.path.join(d, "sim.sock")], os.path.join(d, "sim.log"))
+            stations.append(st)
+        if run_daemons:
+            for st in stations:
+                sock = os.path.join(st["dir"], "sim.sock")
+                if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
+                    sys.exit(f"simulator of {st['id']} did not start:\n{dl.tail(st['sim'].logfile)}")
+                st["daemon"] = procs.start(f"daemon-{st['id']}", [
+                    os.path.join(bin_dir, "waystationd"), "--config", st["config"]],
+                    os.path.join(st["dir"], "daemon.log"))
+            for st in stations:
+                sock = os.path.join(st["dir"], "control.sock")
+                if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
+                    sys.exit(f"daemon of {st['id']} did not start:\n{dl.tail(st['daemon'].logfile)}")
+        for st in stations:
+            web_target = f"127.0.0.1:{st['ports']['web']}"
+            if args.web == "standin":
+                # STAND-IN until waystation-web exists.
+                st["web"] = dl.start_standin_web(procs, st["dir"], st["ports"]["web"], st["id"], DISTRICT,
+                                                 config=st["config"])
+            else:
+                st["web"] = procs.start(f"web-{st['id']}", [
+                    os.path.join(bin_dir, "waystation-web"), "--config", st["config"]],
+                    os.path.join(st["dir"], "web.log"))
+                dl.wait_http(f"http://{web_target}/metrics", 30)
+            agent_port = st["ports"]["agent"]
+            cfg = dl.render_agent_config(st["id"], DISTRICT, f"{base}/api/v1/write", web_target,
+                                         f"127.0.0.1:{node_port}", f"127.0.0.1:{agent_port}")
+            st["agent"] = dl.start_agent(procs, st["dir"], "agent", cfg, agent_port)
+        for st in stations:
+            dl.wait_http(f"http://127.0.0.1:{st['ports']['agent']}/-/ready", 60)
+
+        if run_daemons and not args.no_faults and n >= 2:
+            time.sleep(5)
+            dl.sim_command(os.path.join(stations[0]["dir"], "sim.sock"), "silent microwave")
+            dl.sim_command(os.path.join(stations[1]["dir"], "sim.sock"), "hold cabinet slot1_temp 75")
+            dl.log(f"faults: {stations[0]['id']} microwave silent (DeviceOffline), "
+                   f"{stations[1]['id']} slot 1 at 75 °C (SlotInterlock)")
+
+        def agents_total(name):
+            total = 0.0
+            for st in stations:
+                try:
+                    e = dl.parse_exposition(dl.get_text(f"http://127.0.0.1:{st['ports']['agent']}/metrics"))
+                    total += dl.metric_sum(e, name)
+                except Exception:  # noqa: BLE001
+                    pass
+            return total
+
+        t0 = time.time()
+        appended0 = agents_total("prometheus_agent_samples_appended_total")
+        cpu0 = {p.pid: dl.cpu_seconds(p.pid) for p in procs.procs}
+        dl.log(f"all {n} stations running; measuring after {args.seconds:.0f} s ...")
+        time.sleep(args.seconds)
+        elapsed = time.time() - t0
+        cpu = {p.name: dl.cpu_seconds(p.pid) - cpu0.get(p.pid, 0) for p in procs.procs}
+
+        # ---- measurements -------------------------------------------------------------------------
+        per_station = dl.prom_query(base, f'count by (station) ({{district="{DISTRICT}",station=~".+"}})')
+        series = sorted(float(r["value"][1]) for r in per_station)
+        by_job = dl.prom_query(base, f'count by (job) ({{district="{DISTRICT}",station=~".+"}}) / {max(1, len(series))}')
+        head_series = dl.prom_scalar(base, "prometheus_tsdb_head_series", 0)
+        rate = dl.prom_scalar(base, "rate(prometheus_tsdb_head_samples_appended_total[1m])", 0)
+        # What the stations' agents scraped into their WALs (and so send), per second over the run.
+        station_rate = (agents_total("prometheus_agent_samples_appended_total") - appended0) / (time.time() - t0)
+        up = dl.prom_query(base, f'avg by (job) (up{{district="{DISTRICT}"}})')
+        up_total = dl.prom_query(base, f'count(up{{district="{DISTRICT}"}} == 1) or vector(0)')
+        up_all = dl.prom_query(base, f'count(up{{district="{DISTRICT}"}})')
+        rss = dl.rss_bytes(district.pid)
+        agent_rss = [dl.rss_bytes(st["agent"].pid) for st in stations]
+        rw = {"sent": 0, "failed": 0, "retried": 0, "dropped": 0, "pending": 0, "bytes": 0}
+        for st in stations:
+            try:
+                e = dl.parse_exposition(dl.get_text(f"http://127.0.0.1:{st['ports']['agent']}/metrics"))
+            except Exception:  # noqa: BLE001
+                continue
+            rw["sent"] += dl.metric_sum(e, "prometheus_remote_storage_samples_total")
+            rw["failed"] += dl.metric_sum(e, "prometheus_remote_storage_samples_failed_total")
+            rw["retried"] += dl.metric_sum(e, "prometheus_remote_storage_samples_retried_total")
+            rw["dropped"] += dl.metric_sum(e, "prometheus_remote_storage_samples_dropped_total")
+            rw["pending"] += dl.metric_sum(e, "prometheus_remote_storage_samples_pending")
+            rw["bytes"] += dl.metric_sum(e, "prometheus_remote_storage_bytes_total")
+        wal = [sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(os.path.join(st["dir"], "agent", "agent-data"))
+                   for f in fs) for st in stations]
+        alerts = receiver.alerts()
+
+        def cpu_of(prefix):
+            return sum(v for k, v in cpu.items() if k.startswith(prefix)) / elapsed
+
+        print()
+        print(f"== fleet: {n} stations, measured after {elapsed:.0f} s "
+              f"({'STAND-IN /metrics' if args.web == 'standin' else 'waystation-web'})")
+        if series:
+            print(f"series per station       min {series[0]:.0f}  avg {sum(series) / len(series):.0f}  max {series[-1]:.0f}"
+                  f"   ({len(series)} stations reporting)")
+            print("  by job (per station)   " + ", ".join(
+                f'{r["metric"].get("job", "district recording rules")} {float(r["value"][1]):.0f}' for r in by_job))
+        print(f"district head series     {head_series:.0f}")
+        print(f"samples/s ingested       {rate:.1f} (rate(prometheus_tsdb_head_samples_appended_total[1m]),"
+              f" incl. the district's own); scraped by the station agents {station_rate:.1f}")
+        print("scrape success (up)      " + ", ".join(
+            f'{r["metric"].get("job", "?")} {100 * float(r["value"][1]):.0f}%' for r in up) +
+              f"   ({float(up_total[0]['value'][1]) if up_total else 0:.0f}/"
+              f"{float(up_all[0]['value'][1]) if up_all else 0:.0f} targets up)")
+        sent = rw["sent"]
+        print(f"remote write (agents)    samples sent {sent:.0f}, failed {rw['failed']:.0f}, retried "
+              f"{rw['retried']:.0f}, dropped {rw['dropped']:.0f}, pending {rw['pending']:.0f}"
+              f"  -> {100 * (sent - rw['failed']) / sent if sent else 0:.2f}% delivered")
+        print(f"district Prometheus RSS  {human_bytes(rss)} (empty: {human_bytes(base_rss)});"
+              f" CPU {100 * cpu_of('district-prometheus'):.1f}% of a core")
+        print(f"station agent            RSS avg {human_bytes(sum(agent_rss) / len(agent_rss))}, "
+              f"CPU {100 * cpu_of('agent-') / n:.2f}% of a core each, WAL {human_bytes(sum(wal) / len(wal))} each")
+        if run_daemons:
+            d_rss = [dl.rss_bytes(st["daemon"].pid) for st in stations]
+            print(f"waystationd              RSS avg {human_bytes(sum(d_rss) / len(d_rss))}, "
+                  f"CPU {100 * cpu_of('daemon-') / n:.2f}% of a core each")
+        print(f"Alertmanager deliveries  safety {sum(1 for p, s, _ in alerts if p == '/safety')}, "
+              f"maintenance {sum(1 for p, s, _ in alerts if p == '/maintenance')}: " + ", ".join(
+                  sorted({f"{p[1:]}:{lab.get('alertname')}@{lab.get('station')}" for p, s, lab in alerts})))
+
+        seen = {}
+        for p, s_, lab in alerts:
+            seen.setdefault(lab.get("alertname"), lab)
+        for name, lab in sorted(seen.items()):
+            print(f"  {name} labels: " + ", ".join(f"{k}={v}" for k, v in sorted(lab.items())))
+
+        # ---- extrapolation ------------------------------------------------------------------------
+        if series and head_series:
+            per_st = sum(series) / len(series)
+            district_own = max(0.0, head_series - sum(series))
+            per_series_mem = max(0.0, rss - base_rss) / head_series
+            per_st_rate = station_rate / len(series)
+            print()
+            print(f"== extrapolation (per station {per_st:.0f} series, {per_st_rate:.1f} samples/s; "
+                  f"{per_series_mem / 1024:.1f} KiB RSS per head series measured; retention 90 d at ~1.5 B/sample)")
+            bps = rw["bytes"] / rw["sent"] if rw["sent"] else 0
+            print(f"  remote write: {bps:.2f} bytes/sample on the wire (snappy) -> "
+                  f"{human_bytes(per_st_rate * 86400 * bps)}/day of 4G uplink per station, before HTTP/TLS overhead")
+            print(f"{'stations':>9} {'series':>10} {'samples/s':>10} {'RSS est.':>10} {'RAM to give':>12} "
+                  f"{'disk 90 d':>10} {'ingress/day':>12}")
+            for k in (n, 140, 1400):
+                s = per_st * k + district_own
+                r = per_st_rate * k
+                mem = base_rss + per_series_mem * s
+                disk = r * 86400 * 90 * 1.5
+                print(f"{k:>9} {s:>10.0f} {r:>10.1f} {human_bytes(mem):>10} {human_bytes(mem * 2.5):>12} "
+                      f"{human_bytes(disk):>10} {human_bytes(r * 86400 * bps):>12}")
+            print("  RAM to give = 2.5 x the steady RSS (queries, compaction, WAL replay after a restart).")
+        print(f"\nstate, configs and logs: {state}")
+        return 0
+    finally:
+        procs.stop_all()
+        receiver.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

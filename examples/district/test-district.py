@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""Tests of the district side of issue 13 with the real Debian binaries (prometheus 2.42, promtool,
+prometheus-alertmanager 0.25, amtool, prometheus-node-exporter), on loopback, free ports and a temp dir.
+
+Static checks: promtool check config (district and rendered station agent), promtool check rules,
+promtool test rules on every district/tests/*.yml, promtool check metrics on the exposition, amtool
+check-config, and every case of alertmanager/routing-tests.txt with `amtool config routes test`.
+
+End to end: an agent scrapes the station's /metrics (and node-exporter) and remote-writes to the district
+Prometheus; a PromQL query at the district returns the station's series; the district Prometheus is
+stopped for --outage seconds (default 120) and started again, and the station's series must have no gap
+over the outage (raw samples, every scrape present); alerts POSTed to Alertmanager's API with the
+daemon's labels reach the right webhook receiver, a silent station inhibits its device alerts, and
+posting them with endsAt in the past delivers them resolved.
+
+The station's /metrics is a STAND-IN (standin/make-standin.py served by `python3 -m http.server`) until
+waystation-web exists; --web-target HOST:PORT scrapes a running waystation-web instead.
+
+Prints PASS/FAIL per check and "district: N passed, M failed"; exits 1 on any failure.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import districtlib as dl  # noqa: E402
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, bool(ok)))
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  -- {detail}" if detail else ""), flush=True)
+    return ok
+
+
+def run(argv, stdin=None):
+    p = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+    return p.returncode, (p.stdout + p.stderr).strip()
+
+
+def static_checks(tmp):
+    rc, out = run([dl.PROMTOOL, "check", "config", dl.DISTRICT_CONFIG])
+    check("promtool check config district/prometheus.yml", rc == 0, "" if rc == 0 else out)
+
+    agent = os.path.join(tmp, "agent-rendered.yml")
+    with open(agent, "w") as f:
+        f.write(dl.render_agent_config("hy-042", "haidian", "https://metrics.haidian.example/api/v1/write",
+                                       "127.0.0.1:8480", "127.0.0.1:9100", "127.0.0.1:9090"))
+    rc, out = run([dl.PROMTOOL, "check", "config", "--agent", agent])
+    check("promtool check config --agent station/prometheus-agent.yml (rendered)", rc == 0,
+          "" if rc == 0 else out)
+
+    rules = sorted(os.path.join(dl.DISTRICT_RULES, f) for f in os.listdir(dl.DISTRICT_RULES)
+                   if f.endswith(".yml"))
+    rc, out = run([dl.PROMTOOL, "check", "rules", *rules])
+    check("promtool check rules district/rules/*.yml", rc == 0, "" if rc == 0 else out)
+
+    tests_dir = os.path.join(dl.HERE, "district", "tests")
+    for t in sorted(os.listdir(tests_dir)):
+        if t.endswith(".yml"):
+            rc, out = run([dl.PROMTOOL, "test", "rules", os.path.join(tests_dir, t)])
+            check(f"promtool test rules district/tests/{t}", rc == 0, "" if rc == 0 else out)
+
+    rc, out = run([dl.AMTOOL, "check-config", dl.AM_CONFIG])
+    check("amtool check-config alertmanager/alertmanager.yml", rc == 0, "" if rc == 0 else out)
+
+    with open(os.path.join(dl.HERE, "alertmanager", "routing-tests.txt")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            want, *labels = line.split()
+            rc, out = run([dl.AMTOOL, "config", "routes", "test", f"--config.file={dl.AM_CONFIG}",
+                           f"--verify.receivers={want}", *labels])
+            got = out.splitlines()[-1] if out else ""
+            check(f"amtool routes {labels[0]} -> {want}", rc == 0, "" if rc == 0 else f"got {got!r}")
+
+
+def raw_samples(base, expr, end, seconds):
+    """[(t, v)] of the raw samples of the one series `expr` selects, over (end - seconds, end]."""
+    r = dl.prom_query(base, f"{expr}[{int(seconds)}s]", at=end)
+    if len(r) != 1:
+        raise RuntimeError(f"{expr}: {len(r)} series")
+    return [(float(t), float(v)) for t, v in r[0]["values"]]
+
+
+def e2e(args, tmp):
+    procs = dl.Procs()
+    receiver = dl.WebhookReceiver()
+    station, district = args.station, args.district
+    try:
+        prom_port, am_port, agent_port, node_port = (dl.free_port() for _ in range(4))
+        dl.start_alertmanager(procs, tmp, am_port, dl.render_am_config(receiver.port, fast=True))
+        district_proc = dl.start_district(procs, tmp, prom_port, am_port)
+        base = f"http://127.0.0.1:{prom_port}"
+        dl.start_node_exporter(procs, tmp, node_port)
+        sdir = os.path.join(tmp, "station")
+        os.makedirs(sdir)
+        ctl = None
+        real_web = args.web == "waystation-web"
+        if args.bin:
+            # The real daemon on the simulator, pushing its alerts to this Alertmanager.
+            web_port = dl.free_port()
+            cfg = os.path.join(sdir, "station.toml")
+            with open(cfg, "w") as f:
+                f.write(dl.station_config(station, sdir, dl.free_port(), dl.free_port(), am_port, web_port,
+                                          real_web, district=args.district))
+            dl.start_sim_and_daemon(procs, sdir, args.bin, cfg)
+            dl.sim_command(os.path.join(sdir, "sim.sock"), "hold fridge cabinet_temp 4.5")
+            ctl = [os.path.join(args.bin, "waystationctl")]
+            sock = ["--socket", os.path.join(sdir, "control.sock")]
+            dl.log(f"      waystation-sim and waystationd running for {station}")
+        if real_web:
+            procs.start("waystation-web", [os.path.join(args.bin, "waystation-web"), "--config", cfg],
+                        os.path.join(sdir, "web.log"))
+            web_target = f"127.0.0.1:{web_port}"
+            dl.wait_http(f"http://{web_target}/metrics", 30)
+        elif args.web_target:
+            web_target = args.web_target
+        else:
+            web_port = dl.free_port()
+            dl.start_standin_web(procs, tmp, web_port, station, district)
+            web_target = f"127.0.0.1:{web_port}"
+            dl.log(f"      (station /metrics is the STAND-IN on {web_target})")
+
+        expo_text = dl.get_text(f"http://{web_target}/metrics")
+        rc, out = run([dl.PROMTOOL, "check", "metrics"], stdin=expo_text)
+        check(f"promtool check metrics on the station exposition ({'waystation-web' if args.web_target else 'stand-in'})",
+              rc == 0, out)
+
+        agent_cfg = dl.render_agent_config(station, district, f"{base}/api/v1/write", web_target,
+                                           f"127.0.0.1:{node_port}", f"127.0.0.1:{agent_port}")
+        agent = dl.start_agent(procs, tmp, "agent", agent_cfg, agent_port)
+        agent_url = f"http://127.0.0.1:{agent_port}"
+
+        # 1. The station's series at the district.
+        sel = f'station="{station}",district="{district}"'
+        got = dl.wait_until(lambda: dl.prom_query(base, f'waystation_build_info{{{sel}}}'), 90)
+        check("district returns the station's waystation_build_info (remote write)", got,
+              "" if got else dl.tail(agent.logfile))
+        expo = dl.parse_exposition(expo_text)
+        n_dev = int(sum(1 for (n, l) in expo if n == "waystation_device_state" and ("state", "online") in l))
+        states = dl.wait_until(lambda: (r := dl.prom_query(base, f'waystation_device_state{{{sel}}} == 1'))
+                               and len(r) == n_dev and r, 30)
+        check(f"district returns the state of each of the station's {n_dev} devices", states,
+              ", ".join(f'{s["metric"]["device"]}={s["metric"]["state"]}' for s in states or []))
+        if real_web:
+            rc, out = run([*ctl, "read", "fridge", "cabinet_temp", "--json", *sock])
+            want = json.loads(out)["point"]["value"] if rc == 0 else None
+            what = "waystationctl read"
+        else:
+            want = next(v for (n, l), v in expo.items() if n == "waystation_point_value"
+                        and ("point", "cabinet_temp") in l and ("kind", "fridge") in l)
+            what = "the station's /metrics"
+        pv = dl.prom_query(base, f'waystation_point_value{{{sel},device="fridge",point="cabinet_temp"}}')
+        got_v = float(pv[0]["value"][1]) if pv else None
+        check(f"district fridge cabinet_temp equals {what}", got_v is not None and want is not None
+              and abs(got_v - want) < 1e-9, f"district {got_v}, station {want}")
+        n_series = dl.prom_scalar(base, f'count({{{sel}}})', 0)
+        by_job = dl.prom_query(base, f'count by (job) ({{{sel}}})')
+        dl.log("      series from the station at the district: %d (%s)" % (n_series, ", ".join(
+            f'{r["metric"].get("job", "?")} {r["value"][1]}' for r in by_job)))
+        up = dl.wait_until(lambda: (r := dl.prom_query(base, f'up{{{sel}}}')) and len(r) >= 3 and r, 90) or \
+            dl.prom_query(base, f'up{{{sel}}}')
+        check("every scrape job of the agent (waystation, node, prometheus-agent) is up (remote-written `up`)",
+              len(up) == 3 and all(r["value"][1] == "1" for r in up),
+              ", ".join(f'{r["metric"]["job"]}={r["value"][1]}' for r in up))
+
+        # 2. The outage: the district stops, the agent's WAL carries the samples, nothing is missing.
+        time.sleep(35)  # a few scrapes before the outage
+        t_down = time.time()
+        dl.log(f"      stopping the district Prometheus for {args.outage:.0f} s ...")
+        procs.stop(district_proc)
+        time.sleep(args.outage)
+        t_up = time.time()
+        district_proc = dl.start_district(procs, tmp, prom_port, am_port)
+        dl.log("      district Prometheus started again; waiting for the agent's backlog")
+        # Delivered when the district has a sample newer than the restart + two scrape intervals.
+        caught_up = dl.wait_until(lambda: dl.prom_scalar(
+            base, f'timestamp(up{{{sel},job="waystation"}})', 0) > t_up + 30, 120)
+        check("the agent delivered its backlog after the district came back", caught_up)
+        time.sleep(2)
+        win_start, win_end = t_down - 45, t_up + 30
+        for expr in (f'up{{{sel},job="waystation"}}',
+                     f'waystation_point_value{{{sel},device="fridge",point="cabinet_temp"}}'):
+            try:
+                samples = [s for s in raw_samples(base, expr, win_end, win_end - win_start) if s[0] >= win_start]
+                ts = [t for t, _ in samples]
+                gaps = [b - a for a, b in zip(ts, ts[1:])]
+                max_gap = max(gaps) if gaps else float("inf")
+                expected = (win_end - win_start) / 15
+                covers = ts and ts[0] <= t_down - 15 and ts[-1] >= t_up + 15
+                ok = covers and max_gap <= 16.0 and len(ts) >= expected - 2
+                check(f"no gap over the {args.outage:.0f} s outage in {expr.split('{')[0]}",
+                      ok, f"{len(ts)} samples over {win_end - win_start:.0f} s (expected ~{expected:.0f}), "
+                      f"largest gap {max_gap:.1f} s")
+            except Exception as e:  # noqa: BLE001
+                check(f"no gap over the outage in {expr.split('{')[0]}", False, str(e))
+        a = dl.parse_exposition(dl.get_text(f"{agent_url}/metrics"))
+        retried = dl.metric_sum(a, "prometheus_remote_storage_samples_retried_total")
+        failed = dl.metric_sum(a, "prometheus_remote_storage_samples_failed_total")
+        dropped = dl.metric_sum(a, "prometheus_remote_storage_samples_dropped_total")
+        dl.log(f"      agent: samples retried {retried:.0f}, failed {failed:.0f}, dropped {dropped:.0f}")
+        check("the agent dropped no samples", dropped == 0, f"dropped {dropped:.0f}")
+
+        # 3. Alertmanager: routing, inhibition, resolution, with the daemon's labels.
+        am_url = f"http://127.0.0.1:{am_port}"
+        now = datetime.datetime.now(datetime.timezone.utc)
+
+        def alert(labels, ends=None):
+            a = {"labels": labels, "annotations": {"summary": labels["alertname"]},
+                 "startsAt": (now - datetime.timedelta(seconds=5)).isoformat(),
+                 "generatorURL": "http://waystation.invalid/"}
+            if ends is not None:
+                a["endsAt"] = ends.isoformat()
+            return a
+
+        # Posted as station "<station>-api", apart from the real daemon's alerts (part 4).
+        api_station = station + "-api"
+        common = {"station": api_station, "district": district}
+        silent_station = station + "-silent"
+        firing = [
+            {"alertname": "SlotInterlock", **common, "device": "cabinet", "slot": "slot-1", "severity": "critical"},
+            {"alertname": "FridgeTooWarm", **common, "device": "fridge", "severity": "warning"},
+            {"alertname": "StationSilent", "station": silent_station, "district": district, "severity": "warning"},
+            {"alertname": "DeviceOffline", "station": silent_station, "district": district, "device": "microwave",
+             "severity": "warning"},
+            {"alertname": "CabinetSmoke", "station": silent_station, "district": district, "device": "cabinet",
+             "severity": "critical"},
+        ]
+        # StationSilent first: inhibition applies from when Alertmanager knows the source alert (alerts of
+        # one POST can race it once; at a district, StationSilent comes minutes before anything else).
+        status, _ = dl.http("POST", f"{am_url}/api/v2/alerts", [alert(firing[2])])
+        dl.wait_until(lambda: json.loads(dl.get_text(f"{am_url}/api/v2/alerts?" + urllib.parse.urlencode(
+            {"filter": 'alertname="StationSilent"'}))), 10, 0.2)
+        time.sleep(1)
+        status2, _ = dl.http("POST", f"{am_url}/api/v2/alerts", [alert(l) for l in firing])
+        check("POST /api/v2/alerts accepted", status == 200 and status2 == 200, f"HTTP {status}, {status2}")
+
+        def delivered(path, name, st, stn=api_station):
+            return any(s == st and lab.get("alertname") == name and lab.get("station") == stn
+                       for _, s, lab in receiver.alerts(path))
+
+        ok = dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "firing"), 30, 0.5)
+        lab = next((l for _, s, l in receiver.alerts("/safety") if l.get("alertname") == "SlotInterlock"
+                    and l.get("station") == api_station), {})
+        check("SlotInterlock reaches the safety receiver with station, district, device, slot, severity",
+              ok and all(k in lab for k in ("station", "district", "device", "slot", "severity")), json.dumps(lab))
+        ok = dl.wait_until(lambda: delivered("/maintenance", "FridgeTooWarm", "firing"), 30, 0.5)
+        check("FridgeTooWarm reaches the maintenance receiver", ok)
+        check("SlotInterlock did not go to maintenance, FridgeTooWarm not to safety",
+              not delivered("/maintenance", "SlotInterlock", "firing")
+              and not delivered("/safety", "FridgeTooWarm", "firing"))
+        rc, out = run([dl.AMTOOL, "alert", "query", f"--alertmanager.url={am_url}", "-o", "json",
+                       "alertname=SlotInterlock", f"station={api_station}"])
+        try:
+            q = json.loads(out)
+            ok = rc == 0 and len(q) == 1 and q[0]["labels"].get("slot") == "slot-1"
+        except ValueError:
+            ok = False
+        check("amtool alert query finds SlotInterlock with its labels", ok, out[:200] if not ok else "")
+
+        ok = dl.wait_until(lambda: delivered("/maintenance", "StationSilent", "firing", silent_station)
+                           and delivered("/safety", "CabinetSmoke", "firing", silent_station), 30, 0.5)
+        time.sleep(3)
+        api = json.loads(dl.get_text(f"{am_url}/api/v2/alerts?" + urllib.parse.urlencode(
+            {"filter": f'station="{silent_station}"', "inhibited": "true"})))
+        inhibited = {a["labels"]["alertname"]: bool(a["status"]["inhibitedBy"]) for a in api}
+        check("a silent station inhibits its device alerts (DeviceOffline), not its safety ones (CabinetSmoke)",
+              ok and inhibited.get("DeviceOffline") is True and inhibited.get("CabinetSmoke") is False
+              and not delivered(None, "DeviceOffline", "firing", silent_station),
+              f"inhibited: {json.dumps(inhibited)}; delivered: "
+              + ", ".join(f"{p}:{l.get('alertname')}:{s}" for p, s, l in receiver.alerts()
+                          if l.get("station") == silent_station))
+
+        ended = now - datetime.timedelta(seconds=1)
+        resolve = [alert(l, ends=ended) for l in firing[:2]]
+        status, _ = dl.http("POST", f"{am_url}/api/v2/alerts", resolve)
+        ok = dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "resolved")
+                           and delivered("/maintenance", "FridgeTooWarm", "resolved"), 30, 0.5)
+        check("posted with endsAt in the past, both arrive resolved at their receivers", ok,
+              f"safety {receiver.count('/safety')} deliveries, maintenance {receiver.count('/maintenance')}")
+
+        # 4. The real daemon: a slot interlock in the simulator reaches Alertmanager and resolves.
+        if args.bin:
+            dl.sim_command(os.path.join(sdir, "sim.sock"), "hold cabinet slot1_temp 75")
+            ok = dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "firing", station), 60, 0.5)
+            lab = next((l for _, s_, l in receiver.alerts("/safety")
+                        if l.get("alertname") == "SlotInterlock" and l.get("station") == station), {})
+            want_labels = ("alertname", "station", "district", "device", "slot", "severity")
+            missing = [k for k in want_labels if not lab.get(k)]
+            check("waystationd's SlotInterlock (slot at 75 °C in the simulator) reaches the safety receiver "
+                  "with station, district, device, slot, severity", ok and not missing,
+                  json.dumps(lab) + (f"; missing {missing}" if missing else ""))
+            dl.sim_command(os.path.join(sdir, "sim.sock"), "hold cabinet slot1_temp 25")
+            enabled = dl.wait_until(lambda: run([*ctl, "enable-slot", "slot-1", *sock])[0] == 0, 30, 1)
+            ok = enabled and dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "resolved", station),
+                                           60, 0.5)
+            check("after `waystationctl enable-slot slot-1` the SlotInterlock arrives resolved", ok,
+                  "" if enabled else "enable-slot refused: " + run([*ctl, "enable-slot", "slot-1", *sock])[1])
+    finally:
+        procs.stop_all()
+        receiver.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description="District tests (issue 13) with the real Prometheus binaries.")
+    ap.add_argument("--outage", type=float, default=float(os.environ.get("DISTRICT_OUTAGE_SECONDS", 120)),
+                    help="seconds the district Prometheus is stopped (default 120, env DISTRICT_OUTAGE_SECONDS)")
+    ap.add_argument("--static-only", action="store_true", help="only the config/rule/routing checks")
+    ap.add_argument("--bin", default=os.environ.get("DISTRICT_BIN"),
+                    help="directory with waystation-sim, waystationd, waystationctl (and waystation-web): run the "
+                         "real daemon on the simulator, pushing to Alertmanager (env DISTRICT_BIN)")
+    ap.add_argument("--web", choices=["standin", "waystation-web"],
+                    default=os.environ.get("DISTRICT_WEB", "standin"),
+                    help="what serves the station's /metrics: the STAND-IN (default until waystation-web "
+                         "exists) or $BIN/waystation-web (needs --bin; env DISTRICT_WEB)")
+    ap.add_argument("--web-target", default=os.environ.get("DISTRICT_WEB_TARGET"),
+                    help="HOST:PORT of an already running waystation-web to scrape instead of the stand-in")
+    ap.add_argument("--station", default=os.environ.get("DISTRICT_STATION", "test-001"),
+                    help="station id (must equal waystation-web's [station] id with --web-target)")
+    ap.add_argument("--district", default="testdistrict")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    args = ap.parse_args()
+
+    if args.web == "waystation-web" and not args.bin:
+        ap.error("--web waystation-web needs --bin")
+    if args.bin:
+        args.bin = os.path.abspath(args.bin)
+        need = ["waystation-sim", "waystationd", "waystationctl"] + (
+            ["waystation-web"] if args.web == "waystation-web" else [])
+        absent = [b for b in need if not os.access(os.path.join(args.bin, b), os.X_OK)]
+        if absent:
+            ap.error(f"not in {args.bin}: {' '.join(absent)}")
+    missing = [b for b in (dl.PROMETHEUS, dl.PROMTOOL, dl.ALERTMANAGER, dl.AMTOOL, dl.NODE_EXPORTER)
+               if not shutil.which(b)]
+    if missing:
+        print("missing: " + " ".join(missing) + "\nrun: apt-get install -y prometheus prometheus-alertmanager "
+              "prometheus-node-exporter")
+        print("district: 0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="ws-district-")
+    try:
+        static_checks(tmp)
+        if not args.static_only:
+            try:
+                e2e(args, tmp)
+            except Exception as e:  # noqa: BLE001 - a crash is one more failure, with its logs
+                check("end-to-end run", False, f"{type(e).__name__}: {e}")
+                for f in ("district-prometheus.log", "alertmanager.log", "agent/agent.log", "station/daemon.log",
+                          "station/web.log"):
+                    t = dl.tail(os.path.join(tmp, f))
+                    if t:
+                        print(f"--- {f}\n{t}")
+    finally:
+        if args.keep:
+            print(f"(kept {tmp})")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    passed = sum(1 for _, ok in results if ok)
+    failed = len(results) - passed
+    print(f"district: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
