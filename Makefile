@@ -91,7 +91,7 @@ install: deps
 	install -m 0755 .build/release/waystationd .build/release/waystationctl .build/release/waystation-sim \
 	  .build/release/waystation-web $(BINDIR)/
 	install -m 0644 devices/*.toml $(SHAREDIR)/devices/
-	install -m 0644 Sources/WaystationControl/io.waystation.Station.varlink $(SHAREDIR)/
+	install -m 0644 Sources/WaystationProtocol/io.waystation.Station.varlink $(SHAREDIR)/
 	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation.service > $(UNITDIR)/waystation.service
 	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-web.service > $(UNITDIR)/waystation-web.service
 	install -m 0644 systemd/waystation.socket $(UNITDIR)/

@@ -199,8 +199,9 @@ struct WatchCommand: ParsableCommand {
                     Output.event(try VarlinkClient.decode(Watch.Reply.self, raw).event)
                 }
             }
-        } catch let failure as VarlinkClient.Failure {
-            throw GlobalOptions.exit(failure)
+        } catch {
+            // Only VarlinkClient.Failure is thrown above (typed throws).
+            throw GlobalOptions.exit(error)
         }
     }
 }
@@ -233,8 +234,9 @@ struct VersionCommand: ParsableCommand {
             let info = try VarlinkClient.decode(
                 VarlinkServiceInterface.Info.self, try client.call("org.varlink.service.GetInfo"))
             say("waystationd \(info.version)")
-        } catch let failure as VarlinkClient.Failure {
-            throw GlobalOptions.exit(failure)
+        } catch {
+            // Only VarlinkClient.Failure is thrown above (typed throws).
+            throw GlobalOptions.exit(error)
         }
     }
 }
