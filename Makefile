@@ -6,9 +6,9 @@ SWIFT       ?= swift
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
-                prometheus prometheus-alertmanager prometheus-node-exporter
+                prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
 
-.PHONY: all deps pydeps build test demo bench install clean fleet test-district
+.PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district
 
 all: build
 
@@ -28,15 +28,20 @@ deps:
 	  fi; \
 	fi
 
-# The Python varlink package: an independent client for the control-socket tests.
+# Python packages: varlink (an independent client for the control-socket tests) and selenium (drives
+# Chromium for the kiosk page's tests).
 pydeps:
-	@python3 -c "import varlink" 2>/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q varlink || exit 1; \
-	  else echo "missing Python package varlink; run: python3 -m pip install --user varlink"; exit 1; fi; }
+	@for m in varlink selenium; do \
+	  python3 -c "import $$m" 2>/dev/null || { \
+	    if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q $$m || exit 1; \
+	    else echo "missing Python package $$m; run: python3 -m pip install --user $$m"; exit 1; fi; }; \
+	done
 
 build: deps
 	$(SWIFT) build
 
+# The Swift suites (which include the kiosk page in headless Chromium against the real simulator,
+# daemon and waystation-web: Tests/WaystationTests/KioskBrowserTests.swift runs Tests/kiosk/test_kiosk.py).
 test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -52,6 +57,10 @@ test-district: deps
 fleet: deps
 	$(SWIFT) build -c release
 	examples/district/fleet.sh --bin .build/release
+
+# The kiosk browser tests alone, against a fresh simulated station (screenshots into docs/).
+kiosk-test: build pydeps
+	Tests/kiosk/run.sh
 
 demo: build
 	@examples/demo.sh
@@ -79,10 +88,12 @@ install: deps
 	install -d $(BINDIR) $(SHAREDIR)/devices $(UNITDIR) $(SYSUSERSDIR) $(TMPFILESDIR) $(ETCDIR)/devices \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	  $(DESTDIR)$(PREFIX)/share/doc/waystation
-	install -m 0755 .build/release/waystationd .build/release/waystationctl .build/release/waystation-sim $(BINDIR)/
+	install -m 0755 .build/release/waystationd .build/release/waystationctl .build/release/waystation-sim \
+	  .build/release/waystation-web $(BINDIR)/
 	install -m 0644 devices/*.toml $(SHAREDIR)/devices/
-	install -m 0644 Sources/WaystationControl/io.waystation.Station.varlink $(SHAREDIR)/
+	install -m 0644 Sources/WaystationProtocol/io.waystation.Station.varlink $(SHAREDIR)/
 	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation.service > $(UNITDIR)/waystation.service
+	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-web.service > $(UNITDIR)/waystation-web.service
 	install -m 0644 systemd/waystation.socket $(UNITDIR)/
 	install -m 0644 systemd/waystation.sysusers $(SYSUSERSDIR)/waystation.conf
 	install -m 0644 systemd/waystation.tmpfiles $(TMPFILESDIR)/waystation.conf

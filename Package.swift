@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "waystationd", targets: ["waystationd"]),
         .executable(name: "waystationctl", targets: ["waystationctl"]),
         .executable(name: "waystation-sim", targets: ["waystation-sim"]),
+        .executable(name: "waystation-web", targets: ["waystation-web"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        // waystation-web only: HTTP (no swift-configuration support, no full Foundation needed).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -108,6 +114,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The unprivileged web face (waystation-web): the kiosk page, its JSON API and `/metrics`, all
+        // fed by the daemon's control socket in the kiosk role. No database, no Modbus, no keys.
+        .target(
+            name: "WaystationWeb",
+            dependencies: [
+                "WaystationProtocol", "WaystationCore", logging, lifecycle,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["Kiosk/README.md"],
+            resources: [.embedInCode("Kiosk/kiosk.html")],
+            swiftSettings: strict
+        ),
         // Station simulator: libmodbus in server mode, physics, faults.
         .target(
             name: "WaystationSim",
@@ -137,6 +159,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "waystation-web",
+            dependencies: [
+                "WaystationCore", "WaystationWeb", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                logging,
+            ],
+            swiftSettings: strict
+        ),
         // `make bench`: figures for speed, CPU, memory and bytes written.
         .executableTarget(
             name: "waystation-bench",
@@ -160,7 +190,7 @@ let package = Package(
             dependencies: [
                 "WaystationProtocol", "WaystationCore", "WaystationModbus", "WaystationStorage", "WaystationSim",
                 "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts",
-                "CModbus", "TestSupport", logging,
+                "CModbus", "TestSupport", "WaystationWeb", logging,
             ],
             swiftSettings: strict
         ),

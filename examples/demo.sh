@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo station: waystation-sim serves every appliance of examples/demo-station.toml (the RS-485
 # line through a socat pty pair, the charging cabinet and meter over Modbus TCP on 127.0.0.1:15020),
-# waystationd polls them, and `waystationctl status` shows the station live. Midway a fault is
+# waystationd polls them, waystation-web serves the kiosk page (its address is printed), and
+# `waystationctl status` shows the station live. Midway a fault is
 # injected: the fridge door opens (its probe jumps to 15 °C) and the microwave's meter goes silent.
 #
 # DEMO_SECONDS=0 runs until Ctrl-C (default 40 s).
@@ -17,7 +18,9 @@ rm -f state/sim.sock state/control.sock
   >state/sim.log 2>&1 </dev/null &
 sim=$!
 daemon=
+web=
 cleanup() {
+  [ -n "$web" ] && kill -TERM "$web" 2>/dev/null && wait "$web" 2>/dev/null || true
   [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
   kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null || true
 }
@@ -33,6 +36,12 @@ daemon=$!
 for _ in $(seq 100); do [ -S state/control.sock ] && break; sleep 0.1; done
 [ -S state/control.sock ] || { echo "daemon did not start:"; cat state/daemon.log; exit 1; }
 
+"$bin/waystation-web" --config "$config" >state/web.log 2>&1 </dev/null &
+web=$!
+kiosk_url="http://$(sed -n 's/^listen = "\(.*\)"/\1/p' "$config" | head -n 1)/"
+echo "== Kiosk page: $kiosk_url   (open it in a browser; metrics at ${kiosk_url}metrics)"
+echo
+
 export WAYSTATION_SOCKET=state/control.sock
 ctl() { "$bin/waystationctl" "$@"; }
 sim() { echo "$*" | socat - UNIX-CONNECT:state/sim.sock >/dev/null; }
@@ -44,7 +53,7 @@ while :; do
   now=$(date +%s)
   elapsed=$((now - start))
   if [ -t 1 ]; then clear; fi
-  echo "== $(date '+%H:%M:%S') waystationctl status   (daemon log: state/daemon.log)"
+  echo "== $(date '+%H:%M:%S') waystationctl status   (daemon log: state/daemon.log)   kiosk: $kiosk_url"
   ctl status || true
   echo
   ctl device fridge | grep -E "^(POINT|cabinet_temp|setpoint|door_open|compressor) " || true

@@ -24,11 +24,15 @@ public struct StationService: ControlHandler {
     let config: any ConfigAuthority
     let started: Date
     let logger: Logger
+    /// Kiosk sessions, scans and hazard reports.
+    let kiosk: KioskDesk
 
     public init(
         polling: PollingEngine, alerts: AlertService, visits: VisitBook, maintenance: MaintenanceStore,
-        database: StationDatabase, config: any ConfigAuthority, started: Date = Date(), logger: Logger
+        database: StationDatabase, config: any ConfigAuthority, started: Date = Date(), logger: Logger,
+        kiosk: KioskDesk
     ) {
+        self.kiosk = kiosk
         self.polling = polling
         self.alerts = alerts
         self.visits = visits
@@ -44,6 +48,8 @@ public struct StationService: ControlHandler {
         GetStatus.name: .reader, ListDevices.name: .reader, GetDevice.name: .reader, ReadPoint.name: .reader,
         SelfTest.name: .reader, Watch.name: .reader, ListAlerts.name: .reader, GetVisitStats.name: .reader,
         CheckIn.name: .kiosk, CheckOut.name: .kiosk,
+        GetKioskStatus.name: .reader, GetMetrics.name: .reader,
+        KioskScan.name: .kiosk, GetRider.name: .kiosk, SubmitReport.name: .kiosk, EndSession.name: .kiosk,
     ]
 
     public func handle(_ call: VarlinkCall, peer: Peer, replies: ReplySink) async {
@@ -94,6 +100,14 @@ public struct StationService: ControlHandler {
         case ListVisits.name: replies.send(try await listVisits(try decode(ListVisits.self, call)))
         case GetVisitStats.name: replies.send(try await visitStats(try decode(GetVisitStats.self, call)))
         case Watch.name: try await watch(call, peer: peer, replies)
+        case GetKioskStatus.name: replies.send(try await kioskStatus())
+        case KioskScan.name: replies.send(try await kioskScan(try decode(KioskScan.self, call)))
+        case GetRider.name: replies.send(try await rider(try decode(GetRider.self, call)))
+        case SubmitReport.name: replies.send(try await submitReport(try decode(SubmitReport.self, call)))
+        case EndSession.name: replies.send(await endSession(try decode(EndSession.self, call)))
+        case ListReports.name: replies.send(try await listReports(try decode(ListReports.self, call)))
+        case JudgeReport.name: replies.send(try await judgeReport(try decode(JudgeReport.self, call), peer: peer))
+        case GetMetrics.name: replies.send(try await metrics())
         default: throw VarlinkError.methodNotFound(call.method)
         }
     }

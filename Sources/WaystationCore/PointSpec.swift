@@ -20,6 +20,8 @@ public struct PointSpec: Sendable, Hashable {
     /// Overrides the device's poll interval for this point.
     public var interval: Duration?
     public var description: String?
+    /// What the point means to the station (the kiosk finds the room temperature by it).
+    public var role: PointRole? = nil
 
     public init(
         name: String, table: RegisterTable, address: Int, type: ValueType, scale: Double = 1, offset: Double = 0,

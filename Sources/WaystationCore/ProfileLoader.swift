@@ -113,6 +113,7 @@ public enum ProfileLoader {
         let max = r.double("max", range: -1e12...1e12)
         let description = r.string("description")
         let interval = r.duration("interval")
+        let role = r.oneOf("role", PointRole.allCases.map(\.rawValue)).flatMap(PointRole.init(rawValue:))
         let sentinels = Set(r.intArray("sentinels").map { UInt32(truncatingIfNeeded: $0) })
         var labels: [Int: String] = [:]
         if let labelTable = r.subtable("labels") {
@@ -151,10 +152,12 @@ public enum ProfileLoader {
         if let min, let max, min > max {
             r.report("min", "min \(min) is greater than max \(max)")
         }
-        return PointSpec(
+        var spec = PointSpec(
             name: name, table: table, address: address, type: type, scale: scale, offset: offset, unit: unit,
             deadband: deadband, writable: writable, min: min, max: max, labels: labels, sentinels: sentinels,
             interval: interval, description: description)
+        spec.role = role
+        return spec
     }
 
     static func checkOverlaps(_ points: [PointSpec], source: TOMLSource) -> [ConfigError] {

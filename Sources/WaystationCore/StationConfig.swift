@@ -4,7 +4,7 @@ public struct StationConfig: Sendable {
         public var id: String
         public var name: String
         public var capacity: Int
-        /// The district the station belongs to (a label on its alerts and metrics).
+        /// The district the station belongs to (a label on its alerts, metrics and reports).
         public var district: String?
     }
 
@@ -120,6 +120,11 @@ public struct StationConfig: Sendable {
         public var device: String
         public var point: String
         public var description: String { "\(device).\(point)" }
+
+        public init(device: String, point: String) {
+            self.device = device
+            self.point = point
+        }
     }
 
     /// Where alert notifications go (`[[notify]]`).
@@ -134,6 +139,8 @@ public struct StationConfig: Sendable {
         public var repeatInterval: Duration
         /// alertmanager: how often firing alerts are re-sent (and resolved ones, for a while).
         public var resendInterval: Duration
+        /// webhook: hazard reports go here too (see `HazardReport`), through the same outbox.
+        public var reports: Bool = false
     }
 
     /// Polling tunables (`[polling]`).
@@ -177,6 +184,8 @@ public struct StationConfig: Sendable {
     public var alerts: [AlertRuleSpec]
     public var notify: [Notify]
     public var logLevel: String
+    /// The web face and the kiosk: `[web]`, `[[service]]`, `[[hazard]]`, `[kiosk]` (StationConfig+Web).
+    public var front = Front()
 
     public func bus(named name: String) -> Bus? { buses.first { $0.name == name } }
     public func device(id: String) -> Device? { devices.first { $0.id == id } }

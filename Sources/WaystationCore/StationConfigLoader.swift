@@ -171,6 +171,8 @@ public enum StationConfigLoader {
             let timeout = r.duration("timeout", default: .seconds(10)) ?? .seconds(10)
             let repeatInterval = r.duration("repeat_interval", default: .seconds(4 * 3600)) ?? .seconds(4 * 3600)
             let resend = r.duration("resend_interval", default: .seconds(60)) ?? .seconds(60)
+            let reports = r.bool("reports", default: false)
+            if reports, kind != .webhook { r.report("reports", "hazard reports go to webhook targets only") }
             if kind == .exec, command.isEmpty {
                 r.report("command", "an exec target needs command = [\"program\", \"arg\" …]")
             }
@@ -196,9 +198,10 @@ public enum StationConfigLoader {
                 .init(
                     name: name, kind: kind, url: url, command: command, timeout: timeout,
                     repeatInterval: repeatInterval,
-                    resendInterval: resend))
+                    resendInterval: resend, reports: reports))
         }
 
+        let front = parseFront(root: root, source: source, devices: devices, errors: &errors)
         errors += root.finish()
         if !errors.isEmpty { throw ConfigErrors(errors) }
         var config = StationConfig(
@@ -208,6 +211,7 @@ public enum StationConfigLoader {
         config.interlock = interlock
         config.polling = polling
         config.visits = visits
+        config.front = front
         return config
     }
 

@@ -17,6 +17,7 @@ public struct StationDaemon: Sendable {
     public let alerts: AlertService
     public let notifier: Notifier
     public let visits: VisitBook
+    public let kiosk: KioskDesk
     public let control: ControlServer
     public let reloader: ReloadService
     public let systemd: SystemdService
@@ -27,7 +28,7 @@ public struct StationDaemon: Sendable {
 
     /// Every table of every domain.
     public static let migrations =
-        HistoryStore.migrations + VisitStore.migrations + AlertStore.migrations
+        HistoryStore.migrations + VisitStore.migrations + AlertStore.migrations + HazardReportStore.migrations
 
     /// Builds the station; storage is open and the control socket listens when this returns.
     public init(configPath: String, config: StationConfig, notifier systemdNotifier: SystemdNotifier, logger: Logger)
@@ -54,6 +55,8 @@ public struct StationDaemon: Sendable {
         await polling.monitor.setAfterIngest { device in await alerts.afterPoll(device: device) }
         notifier = Notifier(config: config, store: alertStore, alerts: alerts, logger: logger)
         visits = try VisitBook(store: VisitStore(database: database), config: config, logger: logger)
+        kiosk = KioskDesk(
+            config: config, visits: visits, reports: HazardReportStore(database: database), logger: logger)
         reloader = ReloadService(
             path: configPath, config: config, monitor: polling.monitor, notifier: systemdNotifier, logger: logger)
         control = try ControlServer(
@@ -61,7 +64,7 @@ public struct StationDaemon: Sendable {
             policy: RolePolicy(config: config),
             handler: StationService(
                 polling: polling, alerts: alerts, visits: visits, maintenance: maintenance, database: database,
-                config: reloader, logger: logger),
+                config: reloader, logger: logger, kiosk: kiosk),
             limits: {
                 var limits = ControlServer.Limits()
                 limits.idleTimeout = config.control.idleTimeout
@@ -72,7 +75,7 @@ public struct StationDaemon: Sendable {
         systemd = SystemdService(
             notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger)
         let control = self.control
-        await reloader.register([polling, alerts, notifier, visits, retention])
+        await reloader.register([polling, alerts, notifier, visits, kiosk, retention])
         await reloader.onApplied { config in control.update(policy: RolePolicy(config: config)) }
         await reloader.statusLine { [systemd] in await systemd.statusLine() }
     }

@@ -15,6 +15,13 @@ public enum StationError: Error, Sendable, Equatable {
     case unknownCategory(category: String, known: [String])
     case notReady
     case internalError(error: String)
+    /// The kiosk session is unknown or has expired: the rider scans again.
+    case sessionExpired
+    /// Too many scans (of this rider, or of everyone in the last minute); try again in seconds.
+    case rateLimited(retryAfter: Int)
+    case invalidReport(field: String, reason: String)
+    case reportNotFound(id: Int)
+    case reportAlreadyJudged(id: Int, status: String)
 
     /// The unqualified error name, as in the `.varlink` file.
     public var name: String {
@@ -34,6 +41,11 @@ public enum StationError: Error, Sendable, Equatable {
         case .unknownCategory: "UnknownCategory"
         case .notReady: "NotReady"
         case .internalError: "InternalError"
+        case .sessionExpired: "SessionExpired"
+        case .rateLimited: "RateLimited"
+        case .invalidReport: "InvalidReport"
+        case .reportNotFound: "ReportNotFound"
+        case .reportAlreadyJudged: "ReportAlreadyJudged"
         }
     }
 
@@ -58,6 +70,11 @@ public enum StationError: Error, Sendable, Equatable {
             return ["category": .string(c), "known": .array(known.map(JSON.string))]
         case .notReady: return [:]
         case .internalError(let e): return ["error": .string(e)]
+        case .sessionExpired: return [:]
+        case .rateLimited(let s): return ["retry_after": .number(Double(s))]
+        case .invalidReport(let f, let r): return ["field": .string(f), "reason": .string(r)]
+        case .reportNotFound(let id): return ["id": .number(Double(id))]
+        case .reportAlreadyJudged(let id, let s): return ["id": .number(Double(id)), "status": .string(s)]
         }
     }
 
@@ -90,6 +107,11 @@ public enum StationError: Error, Sendable, Equatable {
             self = .unknownCategory(category: s("category"), known: (p["known"]?.array ?? []).compactMap(\.string))
         case "NotReady": self = .notReady
         case "InternalError": self = .internalError(error: s("error"))
+        case "SessionExpired": self = .sessionExpired
+        case "RateLimited": self = .rateLimited(retryAfter: Int(p["retry_after"]?.number ?? 1))
+        case "InvalidReport": self = .invalidReport(field: s("field"), reason: s("reason"))
+        case "ReportNotFound": self = .reportNotFound(id: Int(p["id"]?.number ?? -1))
+        case "ReportAlreadyJudged": self = .reportAlreadyJudged(id: Int(p["id"]?.number ?? -1), status: s("status"))
         default: return nil
         }
     }

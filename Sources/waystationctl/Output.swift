@@ -42,6 +42,11 @@ enum Output {
         case .configRefused(let errors): "config refused; the running config stays:\n\(errors)"
         case .notReady: "the daemon is still starting; try again in a moment"
         case .internalError(let error): "the daemon failed: \(error)"
+        case .sessionExpired: "the kiosk session has expired"
+        case .rateLimited(let s): "too many scans; try again in \(s) s"
+        case .invalidReport(let field, let reason): "invalid report: \(field): \(reason)"
+        case .reportNotFound(let id): "no report \(id)"
+        case .reportAlreadyJudged(let id, let status): "report \(id) is already \(status)"
         }
     }
 

@@ -16,7 +16,8 @@ struct WaystationCtl: ParsableCommand {
             StatusCommand.self, DevicesCommand.self, DeviceCommand.self, ReadCommand.self, WriteCommand.self,
             SelfTestCommand.self, MaintenanceCommand.self, ReloadCommand.self, WatchCommand.self, AuditCommand.self,
             CheckInCommand.self, CheckOutCommand.self, VisitsCommand.self, StatsCommand.self, AlertsCommand.self,
-            AckCommand.self, SilenceCommand.self, EnableSlotCommand.self, VersionCommand.self,
+            AckCommand.self, SilenceCommand.self, EnableSlotCommand.self, ReportsCommand.self, ReportCommand.self,
+            VersionCommand.self,
         ])
 }
 

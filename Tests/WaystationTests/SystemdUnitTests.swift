@@ -18,6 +18,9 @@ struct SystemdUnitTests {
         let service = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.service", encoding: .utf8)
             .replacingOccurrences(of: "/usr/bin/waystationd", with: DaemonProcess.binDir + "/waystationd")
         try service.write(toFile: dir + "/waystation.service", atomically: true, encoding: .utf8)
+        let web = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation-web.service", encoding: .utf8)
+            .replacingOccurrences(of: "/usr/bin/waystation-web", with: DaemonProcess.binDir + "/waystation-web")
+        try web.write(toFile: dir + "/waystation-web.service", atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(
             atPath: DaemonProcess.repo + "/systemd/waystation.socket", toPath: dir + "/waystation.socket")
         return dir
@@ -27,16 +30,18 @@ struct SystemdUnitTests {
     func verify() async throws {
         let dir = try Self.units()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (status, output) = try await Self.run(["verify", dir + "/waystation.service", dir + "/waystation.socket"])
+        let (status, output) = try await Self.run([
+            "verify", dir + "/waystation.service", dir + "/waystation.socket", dir + "/waystation-web.service",
+        ])
         #expect(status == 0, "\(output)")
         #expect(!output.contains("Unknown key"), "\(output)")
     }
 
-    @Test("systemd-analyze security rates the service 2.0 or lower")
-    func security() async throws {
+    @Test("systemd-analyze security rates each service 2.0 or lower", arguments: ["waystation", "waystation-web"])
+    func security(unit: String) async throws {
         let dir = try Self.units()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (_, output) = try await Self.run(["security", "--offline=yes", dir + "/waystation.service"])
+        let (_, output) = try await Self.run(["security", "--offline=yes", dir + "/\(unit).service"])
         let line = try #require(
             output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
         let score = line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
@@ -44,11 +49,21 @@ struct SystemdUnitTests {
         #expect(value <= 2.0, "\(line)")
     }
 
+    @Test("the web unit runs unprivileged: a dynamic user in the socket's and the kiosk's groups")
+    func webUnit() throws {
+        let unit = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation-web.service", encoding: .utf8)
+        #expect(unit.contains("DynamicUser=yes"))
+        #expect(unit.contains("SupplementaryGroups=waystation waystation-kiosk"))
+        #expect(unit.contains("CapabilityBoundingSet=\n"))
+        #expect(!unit.contains("StateDirectory"), "the web process keeps no state")
+    }
+
     @Test("sysusers and tmpfiles entries are well-formed")
     func sysusers() async throws {
         let users = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.sysusers", encoding: .utf8)
         #expect(users.contains("u waystation "))
         #expect(users.contains("g waystation-admin"))
+        #expect(users.contains("g waystation-kiosk"))
         #expect(users.contains("m waystation dialout"))
         let tmp = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.tmpfiles", encoding: .utf8)
         #expect(tmp.contains("d /var/lib/waystation 0750 waystation waystation"))

@@ -354,7 +354,12 @@ def station_config(sid, d, rs485_port, cabinet_port, am_port, web_port, with_web
         text = text.replace(old, new)
     text += f'\n[[notify]]\nkind = "alertmanager"\nurl = "http://127.0.0.1:{am_port}"\n'
     if with_web:
-        text += f'\n[web]\nlisten = "127.0.0.1:{web_port}"\n'
+        # The demo station has a [web] table of its own (the kiosk at 127.0.0.1:8480): move it.
+        demo_listen = 'listen = "127.0.0.1:8480"'
+        if demo_listen in text:
+            text = text.replace(demo_listen, f'listen = "127.0.0.1:{web_port}"')
+        else:
+            text += f'\n[web]\nlisten = "127.0.0.1:{web_port}"\n'
     return text
 
 

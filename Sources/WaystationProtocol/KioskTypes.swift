@@ -1,0 +1,192 @@
+/// The kiosk's and the hazard reports' types of `io.waystation.Station` (see the `.varlink` file).
+
+/// The room: temperature, whether the AC runs, its set point (each absent when unknown).
+public struct KioskRoom: Codable, Sendable, Equatable {
+    public var temperature: Double?
+    public var acRunning: Bool?
+    public var setpoint: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case temperature, setpoint
+        case acRunning = "ac_running"
+    }
+
+    public init(temperature: Double? = nil, acRunning: Bool? = nil, setpoint: Double? = nil) {
+        self.temperature = temperature
+        self.acRunning = acRunning
+        self.setpoint = setpoint
+    }
+}
+
+/// The drinking water: cold enough (the fridge at or below its limit), and its temperature.
+public struct KioskWater: Codable, Sendable, Equatable {
+    public var cold: Bool?
+    public var temperature: Double?
+
+    public init(cold: Bool? = nil, temperature: Double? = nil) {
+        self.cold = cold
+        self.temperature = temperature
+    }
+}
+
+public struct KioskMicrowave: Codable, Sendable, Equatable {
+    /// free, in_use, unknown
+    public var state: String
+    public init(state: String) { self.state = state }
+}
+
+/// A charging slot as a rider sees it.
+public struct KioskSlot: Codable, Sendable, Equatable {
+    public var id: String
+    /// free, charging, off, unknown
+    public var state: String
+    /// overheated, smoke, sensor_lost, no_battery, temperature_rising (absent: none)
+    public var reason: String?
+
+    public init(id: String, state: String, reason: String? = nil) {
+        self.id = id
+        self.state = state
+        self.reason = reason
+    }
+}
+
+/// A service on offer (`[[service]]`), and whether it is on today (station time).
+public struct KioskService: Codable, Sendable, Equatable {
+    public var name: String
+    public var nameEn: String?
+    public var days: [String]
+    public var hours: String
+    public var today: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case name, days, hours, today
+        case nameEn = "name_en"
+    }
+
+    public init(name: String, nameEn: String?, days: [String], hours: String, today: Bool) {
+        self.name = name
+        self.nameEn = nameEn
+        self.days = days
+        self.hours = hours
+        self.today = today
+    }
+}
+
+/// A hazard category riders may report (`[[hazard]]`) and the points a verified report earns.
+public struct HazardCategory: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var nameEn: String?
+    public var points: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, points
+        case nameEn = "name_en"
+    }
+
+    public init(id: String, name: String, nameEn: String?, points: Int) {
+        self.id = id
+        self.name = name
+        self.nameEn = nameEn
+        self.points = points
+    }
+}
+
+/// Everything the kiosk shows on arrival.
+public struct KioskStatus: Codable, Sendable, Equatable {
+    public var station: StationInfo
+    public var occupancy: Int
+    public var seatsFree: Int
+    public var room: KioskRoom
+    public var water: KioskWater
+    public var microwave: KioskMicrowave
+    public var slots: [KioskSlot]
+    public var services: [KioskService]
+    public var visitCategories: [String]
+    public var hazardCategories: [HazardCategory]
+    public var locationPresets: [String]
+    /// ISO 8601.
+    public var updatedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case station, occupancy, room, water, microwave, slots, services
+        case seatsFree = "seats_free"
+        case visitCategories = "visit_categories"
+        case hazardCategories = "hazard_categories"
+        case locationPresets = "location_presets"
+        case updatedAt = "updated_at"
+    }
+
+    public init(
+        station: StationInfo, occupancy: Int, seatsFree: Int, room: KioskRoom, water: KioskWater,
+        microwave: KioskMicrowave, slots: [KioskSlot], services: [KioskService], visitCategories: [String],
+        hazardCategories: [HazardCategory], locationPresets: [String], updatedAt: String
+    ) {
+        self.station = station
+        self.occupancy = occupancy
+        self.seatsFree = seatsFree
+        self.room = room
+        self.water = water
+        self.microwave = microwave
+        self.slots = slots
+        self.services = services
+        self.visitCategories = visitCategories
+        self.hazardCategories = hazardCategories
+        self.locationPresets = locationPresets
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A hazard report. `reporter` (the rider's pseudonym) is given to admins only.
+public struct HazardReport: Codable, Sendable, Equatable {
+    public var id: Int
+    public var category: String
+    public var location: String
+    public var note: String?
+    /// ISO 8601.
+    public var createdAt: String
+    /// pending, verified, rejected
+    public var status: String
+    /// What it earns (pending) or earned (verified).
+    public var points: Int
+    public var reporter: String?
+    public var judgedBy: String?
+    public var judgedAt: String?
+    public var judgeNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, category, location, note, status, points, reporter
+        case createdAt = "created_at"
+        case judgedBy = "judged_by"
+        case judgedAt = "judged_at"
+        case judgeNote = "judge_note"
+    }
+
+    public init(
+        id: Int, category: String, location: String, note: String?, createdAt: String, status: String, points: Int,
+        reporter: String? = nil, judgedBy: String? = nil, judgedAt: String? = nil, judgeNote: String? = nil
+    ) {
+        self.id = id
+        self.category = category
+        self.location = location
+        self.note = note
+        self.createdAt = createdAt
+        self.status = status
+        self.points = points
+        self.reporter = reporter
+        self.judgedBy = judgedBy
+        self.judgedAt = judgedAt
+        self.judgeNote = judgeNote
+    }
+}
+
+/// What an identified rider sees: points (verified reports) and recent reports.
+public struct RiderSummary: Codable, Sendable, Equatable {
+    public var points: Int
+    public var reports: [HazardReport]
+
+    public init(points: Int, reports: [HazardReport]) {
+        self.points = points
+        self.reports = reports
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// The durable notification outbox (the `outbox` table, created with the alerts domain's tables):
+/// rows written in the same transaction as the change they announce, delivered per target oldest
+/// first by the alerts domain's notifier. Any domain may queue a message here.
+public enum Outbox {
+    /// Queues `payload` for the `[[notify]]` target named `target`, inside the caller's transaction.
+    public static func insert(_ db: Database, target: String, payload: String, at date: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO outbox (target, created, payload, attempts) VALUES (?, ?, ?, 0)",
+            arguments: [target, StationDatabase.ms(date), payload])
+    }
+
+    /// Undelivered messages per target.
+    public static func pending(_ db: Database) throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT target, count(*) AS n FROM outbox WHERE delivered IS NULL GROUP BY target")
+        {
+            result[row["target"]] = row["n"]
+        }
+        return result
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import WaystationProtocol
+
+struct ReportsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reports",
+        abstract: "Hazard reports riders filed at the kiosk (admin), or export them as CSV for the district.",
+        subcommands: [List.self, Export.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reports, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .long, help: "pending, verified or rejected.") var status: String?
+        @Option(name: .long, help: "At most this many.") var limit: Int?
+
+        func validate() throws {
+            if let status, !["pending", "verified", "rejected"].contains(status) {
+                throw ValidationError("--status must be pending, verified or rejected, got \"\(status)\"")
+            }
+        }
+
+        func run() throws {
+            try global.run(ListReports.self, .init(status: status, limit: limit)) { r in
+                var rows = [["ID", "CREATED", "CATEGORY", "LOCATION", "STATUS", "POINTS", "RIDER", "NOTE"]]
+                for x in r.reports {
+                    rows.append([
+                        "\(x.id)", x.createdAt, x.category, x.location, x.status, "\(x.points)",
+                        String((x.reporter ?? "").prefix(12)), x.note ?? "",
+                    ])
+                }
+                say(TextTable.render(rows))
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write reports as CSV (pseudonymous reporter, category, time, outcome) for the district.")
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .long, help: "From (ISO 8601 date or date-time).") var from: String
+        @Option(name: .long, help: "To (exclusive).") var to: String
+        @Option(name: .shortAndLong, help: "Write to this file instead of stdout.") var output: String?
+
+        func run() throws {
+            var csv = "id,reporter,category,created_at,outcome,points,judged_at,location\n"
+            var quiet = global
+            quiet.json = false
+            try quiet.run(ListReports.self, .init(since: from, until: to)) { r in
+                for x in r.reports.reversed() {
+                    let fields = [
+                        "\(x.id)", x.reporter ?? "", x.category, x.createdAt, x.status,
+                        x.status == "verified" ? "\(x.points)" : "0", x.judgedAt ?? "", x.location,
+                    ]
+                    csv += fields.map(VisitsCommand.Export.field).joined(separator: ",") + "\n"
+                }
+            }
+            if let output {
+                try csv.write(toFile: output, atomically: true, encoding: .utf8)
+            } else {
+                FileHandle.standardOutput.write(Data(csv.utf8))
+            }
+        }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Verify (credits the rider's points) or reject a hazard report (admin).",
+        subcommands: [Verify.self, Reject.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify a pending report.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Report id.") var id: Int
+        @Option(name: .long, help: "Why (kept with the report and in the audit log).") var note: String?
+
+        func run() throws { try ReportCommand.judge(global, id, "verified", note) }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a pending report.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Report id.") var id: Int
+        @Option(name: .long, help: "Why (kept with the report and in the audit log).") var note: String?
+
+        func run() throws { try ReportCommand.judge(global, id, "rejected", note) }
+    }
+
+    static func judge(_ global: GlobalOptions, _ id: Int, _ verdict: String, _ note: String?) throws {
+        try global.run(JudgeReport.self, .init(id: id, verdict: verdict, note: note)) { r in
+            let x = r.report
+            let credit = x.status == "verified" ? "; \(x.points) points credited" : ""
+            say("report \(x.id) \(x.status)\(credit)")
+        }
+    }
+}
