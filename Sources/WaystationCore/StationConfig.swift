@@ -18,9 +18,10 @@ public struct StationConfig: Sendable {
         public var retainAlerts: Duration = .seconds(90 * 86400)
         /// A steady value is still stored at least this often.
         public var heartbeat: Duration
-        /// Value history is written at most this often, in one transaction (flash wear); state
-        /// changes are written at once.
-        public var flushInterval: Duration = .seconds(30)
+        /// Value history is kept in memory and written at most this often, in one transaction
+        /// (flash wear): a power cut loses at most this much history (SIGTERM flushes it). State
+        /// changes, alerts, visits and slot locks are written at once.
+        public var flushInterval: Duration = .seconds(600)
     }
 
     public struct Control: Sendable, Hashable {

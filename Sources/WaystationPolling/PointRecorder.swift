@@ -55,6 +55,8 @@ public struct PointRecorder: Sendable {
     public var heartbeat: TimeInterval
     private var last: [SeriesKey: Last] = [:]
     private var buckets: [SeriesKey: Bucket] = [:]
+    /// The value of each series' last stored aggregate.
+    private var lastAggregate: [SeriesKey: Double] = [:]
 
     public init(heartbeat: TimeInterval) {
         self.heartbeat = heartbeat
@@ -74,7 +76,7 @@ public struct PointRecorder: Sendable {
                 bucket.count += 1
                 buckets[series] = bucket
             } else {
-                if let old = buckets[series] { finished = Self.aggregate(series, old) }
+                if let old = buckets[series] { finished = keep(series, old) }
                 buckets[series] = Bucket(minute: minute, min: value, max: value, sum: value, count: 1)
             }
         }
@@ -99,7 +101,16 @@ public struct PointRecorder: Sendable {
     /// Flushes every open minute (on shutdown).
     public mutating func flushAggregates() -> [Aggregate] {
         defer { buckets.removeAll() }
-        return buckets.sorted { $0.key < $1.key }.map { Self.aggregate($0.key, $0.value) }
+        return buckets.sorted { $0.key < $1.key }.compactMap { keep($0.key, $0.value) }
+    }
+
+    /// A finished minute's aggregate, unless the value did not move in it and equals the last stored
+    /// one: a steady value writes nothing between heartbeats (flash wear).
+    mutating func keep(_ series: SeriesKey, _ b: Bucket) -> Aggregate? {
+        let a = Self.aggregate(series, b)
+        if a.min == a.max, let last = lastAggregate[series], last == a.avg { return nil }
+        lastAggregate[series] = a.avg
+        return a
     }
 
     static func aggregate(_ series: SeriesKey, _ b: Bucket) -> Aggregate {

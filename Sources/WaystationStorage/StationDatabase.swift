@@ -59,6 +59,8 @@ public final class StationDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA busy_timeout = 5000")
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            // One connection and a small, bounded page cache (memory budget of a small board).
+            try db.execute(sql: "PRAGMA cache_size = -512")
         }
         config.label = "waystation.db"
         let queue = try DatabaseQueue(path: path, configuration: config)
