@@ -76,8 +76,9 @@ public final class Spawned: @unchecked Sendable {
     public static func run(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(120)
     ) async throws -> (Int32, String) {
+        // Raw environment entries are handed to execve as they are: each must end with its NUL.
         let env: Environment =
-            environment.map { e in .custom(e.map { Array("\($0.key)=\($0.value)".utf8) }) } ?? .inherit
+            environment.map { e in .custom(e.map { Array("\($0.key)=\($0.value)\0".utf8) }) } ?? .inherit
         let argv = Arguments(arguments)
         let result = try await withThrowingTaskGroup(of: (Int32, String)?.self) { group in
             group.addTask {
