@@ -46,7 +46,16 @@ demo: build
 clean:
 	rm -rf .build state bench-results.json
 
-bench: deps
+# collectd's modbus plugin is what the daemon is measured against; valgrind (callgrind) counts its
+# instructions per request; objcopy (binutils) strips the copy valgrind 3.19 runs.
+BENCH_APT_PACKAGES := collectd-core valgrind binutils
+
+.PHONY: bench-deps
+bench-deps:
+	$(call apt_ensure,$(BENCH_APT_PACKAGES))
+
+# BENCH_QUICK=1: every phase short (a smoke check); BENCH_DAEMON_SECONDS, BENCH_PHASES, … : README.
+bench: deps bench-deps
 	$(SWIFT) build -c release --product waystation-sim
 	$(SWIFT) build -c release --product waystationd
 	$(SWIFT) build -c release --product waystation-bench
