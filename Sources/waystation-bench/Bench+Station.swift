@@ -34,6 +34,7 @@ extension Bench {
         results["daemon_hwm_mib"] = Double(daemon.hwmKiB) / 1024
         results["daemon_cpu_s_per_hour"] = w.cpuSecondsPerHour
         results["daemon_cpu_percent_of_core"] = w.cpuPercent
+        results["daemon_cpu_user_share"] = w.userShare
         results["daemon_bytes_per_day"] = w.bytesPerDay
         results["daemon_wchar_per_day"] = w.wcharPerDay
         results["daemon_requests_per_s"] = w.requestsPerSecond
@@ -51,15 +52,18 @@ extension Bench {
         progress(
             "3-device station: collectd warm-up \(Int(settings.collectdWarmUp)) s, window \(Int(settings.collectdSeconds)) s"
         )
+        var collectdRun: CollectdPhase.Figures?
         if let collectd = try await CollectdPhase.run(
             station: station, sim: sim, warmUp: settings.collectdWarmUp, seconds: settings.collectdSeconds)
         {
+            collectdRun = collectd
             let c = collectd.window
             results["collectd_window_s"] = c.seconds
             results["collectd_rss_mib"] = Double(collectd.rssKiB) / 1024
             results["collectd_hwm_mib"] = Double(collectd.hwmKiB) / 1024
             results["collectd_cpu_s_per_hour"] = c.cpuSecondsPerHour
             results["collectd_cpu_percent_of_core"] = c.cpuPercent
+            results["collectd_cpu_user_share"] = c.userShare
             results["collectd_bytes_per_day"] = c.bytesPerDay
             results["collectd_wchar_per_day"] = c.wcharPerDay
             results["collectd_csv_growth_bytes_per_day"] = Double(collectd.csvGrowth) / max(c.seconds, 1e-9) * 86400
@@ -90,17 +94,32 @@ extension Bench {
         let requestsPerCycle = Int(w.requestsPerSecond.rounded())
         progress("3-device station: waystationd under callgrind, \(settings.callgrindCycles) cycles")
         do {
-            if let callgrind = try await CallgrindPhase.run(
+            if let callgrind = try await CallgrindPhase.daemon(
                 binDir: binDir, station: station, sim: sim, requestsPerCycle: requestsPerCycle,
                 warmUpCycles: settings.callgrindWarmUpCycles, cycles: settings.callgrindCycles)
             {
                 results["daemon_instructions_per_request"] = callgrind.perRequest
                 results["daemon_instructions_per_cycle"] = callgrind.perRequest * Double(max(requestsPerCycle, 1))
-                results["callgrind_requests"] = Double(callgrind.requests)
-                report.append("callgrind dump (callgrind_annotate, kcachegrind): \(callgrind.dumpPath)")
+                results["callgrind_daemon_requests"] = Double(callgrind.requests)
+                report.append("callgrind dump of waystationd (callgrind_annotate, kcachegrind): \(callgrind.dumpPath)")
+                if let collectd = collectdRun {
+                    let perCycle = Int(collectd.window.requestsPerSecond.rounded())
+                    progress("3-device station: collectd under callgrind, \(settings.callgrindCycles) cycles")
+                    let theirs = try await CallgrindPhase.collectd(
+                        configPath: collectd.configPath, dir: dir, sim: sim, requestsPerCycle: perCycle,
+                        warmUpCycles: settings.callgrindWarmUpCycles, cycles: settings.callgrindCycles)
+                    if let theirs, theirs.perRequest > 0 {
+                        results["collectd_instructions_per_request"] = theirs.perRequest
+                        results["collectd_instructions_per_cycle"] = theirs.perRequest * Double(max(perCycle, 1))
+                        results["callgrind_collectd_requests"] = Double(theirs.requests)
+                        results["daemon_instructions_per_request_ratio_vs_collectd"] =
+                            callgrind.perRequest / theirs.perRequest
+                        report.append("callgrind dump of collectd: \(theirs.dumpPath)")
+                    }
+                }
             }
         } catch {
-            // An optional figure: the others stand without it.
+            // Optional figures: the others stand without them.
             print("callgrind: \(error); skipped")
         }
         return (results, report)

@@ -54,8 +54,9 @@ enum Bench {
         }
 
         try merge(results, into: output)
+        let width = (results.keys.map(\.count).max() ?? 0) + 1
         for key in results.keys.sorted() {
-            print(key.padding(toLength: 44, withPad: " ", startingAt: 0), format(results[key] ?? 0))
+            print(key.padding(toLength: width, withPad: " ", startingAt: 0), format(results[key] ?? 0))
         }
         for line in report { print(line) }
         print(goals(results))

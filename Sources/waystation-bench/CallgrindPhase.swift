@@ -2,11 +2,13 @@ import Foundation
 import TestSupport
 import WaystationCore
 
-/// Instructions the daemon executes per Modbus request, counted by callgrind: a CPU figure that a
-/// busy, shared machine does not blur. The daemon runs under `valgrind --tool=callgrind` on the
+/// Instructions executed per Modbus request, counted by callgrind: a CPU figure that a busy, shared
+/// machine does not blur. The daemon (then collectd) runs under `valgrind --tool=callgrind` on the
 /// 3-device station; after its start-up and `warmUpCycles` poll cycles the counters are zeroed
 /// (`callgrind_control --zero`), and after `cycles` more cycles dumped (`callgrind_control --dump`):
-/// the dump's total `Ir` over the requests the simulator served in between.
+/// the dump's total `Ir` over the requests the simulator served in between. User-space
+/// instructions only: the kernel's share of a request (socket and tty syscalls, wake-ups) is not in
+/// it, so its ratio is not the CPU-time ratio (`*_cpu_user_share` says how much of each is user).
 ///
 /// Two workarounds for Debian bookworm's valgrind 3.19, neither changing the code measured:
 /// - it gives up on the DWARF 5 debug info of the Swift release binary ("unhandled dwarf2 abbrev
@@ -39,52 +41,77 @@ struct CallgrindPhase {
         var perRequest: Double { requests > 0 ? Double(instructions) / Double(requests) : 0 }
     }
 
-    /// nil (with the reason printed) when valgrind is not installed.
-    static func run(
-        binDir: String, station: BenchStation, sim: SimProcess, requestsPerCycle: Int, warmUpCycles: Int, cycles: Int
-    ) async throws -> Figures? {
+    static var installed: Bool {
         guard FileManager.default.isExecutableFile(atPath: valgrind),
             FileManager.default.isExecutableFile(atPath: control)
         else {
             print("callgrind: valgrind is not installed (apt-get install valgrind); skipped")
-            return nil
+            return false
         }
-        let out = station.dir + "/callgrind.out"
+        return true
+    }
+
+    /// The daemon under callgrind; nil (with the reason printed) when valgrind is not installed.
+    static func daemon(
+        binDir: String, station: BenchStation, sim: SimProcess, requestsPerCycle: Int, warmUpCycles: Int, cycles: Int
+    ) async throws -> Figures? {
+        guard installed else { return nil }
         let (binary, shim) = try await prepare(binDir: binDir, dir: station.dir)
-        let daemon = try Spawned(
-            valgrind,
-            ["--tool=callgrind", "--callgrind-out-file=\(out)", binary, "--config", station.configPath],
-            environment: ProcessInfo.processInfo.environment.merging([
-                "SWIFT_BACKTRACE": "enable=no", "LD_PRELOAD": shim,
-            ]) { $1 },
-            output: station.dir + "/callgrind.log")
+        return try await measure(
+            "waystationd", [binary, "--config", station.configPath],
+            environment: ["SWIFT_BACKTRACE": "enable=no", "LD_PRELOAD": shim], out: station.dir + "/callgrind.out",
+            sim: sim, requestsPerCycle: requestsPerCycle, warmUpCycles: warmUpCycles, cycles: cycles)
+    }
+
+    /// collectd (its config from the collectd phase) under callgrind, the same way.
+    static func collectd(
+        configPath: String, dir: String, sim: SimProcess, requestsPerCycle: Int, warmUpCycles: Int, cycles: Int
+    ) async throws -> Figures? {
+        guard installed else { return nil }
+        return try await measure(
+            "collectd", [CollectdPhase.binary, "-f", "-C", configPath], environment: [:],
+            out: dir + "/callgrind-collectd.out", sim: sim, requestsPerCycle: requestsPerCycle,
+            warmUpCycles: warmUpCycles, cycles: cycles)
+    }
+
+    /// Runs `command` under callgrind; zeroes the counters after its start-up and `warmUpCycles`,
+    /// dumps them after `cycles` more, and stops it (SIGTERM).
+    static func measure(
+        _ name: String, _ command: [String], environment: [String: String], out: String, sim: SimProcess,
+        requestsPerCycle: Int, warmUpCycles: Int, cycles: Int
+    ) async throws -> Figures {
+        let program = try Spawned(
+            valgrind, ["--tool=callgrind", "--callgrind-out-file=\(out)"] + command,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: out + ".log")
         defer {
-            if daemon.isRunning {
-                daemon.signal(SIGKILL)
-                _ = daemon.wait(timeout: .seconds(10))
+            if program.isRunning {
+                program.signal(SIGKILL)
+                _ = program.wait(timeout: .seconds(10))
             }
         }
         let perCycle = max(requestsPerCycle, 1)
         func waitForRequests(_ count: Int, from start: Int, _ what: String) async throws -> Int {
             var served = start
-            // Generous: valgrind runs the daemon tens of times slower than native.
+            // Generous: valgrind runs a program tens of times slower than native.
             try await waitUntil(what, within: .seconds(120 + 5 * Double(count / perCycle))) {
-                guard daemon.isRunning else { throw BenchError("waystationd under callgrind exited") }
+                guard program.isRunning else { throw BenchError("\(name) under callgrind exited; see \(out).log") }
                 served = try await sim.totalServed()
                 return served - start >= count
             }
             return served
         }
         let start = try await sim.totalServed()
-        _ = try await waitForRequests(perCycle * (warmUpCycles + 1), from: start, "the daemon polling under callgrind")
-        try await callgrindControl(["--zero", "\(daemon.pid)"])
+        _ = try await waitForRequests(perCycle * (warmUpCycles + 1), from: start, "\(name) polling under callgrind")
+        try await callgrindControl(["--zero", "\(program.pid)"])
         let served0 = try await sim.totalServed()
-        let served1 = try await waitForRequests(perCycle * cycles, from: served0, "\(cycles) cycles under callgrind")
-        try await callgrindControl(["--dump=bench", "\(daemon.pid)"])
+        let served1 = try await waitForRequests(perCycle * cycles, from: served0, "\(cycles) cycles of \(name)")
+        try await callgrindControl(["--dump=bench", "\(program.pid)"])
         let dump = out + ".1"
-        try await waitUntil("the callgrind dump", within: .seconds(30)) { totalIr(dump) != nil }
-        daemon.signal(SIGTERM)
-        try await waitUntil("waystationd under callgrind to stop", within: .seconds(60)) { !daemon.isRunning }
+        try await waitUntil("the callgrind dump of \(name)", within: .seconds(30)) { totalIr(dump) != nil }
+        // Stopped politely, but its figures are in the dump: one slow to exit (collectd under
+        // valgrind can take a minute) is killed by the defer.
+        program.signal(SIGTERM)
+        try? await waitUntil("\(name) under callgrind to stop", within: .seconds(15)) { !program.isRunning }
         guard let ir = totalIr(dump) else { throw BenchError("no totals in \(dump)") }
         return Figures(instructions: ir, requests: served1 - served0, cycles: cycles, dumpPath: dump)
     }

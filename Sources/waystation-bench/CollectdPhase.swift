@@ -66,6 +66,7 @@ struct CollectdPhase {
         return Figures(
             window: WindowFigures(
                 seconds: elapsed, cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+                userSeconds: after.userSeconds - before.userSeconds,
                 writeBytes: after.writeBytes - before.writeBytes, wchar: after.wchar - before.wchar,
                 requests: served1 - served0),
             rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, csvGrowth: csv1 - csv0, configPath: configPath,

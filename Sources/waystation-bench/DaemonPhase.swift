@@ -52,6 +52,7 @@ struct DaemonPhase {
         return Figures(
             window: WindowFigures(
                 seconds: elapsed, cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+                userSeconds: after.userSeconds - before.userSeconds,
                 writeBytes: after.writeBytes - before.writeBytes, wchar: after.wchar - before.wchar,
                 requests: served1 - served0),
             rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, attribution: attribution,

@@ -4,6 +4,8 @@ import Foundation
 struct ProcessFigures {
     /// utime + stime of every thread, live and exited (/proc/PID/stat fields 14 and 15), in seconds.
     var cpuSeconds: Double
+    /// utime alone: CPU time in user space.
+    var userSeconds: Double
     /// Bytes the process caused to be sent to the storage layer (`write_bytes` in /proc/PID/io):
     /// page-cache pages it dirtied, what reaches the flash.
     var writeBytes: Int64
@@ -24,7 +26,7 @@ struct ProcessFigures {
         guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         return ProcessFigures(
-            cpuSeconds: (utime + stime) / max(ticks, 1),
+            cpuSeconds: (utime + stime) / max(ticks, 1), userSeconds: utime / max(ticks, 1),
             writeBytes: field(io, "write_bytes:") ?? 0, wchar: field(io, "wchar:") ?? 0,
             rssKiB: field(status, "VmRSS:") ?? 0, hwmKiB: field(status, "VmHWM:") ?? 0)
     }
@@ -80,6 +82,7 @@ struct ProcessFigures {
 struct WindowFigures {
     var seconds: Double
     var cpuSeconds: Double
+    var userSeconds: Double
     var writeBytes: Int64
     var wchar: Int64
     var requests: Int
@@ -90,6 +93,8 @@ struct WindowFigures {
     var requestsPerSecond: Double { Double(requests) / max(seconds, 1e-9) }
     /// CPU seconds per Modbus request (0 when there were none).
     var cpuPerRequest: Double { requests > 0 ? cpuSeconds / Double(requests) : 0 }
+    /// The user-space part of the CPU time (0…1).
+    var userShare: Double { cpuSeconds > 0 ? userSeconds / cpuSeconds : 0 }
     /// Share of one core, in percent.
     var cpuPercent: Double { cpuSeconds / max(seconds, 1e-9) * 100 }
 }
