@@ -23,6 +23,9 @@ extension Bench {
             title: "CPU per request vs collectd", key: "daemon_cpu_per_request_ratio_vs_collectd", unit: "×", scale: 1,
             bound: 1, atMost: true),
         Goal(
+            title: "  same, in instructions (callgrind)", key: "daemon_instructions_per_request_ratio_vs_collectd",
+            unit: "×", scale: 1, bound: 1, atMost: true),
+        Goal(
             title: "reads vs raw libmodbus", key: "reads_ratio_vs_raw", unit: "×", scale: 1, bound: 0.9, atMost: false),
     ]
 

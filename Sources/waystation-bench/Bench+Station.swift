@@ -3,7 +3,7 @@ import TestSupport
 import WaystationCore
 
 extension Bench {
-    /// The daemon, then collectd, then the daemon under callgrind, each alone on the CPU, on one
+    /// The daemon, then collectd, then each under callgrind, one at a time on the CPU, on one
     /// simulator (its own process) serving the 3-device station. Returns the figures and the lines
     /// to print after them (the RSS table, the collectd config, notes).
     static func stationPhases(
@@ -22,9 +22,8 @@ extension Bench {
         try await station.holdSteadyValues(sim)
         results["station3_points"] = Double(BenchStation.pointCount)
 
-        progress(
-            "3-device station: waystationd warm-up \(Int(settings.daemonWarmUp)) s, window \(Int(settings.daemonSeconds)) s"
-        )
+        let daemonTimes = "\(Int(settings.daemonWarmUp)) s warm-up + \(Int(settings.daemonSeconds)) s"
+        progress("3-device station: waystationd, \(daemonTimes)")
         let daemon = try await DaemonPhase.run(
             station: station, sim: sim, warmUp: settings.daemonWarmUp, seconds: settings.daemonSeconds)
         let w = daemon.window
@@ -49,9 +48,8 @@ extension Bench {
                 attribution.table(title: "\nwaystationd RSS by mapping (/proc/PID/smaps, end of the window):"))
         }
 
-        progress(
-            "3-device station: collectd warm-up \(Int(settings.collectdWarmUp)) s, window \(Int(settings.collectdSeconds)) s"
-        )
+        let collectdTimes = "\(Int(settings.collectdWarmUp)) s warm-up + \(Int(settings.collectdSeconds)) s"
+        progress("3-device station: collectd, \(collectdTimes)")
         var collectdRun: CollectdPhase.Figures?
         if let collectd = try await CollectdPhase.run(
             station: station, sim: sim, warmUp: settings.collectdWarmUp, seconds: settings.collectdSeconds)
