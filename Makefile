@@ -5,6 +5,8 @@
 SWIFT       ?= swift
 PREFIX      ?= /usr/local
 DESTDIR     ?=
+# Release builds are what ships: the Swift runtime linked statically (Debian ships none), bound at load.
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
 APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
                 prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
 
@@ -55,7 +57,7 @@ test-district: deps
 
 # N simulated stations (default 20) with their agents, the district Prometheus and Alertmanager.
 fleet: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 	examples/district/fleet.sh --bin .build/release
 
 # The kiosk browser tests alone, against a fresh simulated station (screenshots into docs/).
@@ -68,10 +70,19 @@ demo: build
 clean:
 	rm -rf .build state bench-results.json
 
-bench: deps
-	$(SWIFT) build -c release --product waystation-sim
-	$(SWIFT) build -c release --product waystationd
-	$(SWIFT) build -c release --product waystation-bench
+# collectd's modbus plugin is what the daemon is measured against; valgrind (callgrind) counts its
+# instructions per request; objcopy (binutils) strips the copy valgrind 3.19 runs.
+BENCH_APT_PACKAGES := collectd-core valgrind binutils
+
+.PHONY: bench-deps
+bench-deps:
+	$(call apt_ensure,$(BENCH_APT_PACKAGES))
+
+# BENCH_QUICK=1: every phase short (a smoke check); BENCH_DAEMON_SECONDS, BENCH_PHASES, … : README.
+bench: deps bench-deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-sim
+	$(SWIFT) build $(RELEASE_FLAGS) --product waystationd
+	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-bench
 	.build/release/waystation-bench
 
 # Installs binaries, profiles, units, sysusers/tmpfiles, an example config and shell completions
@@ -84,7 +95,7 @@ TMPFILESDIR ?= $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 ETCDIR      ?= $(DESTDIR)/etc/waystation
 
 install: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 	install -d $(BINDIR) $(SHAREDIR)/devices $(UNITDIR) $(SYSUSERSDIR) $(TMPFILESDIR) $(ETCDIR)/devices \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	  $(DESTDIR)$(PREFIX)/share/doc/waystation
@@ -144,7 +155,7 @@ systemtest-deps:
 
 # -z now: full RELRO (the GOT read-only after start), as Debian's hardening flags give C programs.
 deb: deps deb-deps
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now
+	$(SWIFT) build $(RELEASE_FLAGS)
 	systemd/debian/build-deb.sh --bindir .build/release --outdir build --lintian
 
 systemtest: systemtest-deps $(if $(DEB),,deb)

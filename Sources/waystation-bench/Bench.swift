@@ -9,23 +9,65 @@ import WaystationStorage
 import TestSupport
 
 /// `make bench`: polls a simulated station of 20 devices × 30 points (a) as fast as it can and
-/// (b) at a 1 s interval, prints the figures and writes them as flat JSON to bench-results.json.
+/// (b) at a 1 s interval with the engine in this process; (c) the alert latency of the real daemon;
+/// (d) the real daemon, then collectd's modbus plugin, on the 3-device station of issue 15, and the
+/// daemon under callgrind. Prints the figures with the issue's goals and merges them as flat JSON
+/// into bench-results.json. Durations come from `BENCH_*` variables (`BenchSettings`);
+/// `BENCH_QUICK=1` runs every phase short.
 @main
 enum Bench {
     static let deviceCount = 20
 
     static func main() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let env = ProcessInfo.processInfo.environment
-        let fastSeconds = Double(env["BENCH_FAST_SECONDS"] ?? "") ?? 5
-        let slowSeconds = Double(env["BENCH_SLOW_SECONDS"] ?? "") ?? 90
-        let warmUp = Double(env["BENCH_WARMUP_SECONDS"] ?? "") ?? 10
+        let settings = BenchSettings(environment: ProcessInfo.processInfo.environment)
         let binDir = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
-        let output = env["BENCH_OUTPUT"] ?? "bench-results.json"
+        let output = settings.output
+        if settings.quick {
+            print("BENCH_QUICK: every phase runs short; the figures are a smoke check, not a measurement")
+        }
+        if ProcessFigures.isTmpfs(settings.workDir) {
+            print("warning: \(settings.workDir) is tmpfs: write_bytes stays 0 there; set BENCH_DIR to a disk directory")
+        }
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-bench-\(getpid())").path
+        let dir = settings.workDir + "/ws-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer {
+            if settings.keep { print("kept \(dir)") } else { try? FileManager.default.removeItem(atPath: dir) }
+        }
+        var results: [String: Double] = [:]
+        if settings.phases.contains("engine") {
+            results.merge(try await enginePhases(binDir: binDir, dir: dir, settings: settings)) { _, new in new }
+        }
+        if settings.phases.contains("alerts"),
+            let latency = try await alertLatency(binDir: binDir, dir: dir, rounds: settings.alertRounds)
+        {
+            results["alert_latency_ms"] = latency.median
+            results["alert_latency_ms_max"] = latency.max
+        }
+        // (d) The real daemon and collectd on the 3-device station; the daemon under callgrind.
+        var report: [String] = []
+        if settings.phases.contains("station") {
+            let threeDevices = try await stationPhases(binDir: binDir, dir: dir + "/station3", settings: settings)
+            results.merge(threeDevices.results) { _, new in new }
+            report = threeDevices.report
+        }
+
+        try merge(results, into: output)
+        let width = (results.keys.map(\.count).max() ?? 0) + 1
+        for key in results.keys.sorted() {
+            print(key.padding(toLength: width, withPad: " ", startingAt: 0), format(results[key] ?? 0))
+        }
+        for line in report { print(line) }
+        print(goals(results))
+        print("written to \(output)")
+    }
+
+    /// (a) and (b): the 600-point station, our client against bare libmodbus, then the engine at 1 s.
+    static func enginePhases(binDir: String, dir: String, settings: BenchSettings) async throws -> [String: Double] {
+        let fastSeconds = settings.fastSeconds
+        let slowSeconds = settings.slowSeconds
+        let warmUp = settings.warmUp
         try profile.write(toFile: dir + "/devices/bench30.toml", atomically: true, encoding: .utf8)
         let port = try freePort()
         let configPath = dir + "/station.toml"
@@ -44,7 +86,7 @@ enum Bench {
 
         var results: [String: Double] = [:]
         let planner = RequestPlanner(maxGap: station.polling.mergeGap)
-        guard let bus = station.buses.first else { return }
+        guard let bus = station.buses.first else { return results }
         let client = ModbusClient(bus: bus, logger: quiet())
         // Learn each device's read splits first (the simulator refuses reads across holes), as the
         // daemon does once and remembers.
@@ -106,25 +148,15 @@ enum Bench {
         results["db_file_bytes_after_run"] = Double(fileSize(dir + "/bench.db") + fileSize(dir + "/bench.db-wal"))
         results["peak_rss_mib"] = peakRSSMiB()
 
-        sim.terminate()
-        if let latency = try await alertLatency(binDir: binDir, dir: dir) {
-            results["alert_latency_ms"] = latency.median
-            results["alert_latency_ms_max"] = latency.max
-        }
-
-        try merge(results, into: output)
-        for key in results.keys.sorted() {
-            print(key.padding(toLength: 28, withPad: " ", startingAt: 0), format(results[key] ?? 0))
-        }
-        print("written to \(output)")
+        return results
     }
 
     /// Fault injected in the simulator (smoke in the charging cabinet) → webhook received, with the
-    /// real daemon polling at a 1 s interval. Five rounds; median and worst, in milliseconds.
-    static func alertLatency(binDir: String, dir: String) async throws -> (median: Double, max: Double)? {
-        let devices = FileManager.default.currentDirectoryPath + "/devices"
+    /// real daemon polling at a 1 s interval. `rounds` rounds (5 by default); median and worst, in ms.
+    static func alertLatency(binDir: String, dir: String, rounds: Int) async throws -> (median: Double, max: Double)? {
+        let devices = devicesDirectory()
         guard FileManager.default.fileExists(atPath: devices + "/charger-cabinet-4slot.toml") else {
-            print("alert latency: run from the repository root (needs devices/); skipped")
+            print("alert latency: no devices/ in the current directory or the repository; skipped")
             return nil
         }
         let receiver = try WebhookReceiver()
@@ -181,7 +213,7 @@ enum Bench {
             }
         }
         var samples: [Double] = []
-        for round in 0..<5 {
+        for round in 0..<rounds {
             // Inject at a random phase of the poll interval.
             try await Task.sleep(for: .milliseconds(Int64.random(in: 0...1000)))
             let before = smokeDeliveries("firing").count

@@ -134,10 +134,19 @@ chmod 0644 "$root"/usr/share/*/*completion*/*
 # own help, go into a COMMANDS section of their own.
 roff_block() { sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"; }
 mkdir -p "$work/h2m"
+# An option whose name and argument fill the column is followed by one space only, which help2man
+# reads as part of the name ("--log-level <log-level> Log level ..."): give it two.
+cat > "$work/h2m/help.sed" <<'SED'
+s/^OVERVIEW: //
+s/^USAGE: /Usage: /
+s/^OPTIONS:$/Options:/
+/^SUBCOMMANDS:/,/^$/d
+/^  See .* help <subcommand>/d
+s/^\(  -[^ ]*\(, -[^ ]*\)\{0,1\}\( <[^>]*>\)\{0,1\}\) \([A-Z(]\)/\1  \4/
+SED
 for exe in "${executables[@]}"; do
     wrapper=$work/h2m/$exe
-    printf '#!/bin/sh\n"%s" --help | sed -e "s/^OVERVIEW: //" -e "s/^USAGE: /Usage: /" -e "s/^OPTIONS:\\$/Options:/" -e "/^SUBCOMMANDS:/,/^\\$/d" -e "/^  See .* help <subcommand>/d"\n' \
-        "$bindir/$exe" > "$wrapper"
+    printf '#!/bin/sh\n"%s" --help | sed -f "%s"\n' "$bindir/$exe" "$work/h2m/help.sed" > "$wrapper"
     chmod 0755 "$wrapper"
     include=()
     [ -e "$here/man/$exe.h2m" ] && include+=(--include "$here/man/$exe.h2m")
@@ -176,14 +185,16 @@ install -m 0644 "$here/copyright" "$root/usr/share/doc/waystation/copyright"
 } | gzip -9n > "$root/usr/share/doc/waystation/changelog.Debian.gz"
 install -m 0644 "$here/lintian-overrides" "$root/usr/share/lintian/overrides/waystation"
 
-# Maintainer scripts: which units to enable, start, restart and stop.
+# Maintainer scripts: which units to enable, start, restart and stop. waystation-web is enabled
+# but not started on a fresh install: its first call would start the daemon through the socket on
+# the example config's placeholder devices. It starts at the next boot or with the daemon by hand
+# (systemctl restart waystation.service waystation-web.service); upgrades restart it if it ran.
 enable_units="waystation.socket waystation.service"
 start_units="waystation.socket"
 restart_units="waystation.service"
 stop_units="waystation.service waystation.socket"
 if [ -e systemd/waystation-web.service ]; then
     enable_units+=" waystation-web.service"
-    start_units+=" waystation-web.service"
     restart_units+=" waystation-web.service"
     stop_units="waystation-web.service $stop_units"
 fi

@@ -1,0 +1,54 @@
+import Foundation
+
+/// How long each phase runs, from the environment. `BENCH_QUICK=1` makes every phase short (a smoke
+/// check: the figures are not stable); any `BENCH_*` variable set explicitly still wins.
+struct BenchSettings {
+    var quick: Bool
+    /// Engine phases (in-process engine on the 600-point station).
+    var fastSeconds: Double
+    var slowSeconds: Double
+    var warmUp: Double
+    /// Real daemon and collectd on the 3-device station: warm-up, then the measured window.
+    var daemonWarmUp: Double
+    var daemonSeconds: Double
+    var collectdWarmUp: Double
+    var collectdSeconds: Double
+    /// Poll cycles of the 3-device station measured under callgrind (after its warm-up).
+    var callgrindCycles: Int
+    var callgrindWarmUpCycles: Int
+    var alertRounds: Int
+    var output: String
+    /// Where the stations' files go: must be a real file system (write_bytes is 0 on tmpfs).
+    var workDir: String
+    /// Keep the work directory (configs, databases, logs, callgrind output) after the run.
+    var keep: Bool
+    /// Phases to run (`BENCH_PHASES`, comma-separated): engine, alerts, station. Default: all.
+    var phases: Set<String>
+
+    init(environment env: [String: String]) {
+        let quick = env["BENCH_QUICK"].map { $0 != "" && $0 != "0" } ?? false
+        func seconds(_ key: String, _ normal: Double, _ short: Double) -> Double {
+            Double(env[key] ?? "") ?? (quick ? short : normal)
+        }
+        self.quick = quick
+        fastSeconds = seconds("BENCH_FAST_SECONDS", 5, 1)
+        slowSeconds = seconds("BENCH_SLOW_SECONDS", 90, 5)
+        warmUp = seconds("BENCH_WARMUP_SECONDS", 10, 2)
+        // The daemon's warm-up covers its first history flush (flush_interval, 30 s by default),
+        // so start-up writes (first values, first states, migrations) are not counted per day.
+        daemonWarmUp = seconds("BENCH_DAEMON_WARMUP_SECONDS", 40, 4)
+        daemonSeconds = seconds("BENCH_DAEMON_SECONDS", 120, 8)
+        collectdWarmUp = seconds("BENCH_COLLECTD_WARMUP_SECONDS", 10, 3)
+        collectdSeconds = seconds("BENCH_COLLECTD_SECONDS", Double(env["BENCH_DAEMON_SECONDS"] ?? "") ?? 120, 8)
+        callgrindCycles = Int(seconds("BENCH_CALLGRIND_CYCLES", 60, 5))
+        callgrindWarmUpCycles = Int(seconds("BENCH_CALLGRIND_WARMUP_CYCLES", 10, 2))
+        alertRounds = Int(seconds("BENCH_ALERT_ROUNDS", 5, 2))
+        output = env["BENCH_OUTPUT"] ?? "bench-results.json"
+        workDir = env["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.path
+        phases = Set(
+            (env["BENCH_PHASES"] ?? "engine,alerts,station").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            })
+        keep = env["BENCH_KEEP"].map { $0 != "" && $0 != "0" } ?? false
+    }
+}
