@@ -77,12 +77,28 @@ public struct AlertEngine: Sendable {
 
     /// Every second: the interlocks (a sensor goes stale without any poll), `for` timers,
     /// keep_firing_for, reminders, interlock retries.
+    ///
+    /// A rule's condition only changes with a poll (evaluated in `afterPoll`); what time alone moves
+    /// is a pending alert's `for` and a firing one's `keep_firing_for`, so only devices with such an
+    /// alert are evaluated here (`tickDevices`).
     public mutating func tick(snapshot: StationSnapshot, now: Date) -> [AlertAction] {
         var actions: [AlertAction] = []
         if !config.slots.isEmpty { actions += interlocks(snapshot, now: now) }
-        actions += evaluateRules(devices: config.devices.map(\.id), snapshot, now: now)
+        actions += evaluateRules(devices: timedDevices.sorted(), snapshot, now: now)
         actions += reminders(now: now)
         return actions
+    }
+
+    /// Devices with a pending or firing alert: the ones whose alerts time alone can move.
+    var timedDevices: Set<String> {
+        var ids: Set<String> = []
+        for a in alerts.values where a.state == .pending || a.state == .firing { ids.insert(a.device) }
+        return ids
+    }
+
+    /// The devices `tick` reads: the interlocks' (when slots are configured) and `timedDevices`.
+    public var tickDevices: Set<String> {
+        config.slots.isEmpty ? timedDevices : timedDevices.union(interlockDevices)
     }
 
     /// The switch-offs the interlocks call for now, and retries of unconfirmed ones.

@@ -78,7 +78,8 @@ public actor AlertService: Service, Reloadable {
     /// Every second: storage health, `for` timers, keep_firing_for, reminders, interlock retries,
     /// and unsaved alert state retried.
     public func tick() async {
-        let snap = await snapshots.snapshot(of: nil)
+        let wanted = engine.tickDevices
+        let snap = wanted.isEmpty ? StationSnapshot() : await snapshots.snapshot(of: wanted)
         let t = now()
         engine.dropSilences(before: t)
         await flushUnsaved()

@@ -1,5 +1,6 @@
 import Foundation
 import WaystationCore
+import WaystationModbus
 
 /// What one poll of one device's job produced.
 public struct CycleResult: Sendable {
@@ -11,17 +12,20 @@ public struct CycleResult: Sendable {
     /// Requests sent on the wire.
     public var requests: Int
 
+    /// All good, partly or wholly failed; the error named is the first failing point's by name.
     public var outcome: DeviceHealth.Outcome {
-        var firstError: String?
+        var firstError: (point: String, error: ModbusError)?
         var good = 0
-        for point in readings.keys.sorted() {
-            switch readings[point] {
-            case .value?: good += 1
-            case .failed(let e)?: if firstError == nil { firstError = e.description }
-            case nil: break
+        for (point, reading) in readings {
+            switch reading {
+            case .value: good += 1
+            case .failed(let e):
+                if let first = firstError, first.point < point { continue }
+                firstError = (point, e)
             }
         }
         guard let firstError else { return .allGood }
-        return good == 0 ? .failed(firstError) : .partial(firstError)
+        let text = firstError.error.description
+        return good == 0 ? .failed(text) : .partial(text)
     }
 }

@@ -34,12 +34,13 @@ struct BenchSettings {
         fastSeconds = seconds("BENCH_FAST_SECONDS", 5, 1)
         slowSeconds = seconds("BENCH_SLOW_SECONDS", 90, 5)
         warmUp = seconds("BENCH_WARMUP_SECONDS", 10, 2)
-        // The daemon's warm-up covers its first history flush (flush_interval, 30 s by default),
-        // so start-up writes (first values, first states, migrations) are not counted per day.
-        daemonWarmUp = seconds("BENCH_DAEMON_WARMUP_SECONDS", 40, 4)
-        daemonSeconds = seconds("BENCH_DAEMON_SECONDS", 120, 8)
+        // The warm-up leaves start-up writes (migrations, first states, learned splits) out; the
+        // window is one `flush_interval` (10 min by default) long, so exactly one history flush
+        // (holding the 10 minutes before it) falls in it, as on every 10 minutes of a day.
+        daemonWarmUp = seconds("BENCH_DAEMON_WARMUP_SECONDS", 60, 4)
+        daemonSeconds = seconds("BENCH_DAEMON_SECONDS", 600, 8)
         collectdWarmUp = seconds("BENCH_COLLECTD_WARMUP_SECONDS", 10, 3)
-        collectdSeconds = seconds("BENCH_COLLECTD_SECONDS", Double(env["BENCH_DAEMON_SECONDS"] ?? "") ?? 120, 8)
+        collectdSeconds = seconds("BENCH_COLLECTD_SECONDS", 120, 8)
         callgrindCycles = Int(seconds("BENCH_CALLGRIND_CYCLES", 60, 5))
         callgrindWarmUpCycles = Int(seconds("BENCH_CALLGRIND_WARMUP_CYCLES", 10, 2))
         alertRounds = Int(seconds("BENCH_ALERT_ROUNDS", 5, 2))

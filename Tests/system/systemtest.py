@@ -738,6 +738,40 @@ def check_security(c, st, results):
     return score, web_score
 
 
+def check_limits(c, st, results):
+    """The unit's ceilings (MemoryMax=, MemoryHigh=, TasksMax=) as systemd reads them, and, where the
+    container's cgroup v2 has the memory and pids controllers, the daemon running well inside them.
+    On a host with a hybrid hierarchy (memory and pids on cgroup v1) they cannot be enforced in the
+    container; that is said, and only the settings are checked."""
+    unit = c.run(["systemctl", "cat", "waystation.service"]).stdout
+    want = {k: re.search(rf"^{k}=(\S+)", unit, re.M) for k in ("MemoryMax", "MemoryHigh", "TasksMax")}
+    s = st.show("waystation.service", "MemoryMax", "MemoryHigh", "TasksMax", "MemoryCurrent", "TasksCurrent")
+
+    def size(text):
+        m = re.fullmatch(r"(\d+)([KMG]?)", text or "")
+        return int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)] if m else None
+
+    read = all(w and size(w.group(1)) == size(s.get(k)) for k, w in want.items())
+    results.check(
+        "waystation.service limits read by systemd (MemoryMax, MemoryHigh, TasksMax)",
+        read,
+        ", ".join(f"{k}={w.group(1) if w else None} -> {s.get(k)}" for k, w in want.items()),
+    )
+    controllers = c.run(["cat", "/sys/fs/cgroup/cgroup.controllers"]).stdout.split()
+    if not {"memory", "pids"} <= set(controllers):
+        log(
+            "      limits not enforceable in this container: its cgroup v2 has the controllers "
+            f"{controllers or 'none'} (the host's memory and pids controllers are on cgroup v1)"
+        )
+        return
+    mem, tasks = size(s.get("MemoryCurrent")), size(s.get("TasksCurrent"))
+    results.check(
+        "waystation.service runs well inside its limits (memory below MemoryHigh, tasks below TasksMax)",
+        mem is not None and tasks is not None and mem < size(s.get("MemoryHigh")) and tasks < size(s.get("TasksMax")),
+        f"MemoryCurrent={s.get('MemoryCurrent')} TasksCurrent={s.get('TasksCurrent')}",
+    )
+
+
 def check_activation_and_ready(c, st, results):
     before = st.active("waystation.service")
     t0 = time.monotonic()
@@ -1350,6 +1384,7 @@ def main():
         start_simulator(c, st, results)
         check_activation_and_ready(c, st, results)
         check_devices_online(c, st, results)
+        check_limits(c, st, results)
         check_web(c, st, results)
         check_reload(c, st, results)
         check_late_ttyusb(c, st, results)
