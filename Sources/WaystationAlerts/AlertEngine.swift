@@ -16,6 +16,17 @@ public struct AlertEngine: Sendable {
     public private(set) var failingTrips: [String: (kind: InterlockLogic.Kind, reason: String)] = [:]
     /// The interlocks' own memory: unknown-since clocks and recent temperatures.
     private var interlock = InterlockLogic()
+    /// Each device's rules with their labels and fingerprints, worked out once per config (rules are
+    /// evaluated after every poll and every second).
+    private var compiled: [String: [CompiledRule]] = [:]
+    /// Devices the interlocks read (relays, temperatures, currents, battery contacts, smoke).
+    public private(set) var interlockDevices: Set<String> = []
+
+    struct CompiledRule: Sendable {
+        var rule: AlertRuleSpec
+        var labels: [String: String]
+        var fingerprint: String
+    }
 
     public init(
         config: StationConfig, alerts: [AlertInstance] = [], silences: [SilenceEntry] = [],
@@ -25,18 +36,33 @@ public struct AlertEngine: Sendable {
         for a in alerts { self.alerts[a.fingerprint] = a }
         self.silences = silences
         self.latched = latched
+        compile()
     }
 
     public mutating func reload(_ config: StationConfig) {
         self.config = config
+        compile()
     }
 
-    /// Devices the interlocks read (relays, temperatures, currents, battery contacts, smoke).
-    public var interlockDevices: Set<String> {
-        Set(
+    private mutating func compile() {
+        interlockDevices = Set(
             config.slots.flatMap { s in [s.relay, s.temperature, s.current, s.batteryPresent].compactMap { $0?.device }
             }
                 + config.interlock.smoke.map(\.device))
+        compiled = [:]
+        for device in config.devices { compiled[device.id] = Self.compile(device, config) }
+    }
+
+    static func compile(_ device: StationConfig.Device, _ config: StationConfig) -> [CompiledRule] {
+        config.rules(for: device).map { rule in
+            var labels = rule.labels
+            labels["alertname"] = rule.name
+            labels["device"] = device.id
+            labels["station"] = config.station.id
+            if let district = config.station.district { labels["district"] = district }
+            labels["severity"] = rule.severity.rawValue
+            return CompiledRule(rule: rule, labels: labels, fingerprint: AlertInstance.fingerprint(labels))
+        }
     }
 
     // MARK: Evaluation
@@ -160,14 +186,8 @@ public struct AlertEngine: Sendable {
             // firing alert must not resolve just because the values are not in yet).
             if snap.state == .unknown { continue }
             let values = snap.values
-            for rule in config.rules(for: device) {
-                var labels = rule.labels
-                labels["alertname"] = rule.name
-                labels["device"] = id
-                labels["station"] = config.station.id
-                if let district = config.station.district { labels["district"] = district }
-                labels["severity"] = rule.severity.rawValue
-                let fp = AlertInstance.fingerprint(labels)
+            for c in compiled[id] ?? Self.compile(device, config) {
+                let (rule, labels, fp) = (c.rule, c.labels, c.fingerprint)
                 let value = rule.when.points.first.flatMap { values[$0] }
                 let active = !snap.inMaintenance && rule.when.evaluate(values: { values[$0] }, state: snap.state)
                 if !active && alerts[fp] == nil { continue }

@@ -191,6 +191,7 @@ public struct AlertStore: Sendable {
                 try item.insert(db)
             }
         }
+        if !outbox.isEmpty { Outbox.bell.ring() }
     }
 
     public func loadAlerts() async throws -> [AlertInstance] {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import WaystationCore
+import WaystationStorage
 
 /// Delivers the outbox, one loop per `[[notify]]` target: oldest first, one at a time, retried with
 /// back-off while the receiver is down (never skipping ahead, so order holds), across restarts.
@@ -80,7 +81,9 @@ struct Delivery: Sendable {
             let item: AlertStore.OutboxItem?
             do { item = try await store.nextOutbox(target: target.name) } catch { item = nil }
             guard let item, let id = item.id else {
-                do { try await Task.sleep(for: .milliseconds(250)) } catch { return }
+                // Nothing queued: wait for the next message (the outbox rings), looking again at
+                // least every 30 s in case a ring was missed.
+                await Outbox.bell.wait(timeout: .seconds(30))
                 continue
             }
             do {

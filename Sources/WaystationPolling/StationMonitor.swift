@@ -38,6 +38,9 @@ public actor StationMonitor: StationSnapshotSource {
     private let logger: Logger
     /// Devices in maintenance: reason and since when.
     private var maintenance: [String: (reason: String, since: Date)] = [:]
+    /// What `snapshot` hands out, kept up to date as results come in (one device per poll) rather
+    /// than rebuilt for every reader: the alert engine asks after every poll and every second.
+    private var live = StationSnapshot()
     /// Changes for `Watch` subscribers.
     public nonisolated let events = Broadcaster<MonitorEvent>()
     /// Runs after each poll result is taken in, before history is written: the alert engine and the
@@ -57,6 +60,11 @@ public actor StationMonitor: StationSnapshotSource {
         recorder = PointRecorder(heartbeat: config.storage.heartbeat.seconds)
         for device in config.devices {
             (health[device.id], points[device.id]) = Self.fresh(device, config.polling)
+        }
+        for device in config.devices {
+            if let h = health[device.id] {
+                live.devices[device.id] = Self.liveDevice(h, points[device.id] ?? [:], inMaintenance: false)
+            }
         }
     }
 
@@ -84,6 +92,7 @@ public actor StationMonitor: StationSnapshotSource {
             health[id] = nil
             points[id] = nil
         }
+        rebuildLive()
     }
 
     /// Ingests one poll result.
@@ -134,6 +143,7 @@ public actor StationMonitor: StationSnapshotSource {
             points[device.id]?[name] = state
         }
         record.splits = result.newSplits.map { (device.id, $0.table, $0.address) }
+        refreshLive(device.id)
         if let afterIngest { await afterIngest(device.id) }
         pending.append(record)
         // State changes and learned splits go to disk at once; value history is batched.
@@ -196,6 +206,7 @@ public actor StationMonitor: StationSnapshotSource {
     /// Sets or clears a device's maintenance flag (persisting it is the caller's job).
     public func setMaintenance(_ device: String, reason: String?, at: Date) {
         if let reason { maintenance[device] = (reason, at) } else { maintenance[device] = nil }
+        refreshLive(device)
         publish(.maintenance(device: device, reason: reason, at: at))
     }
 
@@ -204,6 +215,7 @@ public actor StationMonitor: StationSnapshotSource {
     /// Restores maintenance flags at start.
     public func restoreMaintenance(_ flags: [String: (reason: String, since: Date)]) {
         maintenance = flags
+        rebuildLive()
     }
 
     /// Sends an event to every subscriber.
@@ -213,17 +225,33 @@ public actor StationMonitor: StationSnapshotSource {
 
     /// Every device's state and its points' latest readings (for alerts and interlocks).
     public func snapshot(of ids: Set<String>?) -> StationSnapshot {
+        guard let ids else { return live }
         var snapshot = StationSnapshot()
-        for device in config.devices where ids?.contains(device.id) ?? true {
-            guard let h = health[device.id] else { continue }
-            var points: [String: StationSnapshot.Point] = [:]
-            for (name, state) in self.points[device.id] ?? [:] {
-                points[name] = .init(value: state.value?.doubleValue, readAt: state.readAt, failing: state.error != nil)
-            }
-            snapshot.devices[device.id] = .init(
-                state: h.state, inMaintenance: maintenance[device.id] != nil, points: points)
-        }
+        for id in ids { snapshot.devices[id] = live.devices[id] }
         return snapshot
+    }
+
+    /// Rebuilds one device's entry of `live` from its health, points and maintenance flag.
+    private func refreshLive(_ id: String) {
+        live.devices[id] = health[id].map {
+            Self.liveDevice($0, points[id] ?? [:], inMaintenance: maintenance[id] != nil)
+        }
+    }
+
+    private static func liveDevice(_ h: DeviceHealth, _ states: [String: PointState], inMaintenance: Bool)
+        -> StationSnapshot.Device
+    {
+        var points: [String: StationSnapshot.Point] = [:]
+        points.reserveCapacity(states.count)
+        for (name, state) in states {
+            points[name] = .init(value: state.value?.doubleValue, readAt: state.readAt, failing: state.error != nil)
+        }
+        return .init(state: h.state, inMaintenance: inMaintenance, points: points)
+    }
+
+    private func rebuildLive() {
+        live = StationSnapshot()
+        for device in config.devices { refreshLive(device.id) }
     }
 
     public func goodCycleCount(_ device: String) -> Int { goodCycles[device] ?? 0 }

@@ -7,7 +7,8 @@ install, socket activation, READY and STATUS, devices online over Modbus TCP and
 line through a pty owned root:dialout 0660, reload good and bad, a ttyUSB node made after the
 service started, the socket alive after stop and restart, the watchdog replacing a SIGSTOPped
 daemon, systemd-analyze security, upgrade in place, reboot, and purge with and without the
-database.
+database; and waystation-web.service (a dynamic user in the kiosk group): the kiosk page, /metrics
+and a check-in and a hazard report through its API, on loopback inside the container.
 
     Tests/system/systemtest.py --deb build/waystation_0.1.0-1_amd64.deb
 
@@ -43,7 +44,12 @@ CONTAINER_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 DEBS_INSIDE = "/srv/waystation-debs"
 WATCHDOG_SEC = 5
 SIM_PORT = 1502
+WEB_PORT = 8480
 RIDER = "SYSTEMTEST-RIDER-0001"
+# What a card reader types at the kiosk (letters and digits only).
+WEB_RIDER = "SYSTEMTESTWEB0002"
+# systemd's range for DynamicUser= uids.
+DYNAMIC_UIDS = range(61184, 65520)
 
 
 def log(text):
@@ -364,6 +370,9 @@ path = "/var/lib/waystation/station.db"
 socket = "/run/waystation/control.sock"
 admin_group = "waystation-admin"
 
+[web]
+listen = "127.0.0.1:{web_port}"
+
 [[bus]]
 name = "gw"
 transport = "tcp"
@@ -435,12 +444,12 @@ RELOADED_NAME = "System test station (reloaded)"
 
 
 def station(name=GOOD_NAME, usb=False):
-    text = STATION.format(name=name, port=SIM_PORT, serial="/dev/ttyWS0")
+    text = STATION.format(name=name, port=SIM_PORT, serial="/dev/ttyWS0", web_port=WEB_PORT)
     return text + (USB_BUS if usb else "")
 
 
 def sim_station():
-    return STATION.format(name="sim", port=SIM_PORT, serial="/run/ws-test/ttyWS0.sim")
+    return STATION.format(name="sim", port=SIM_PORT, serial="/run/ws-test/ttyWS0.sim", web_port=WEB_PORT + 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,11 +468,11 @@ class Station:
     def active(self, unit):
         return self.c.run(["systemctl", "is-active", unit]).stdout.strip()
 
-    def ctl(self, *args, timeout=30):
-        return self.c.run(["waystationctl"] + list(args), timeout=timeout)
+    def ctl(self, *args, timeout=30, input=None):
+        return self.c.run(["waystationctl"] + list(args), timeout=timeout, input=input)
 
-    def ctl_json(self, *args, timeout=30):
-        r = self.ctl(*args, "--json", timeout=timeout)
+    def ctl_json(self, *args, timeout=30, input=None):
+        r = self.ctl(*args, "--json", timeout=timeout, input=input)
         if r.returncode != 0:
             return None
         try:
@@ -516,12 +525,59 @@ class Station:
         self.c.run(["systemctl", "reset-failed", "waystation.service", "waystation.socket"])
 
     def visits(self):
-        reply = self.ctl_json("visits")
+        return self.listed(self.ctl_json("visits", "list"))
+
+    def reports(self):
+        return self.listed(self.ctl_json("reports", "list"))
+
+    @staticmethod
+    def listed(reply):
         if isinstance(reply, dict):
             for value in reply.values():
                 if isinstance(value, list):
                     return value
         return reply if isinstance(reply, list) else []
+
+    def http(self, path, body=None, timeout=20):
+        """An HTTP request to waystation-web on loopback inside the container (python3 urllib):
+        (status, content type, body text); status 0 when nothing answered."""
+        r = self.c.run(["python3", "-c", HTTP_CLIENT, f"http://127.0.0.1:{WEB_PORT}{path}"], timeout=timeout,
+                       input=json.dumps(body) if body is not None else "")
+        try:
+            reply = json.loads(r.stdout)
+        except ValueError:
+            return 0, "", (r.stdout + r.stderr).strip()
+        return reply["status"], reply["type"], reply["body"]
+
+    def http_json(self, path, body=None):
+        status, _, text = self.http(path, body)
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, None
+
+    def web_pid(self):
+        return int(self.show("waystation-web.service", "MainPID").get("MainPID", "0") or 0)
+
+    def web_daemon_ok(self):
+        status, reply = self.http_json("/api/kiosk")
+        return status == 200 and isinstance(reply, dict) and reply.get("daemon_ok") is True
+
+
+# Runs inside the container: GET the URL, or POST stdin as JSON when there is any; prints the reply.
+HTTP_CLIENT = """
+import json, sys, urllib.request, urllib.error
+data = sys.stdin.read().encode() or None
+req = urllib.request.Request(sys.argv[1], data=data, headers={"Content-Type": "application/json"} if data else {})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        out = {"status": r.status, "type": r.headers.get("Content-Type", ""), "body": r.read().decode()}
+except urllib.error.HTTPError as e:
+    out = {"status": e.code, "type": e.headers.get("Content-Type", ""), "body": e.read().decode()}
+except OSError as e:
+    out = {"status": 0, "type": "", "body": str(e)}
+print(json.dumps(out))
+"""
 
 
 def wait_for(predicate, timeout, interval=0.2):
@@ -588,8 +644,12 @@ def check_install(c, st, results, deb):
     results.check("install: dpkg -i succeeds", r.returncode == 0, tail(r.stdout + r.stderr, 3))
     user = c.run(["id", "waystation"]).stdout.strip()
     results.check("install: user waystation exists, in group dialout", "dialout" in user, user)
-    admin = c.run(["getent", "group", "waystation-admin"]).stdout.strip()
-    results.check("install: group waystation-admin exists", bool(admin), admin)
+    groups = c.run(["sh", "-c", "getent group waystation-admin waystation-kiosk"]).stdout.split()
+    results.check(
+        "install: groups waystation-admin and waystation-kiosk exist",
+        len(groups) == 2 and groups[1].startswith("waystation-kiosk:"),
+        " ".join(groups),
+    )
     state = c.run(["stat", "-c", "%U:%G %a", "/var/lib/waystation"]).stdout.strip()
     results.check(
         "install: /var/lib/waystation waystation:waystation 0750", state == "waystation:waystation 750", state
@@ -602,17 +662,22 @@ def check_install(c, st, results, deb):
         conf,
     )
     enabled = {
-        u: c.run(["systemctl", "is-enabled", u]).stdout.strip() for u in ("waystation.socket", "waystation.service")
+        u: c.run(["systemctl", "is-enabled", u]).stdout.strip()
+        for u in ("waystation.socket", "waystation.service", "waystation-web.service")
     }
     results.check(
-        "install: waystation.socket and waystation.service enabled",
+        "install: waystation.socket, waystation.service and waystation-web.service enabled",
         all(v == "enabled" for v in enabled.values()),
         str(enabled),
     )
+    time.sleep(1)  # a unit postinst started by mistake would be activating by now
     results.check(
-        "install: socket started, daemon not yet (waits for a connection or the next boot)",
-        st.socket_listening() and st.active("waystation.service") == "inactive",
-        f"socket {st.socket_state()}, service {st.active('waystation.service')}",
+        "install: socket started, daemon and waystation-web not yet (wait for a connection or the next boot)",
+        st.socket_listening()
+        and st.active("waystation.service") == "inactive"
+        and st.active("waystation-web.service") == "inactive",
+        f"socket {st.socket_state()}, service {st.active('waystation.service')}, "
+        f"web {st.active('waystation-web.service')}",
     )
     check = c.run(["waystationd", "--check-config"])
     results.check(
@@ -624,20 +689,30 @@ def check_install(c, st, results, deb):
         [
             "sh",
             "-c",
-            "ls /usr/share/man/man*/waystation* && ls /usr/share/bash-completion/completions/waystationctl "
+            "ls /usr/share/man/man8/waystationd.8.gz /usr/share/man/man1/waystationctl.1.gz "
+            "/usr/share/man/man1/waystation-sim.1.gz /usr/share/man/man8/waystation-web.8.gz "
+            "/usr/share/bash-completion/completions/waystationctl "
             "/usr/share/zsh/vendor-completions/_waystationctl /usr/share/waystation/io.waystation.Station.varlink",
         ]
     )
     results.check(
-        "install: man pages, completions and the varlink interface are installed",
+        "install: man pages (waystationd, waystationctl, waystation-sim, waystation-web), completions and the "
+        "varlink interface are installed",
         man.returncode == 0,
-        " ".join(os.path.basename(p) for p in man.stdout.split()),
+        " ".join(os.path.basename(p) for p in man.stdout.split()) + tail(man.stderr, 2),
     )
 
 
 def check_security(c, st, results):
     verify = c.run(
-        ["systemd-analyze", "verify", "waystation.service", "waystation.socket", "waystation-devices.service"]
+        [
+            "systemd-analyze",
+            "verify",
+            "waystation.service",
+            "waystation.socket",
+            "waystation-devices.service",
+            "waystation-web.service",
+        ]
     )
     results.check(
         "systemd-analyze verify of the installed units",
@@ -652,7 +727,15 @@ def check_security(c, st, results):
         score <= 1.5,
         f"{score}" if m else tail(out),
     )
-    return score
+    out = c.run(["systemd-analyze", "security", "--no-pager", "waystation-web.service"]).stdout
+    m = re.search(r"Overall exposure level for waystation-web\.service: ([0-9.]+)", out)
+    web_score = float(m.group(1)) if m else 99.0
+    results.check(
+        "systemd-analyze security waystation-web.service (online) is 2.0 or lower",
+        web_score <= 2.0,
+        f"{web_score}" if m else tail(out),
+    )
+    return score, web_score
 
 
 def check_activation_and_ready(c, st, results):
@@ -821,12 +904,116 @@ def check_socket_survives(c, st, results):
 
 
 def check_checkin(c, st, results):
-    reply = st.ctl_json("checkin", RIDER, "--category", "courier")
+    before = len(st.visits())
+    r = st.ctl("checkin", "--category", "courier", "--json", input=RIDER + "\n")
     visits = st.visits()
     results.check(
-        "check-in through waystationctl is stored", reply is not None and len(visits) >= 1, f"{len(visits)} visit(s)"
+        "check-in through waystationctl (rider id on stdin) is stored",
+        r.returncode == 0 and len(visits) == before + 1,
+        f"exit {r.returncode}; {before} -> {len(visits)} visit(s) {tail(r.stderr, 2)}",
     )
     return len(visits)
+
+
+def check_web(c, st, results):
+    """waystation-web.service: a dynamic user in the kiosk group, the kiosk page and /metrics on
+    loopback, and a rider's check-in and hazard report through the kiosk API."""
+    r = c.run(["systemctl", "start", "waystation-web.service"], timeout=60)
+    up = wait_for(st.web_daemon_ok, 30, 0.5)
+    s = st.show("waystation-web.service", "ActiveState", "SubState", "DynamicUser", "MainPID", "User")
+    pid = st.web_pid()
+    status = c.run(["cat", f"/proc/{pid}/status"]).stdout if pid else ""
+    uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
+    uid = int(uid.group(1)) if uid else -1
+    groups = re.search(r"^Groups:\s*(.*)$", status, re.M)
+    proc_groups = set(groups.group(1).split()) if groups else set()
+    gids = {
+        name: c.run(["getent", "group", name]).stdout.split(":")[2:3] for name in ("waystation", "waystation-kiosk")
+    }
+    in_groups = all(g and g[0] in proc_groups for g in gids.values())
+    user = c.run(["getent", "passwd", str(uid)]).stdout.strip()
+    results.check(
+        "waystation-web.service starts: active, a dynamic user in the groups waystation and waystation-kiosk",
+        r.returncode == 0
+        and s.get("ActiveState") == "active"
+        and s.get("DynamicUser") == "yes"
+        and uid in DYNAMIC_UIDS
+        and in_groups,
+        f"{s.get('ActiveState')}/{s.get('SubState')}; uid {uid} ({user or '?'}); groups {sorted(proc_groups)} "
+        f"(waystation, waystation-kiosk = {[g[0] if g else '-' for g in gids.values()]}) {tail(r.stderr, 2)}"
+        + ("" if up else " | journal: " + tail(st.journal("waystation-web.service"), 3)),
+    )
+    tcp = c.run(["cat", "/proc/net/tcp", "/proc/net/tcp6"]).stdout
+    port = f":{WEB_PORT:04X} "
+    listening = [line.split()[1] for line in tcp.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "0A"]
+    on_port = [a for a in listening if a.endswith(port.strip())]
+    results.check(
+        f"waystation-web listens on 127.0.0.1:{WEB_PORT} only (loopback)",
+        on_port == ["0100007F" + port.strip()],
+        f"listening on {on_port or 'nothing'}",
+    )
+    status, ctype, body = st.http("/")
+    results.check(
+        "waystation-web serves the kiosk page at /",
+        status == 200 and ctype.startswith("text/html") and "<html" in body.lower(),
+        f"HTTP {status} {ctype}, {len(body)} bytes" + ("" if status else f": {body[:200]}"),
+    )
+    status, ctype, body = st.http("/metrics")
+    up_line = re.search(r"^waystation_daemon_up(\{[^}]*\})? (\S+)$", body, re.M)
+    fridge = re.search(r'^waystation_device_state\{[^}]*device="fridge"', body, re.M)
+    results.check(
+        "waystation-web serves /metrics (Prometheus text; the daemon up, its devices listed)",
+        status == 200
+        and ctype.startswith("text/plain")
+        and up_line is not None
+        and up_line.group(2) in ("1", "1.0")
+        and fridge is not None,
+        f"HTTP {status} {ctype}; {up_line.group(0) if up_line else 'no waystation_daemon_up'}; "
+        f"{len(body.splitlines())} lines",
+    )
+
+    visits_before = len(st.visits())
+    reports_before = len(st.reports())
+    status, scan = st.http_json("/api/scan", {"id": WEB_RIDER, "category": "courier"})
+    session = scan.get("session", "") if isinstance(scan, dict) else ""
+    visits = st.visits()
+    results.check(
+        "kiosk check-in through waystation-web (KioskScan in the kiosk role) is stored",
+        status == 200 and re.fullmatch(r"[0-9a-f]{32}", session or "") is not None and len(visits) == visits_before + 1,
+        f"HTTP {status}, action {scan.get('action') if isinstance(scan, dict) else scan!r}; "
+        f"{visits_before} -> {len(visits)} visit(s)",
+    )
+    status, report = st.http_json(
+        "/api/report",
+        {"session": session, "category": "manhole_cover", "location": "South gate", "note": "system test"},
+    )
+    reports = st.reports()
+    results.check(
+        "hazard report through waystation-web is filed (listed by waystationctl reports)",
+        status == 200 and len(reports) == reports_before + 1,
+        f"HTTP {status}; {reports_before} -> {len(reports)} report(s)",
+    )
+    st.http_json("/api/logout", {"session": session})
+    return len(visits)
+
+
+def check_no_raw_id(c, st, results):
+    """Rider ids are pseudonymised: neither raw id is in the journal (any unit)."""
+    journal = c.run(["journalctl", "--no-pager", "-o", "cat"], timeout=60).stdout
+    found = [rid for rid in (RIDER, WEB_RIDER) if rid in journal]
+    results.check(
+        "no raw rider id in the journal", not found and len(journal) > 0, f"found {found}" if found else "none"
+    )
+
+
+def check_web_reconnects(c, st, results):
+    """After the daemon was stopped and restarted, waystation-web answers from the daemon again."""
+    ok = wait_for(st.web_daemon_ok, 30, 0.5)
+    results.check(
+        "waystation-web reaches the daemon again after its stop and restart",
+        bool(ok) and st.active("waystation-web.service") == "active",
+        f"web {st.active('waystation-web.service')}; /api/kiosk daemon_ok {bool(ok)}",
+    )
 
 
 def host_backtracer():
@@ -919,8 +1106,90 @@ def make_upgrade_deb(deb, outdir):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def make_preweb_deb(deb, outdir):
+    """The package as it was before waystation-web (0.1.0-1): no waystation-web binary, unit or man
+    page, no waystation-kiosk group, maintainer scripts without the unit. For the upgrade that
+    brings the new unit and group to a running station."""
+    work = tempfile.mkdtemp(prefix="ws-preweb-")
+    try:
+        pkg = work + "/pkg"
+        host(["dpkg-deb", "-R", deb, pkg])
+        for path in (
+            "usr/bin/waystation-web",
+            "lib/systemd/system/waystation-web.service",
+            "usr/share/man/man8/waystation-web.8.gz",
+        ):
+            os.remove(os.path.join(pkg, path))
+        sysusers = os.path.join(pkg, "usr/lib/sysusers.d/waystation.conf")
+        text = open(sysusers).read()
+        with open(sysusers, "w") as f:
+            f.write("".join(l for l in text.splitlines(True) if "waystation-kiosk" not in l))
+        for script in ("postinst", "prerm", "postrm"):
+            path = os.path.join(pkg, "DEBIAN", script)
+            text = open(path).read().replace(" waystation-web.service", "").replace("waystation-web.service ", "")
+            text = text.replace(" waystation-kiosk; do", "; do")
+            with open(path, "w") as f:
+                f.write(text)
+        with open(os.path.join(pkg, "DEBIAN/md5sums")) as f:
+            sums = [l for l in f if "waystation-web" not in l and "sysusers.d" not in l]
+        with open(os.path.join(pkg, "DEBIAN/md5sums"), "w") as f:
+            f.writelines(sums)
+        control = open(pkg + "/DEBIAN/control").read()
+        control = re.sub(r"^Version: .*$", "Version: 0.1.0-1", control, flags=re.M)
+        with open(pkg + "/DEBIAN/control", "w") as f:
+            f.write(control)
+        out = os.path.join(outdir, "waystation_0.1.0-1_preweb.deb")
+        host(["dpkg-deb", "--root-owner-group", "-Znone", "--build", pkg, out])
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_upgrade_from_preweb(c, st, results, preweb_deb, deb):
+    """A running station on the package before waystation-web upgrades to this one: the kiosk group
+    is made, waystation-web.service is enabled and started, the daemon keeps its state."""
+    r = c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(preweb_deb)}"], timeout=300)
+    c.write("/etc/waystation/station.toml", station())
+    st.reset()
+    st.ctl("status", timeout=60)
+    st.ctl("checkin", "--category", "courier", input=RIDER + "\n")
+    before = len(st.visits())
+    had = {
+        "group": bool(c.run(["getent", "group", "waystation-kiosk"]).stdout.strip()),
+        "unit": c.run(["test", "-e", "/lib/systemd/system/waystation-web.service"]).returncode == 0,
+    }
+    pid = st.main_pid()
+    up = c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(deb)}"], timeout=300)
+    kiosk = c.run(["getent", "group", "waystation-kiosk"]).stdout.strip()
+    enabled = c.run(["systemctl", "is-enabled", "waystation-web.service"]).stdout.strip()
+    ok = wait_for(st.web_daemon_ok, 30, 0.5)
+    visits = st.visits()
+    results.check(
+        "upgrade from the package before waystation-web: kiosk group made, waystation-web.service enabled "
+        "and started, the daemon restarted with its state",
+        r.returncode == 0
+        and before >= 1
+        and not any(had.values())
+        and up.returncode == 0
+        and bool(kiosk)
+        and enabled == "enabled"
+        and bool(ok)
+        and st.main_pid() not in (0, pid)
+        and len(visits) >= before,
+        f"old package: exit {r.returncode}, kiosk group/web unit before {had}; upgrade: exit {up.returncode}, "
+        f"group {kiosk or '-'}, web {enabled}/{st.active('waystation-web.service')}, daemon_ok {bool(ok)}, "
+        f"MainPID {pid} -> {st.main_pid()}, visits {before} -> {len(visits)} {tail(up.stderr, 2)}",
+    )
+    r = c.run(["dpkg", "--purge", "waystation"], timeout=120, env={"WAYSTATION_PURGE_DATABASE": "1"})
+    groups = c.run(["sh", "-c", "getent group waystation waystation-admin waystation-kiosk"]).stdout.strip()
+    results.check(
+        "purge after that upgrade removes all three groups", r.returncode == 0 and not groups, groups or "none left"
+    )
+
+
 def check_upgrade(c, st, results, upgrade_deb, new_version, visits_before):
     pid = st.main_pid()
+    web_pid = st.web_pid()
     r = c.run(["dpkg", "-i", "--force-confold", f"{DEBS_INSIDE}/{os.path.basename(upgrade_deb)}"], timeout=300)
     version = c.run(["dpkg-query", "-W", "-f=${Version}", "waystation"]).stdout.strip()
     wait_for(lambda: st.active("waystation.service") == "active", 30)
@@ -940,9 +1209,15 @@ def check_upgrade(c, st, results, upgrade_deb, new_version, visits_before):
     )
     visits = st.visits()
     results.check(
-        "upgrade in place: state kept (the check-in made before is still listed)",
+        "upgrade in place: state kept (the check-ins made before are still listed)",
         len(visits) >= visits_before >= 1,
         f"{len(visits)} visit(s) after, {visits_before} before",
+    )
+    ok = wait_for(st.web_daemon_ok, 30, 0.5)
+    results.check(
+        "upgrade in place: waystation-web restarted on the new binary and serving",
+        web_pid != 0 and st.web_pid() not in (0, web_pid) and bool(ok),
+        f"MainPID {web_pid} -> {st.web_pid()}; /api/kiosk daemon_ok {bool(ok)}",
     )
 
 
@@ -961,19 +1236,27 @@ def check_reboot(c, st, results, visits_before):
         f"STATUS {s.get('StatusText')!r}",
     )
     visits = st.visits()
-    results.check("reboot: the check-in is still there", len(visits) >= visits_before >= 1, f"{len(visits)} visit(s)")
+    results.check("reboot: the check-ins are still there", len(visits) >= visits_before >= 1, f"{len(visits)} visit(s)")
+    ok = wait_for(st.web_daemon_ok, 30, 0.5)
+    status, _, _ = st.http("/")
+    results.check(
+        "reboot: waystation-web started at boot (enabled) and serving",
+        bool(ok) and status == 200,
+        f"web {st.active('waystation-web.service')}; / HTTP {status}",
+    )
 
 
 def check_purge(c, st, results, deb, visits_before):
     r = c.run(["dpkg", "--purge", "waystation"], timeout=120)
     user = c.run(["getent", "passwd", "waystation"]).stdout.strip()
-    groups = c.run(["sh", "-c", "getent group waystation waystation-admin"]).stdout.strip()
+    groups = c.run(["sh", "-c", "getent group waystation waystation-admin waystation-kiosk"]).stdout.strip()
     etc = c.run(["test", "-e", "/etc/waystation"]).returncode != 0
     run = c.run(["test", "-e", "/run/waystation"]).returncode != 0
     db = c.run(["stat", "-c", "%U:%G %a", "/var/lib/waystation", "/var/lib/waystation/station.db"]).stdout.split("\n")
     units = c.run(["systemctl", "list-unit-files", "--no-legend", "waystation*"]).stdout.strip()
     results.check(
-        "purge: user, groups, /etc/waystation, /run/waystation and the units are gone",
+        "purge: user, groups (waystation, waystation-admin, waystation-kiosk), /etc/waystation, "
+        "/run/waystation and the units are gone",
         r.returncode == 0 and not user and not groups and etc and run and not units,
         f"exit {r.returncode}; user {user or '-'}; groups {groups or '-'}; units {units or '-'} {tail(r.stderr, 2)}",
     )
@@ -1044,6 +1327,7 @@ def main():
     os.makedirs(debdir)
     shutil.copy(deb, debdir)
     upgrade_deb, new_version = make_upgrade_deb(deb, debdir)
+    preweb_deb = make_preweb_deb(deb, debdir)
     log(f"root ready in {time.monotonic() - t:.1f} s; testing {os.path.basename(deb)}, upgrade to {new_version}")
 
     c = Container(root, rundir, debdir)
@@ -1066,15 +1350,19 @@ def main():
         start_simulator(c, st, results)
         check_activation_and_ready(c, st, results)
         check_devices_online(c, st, results)
+        check_web(c, st, results)
         check_reload(c, st, results)
         check_late_ttyusb(c, st, results)
         check_device_refresh(c, st, results)
         check_socket_survives(c, st, results)
+        check_web_reconnects(c, st, results)
         visits = check_checkin(c, st, results)
+        check_no_raw_id(c, st, results)
         check_watchdog(c, st, results)
         check_upgrade(c, st, results, upgrade_deb, new_version, visits)
         check_reboot(c, st, results, visits)
         check_purge(c, st, results, deb, visits)
+        check_upgrade_from_preweb(c, st, results, preweb_deb, deb)
     except Exception as e:  # a broken container ends the run; what ran so far is reported
         results.check("the run completes", False, f"{type(e).__name__}: {e}")
         if c.leader:

@@ -164,11 +164,18 @@ for exe in "${executables[@]}"; do
         } > "$work/h2m/$exe.commands.h2m"
         include+=(--include "$work/h2m/$exe.commands.h2m")
     fi
-    name=$("$bindir/$exe" --help | sed -n '1s/^OVERVIEW: //p' | sed 's/[.:]$//')
+    # The NAME line: the .h2m file's [NAME] where it has one (help2man's --name would override it),
+    # else the help's first paragraph (the overview, which may wrap).
+    name=()
+    if ! grep -q '^\[NAME\]' "$here/man/$exe.h2m" 2>/dev/null; then
+        overview=$("$bindir/$exe" --help | sed -n '1,/^$/p' | sed 's/^OVERVIEW: //' | tr '\n' ' ' |
+            sed -e 's/  */ /g' -e 's/ *$//' -e 's/[.:]$//')
+        name=(--name "${overview:-$exe}")
+    fi
     mkdir -p "$root/usr/share/man/man${section[$exe]}"
     page=$root/usr/share/man/man${section[$exe]}/$exe.${section[$exe]}
     SOURCE_DATE_EPOCH=$changelog_epoch help2man --no-info --no-discard-stderr --section "${section[$exe]}" \
-        --version-string "$upstream" --name "${name:-$exe}" --source "Waystation $upstream" --manual "Waystation" \
+        --version-string "$upstream" "${name[@]}" --source "Waystation $upstream" --manual "Waystation" \
         "${include[@]}" --output "$page" "$wrapper"
     gzip -9n "$page"
 done
