@@ -20,7 +20,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
@@ -36,6 +35,12 @@ let package = Package(
             name: "CModbus",
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
+        ),
+        // The system libsqlite3 (Debian libsqlite3-dev), through pkg-config; shim.h adds SQLITE_TRANSIENT.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         // struct ucred, SO_PEERGROUPS and getgrouplist, which Swift's Glibc module does not reach.
         .target(name: "CShim"),
@@ -62,11 +67,12 @@ let package = Package(
             dependencies: ["CModbus", "WaystationCore", logging],
             swiftSettings: strict
         ),
-        // SQLite through GRDB: opening, pragmas, migrations assembled from the domains, durable
-        // writes, the audit log. The domains own their tables.
+        // SQLite through our own thin layer over its C API (one connection on its own serial queue,
+        // statements, rows, errors, migrations), plus opening, pragmas, migrations assembled from the
+        // domains, durable writes, the audit log. The domains own their tables. No full Foundation.
         .target(
             name: "WaystationStorage",
-            dependencies: ["WaystationCore", .product(name: "GRDB", package: "GRDB.swift"), logging],
+            dependencies: ["CSQLite", "WaystationCore", logging],
             swiftSettings: strict
         ),
         // Polling engine: request planning, scheduling, device health, value history.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 import WaystationStorage
 
@@ -11,12 +15,11 @@ public struct AlertStore: Sendable {
     }
 
     /// An alert's stored state.
-    struct AlertRecord: Codable, FetchableRecord, PersistableRecord {
-        static let databaseTableName = "alert"
+    struct AlertRecord {
         var fingerprint: String
         var rule: String
         var device: String
-        /// Stored as JSON text by GRDB.
+        /// Stored as JSON text.
         var labels: [String: String]
         var severity: String
         var state: String
@@ -32,13 +35,6 @@ public struct AlertStore: Sendable {
         var ackAt: Int64?
         var escalated: Bool
         var updated: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case fingerprint, rule, device, labels, severity, state, value, summary, escalated, updated
-            case activeSince = "active_since", firedAt = "fired_at", resolvedAt = "resolved_at"
-            case lastTrue = "last_true", lastNotified = "last_notified"
-            case ackBy = "ack_by", ackNote = "ack_note", ackAt = "ack_at"
-        }
 
         init(_ a: AlertInstance, updated: Date) {
             let ms = { (d: Date?) in d.map(StationDatabase.ms) }
@@ -82,20 +78,16 @@ public struct AlertStore: Sendable {
         }
     }
 
-    struct SilenceRecord: Codable, FetchableRecord, MutablePersistableRecord {
-        static let databaseTableName = "silence"
+    struct SilenceRecord {
         var id: Int64?
         var matchers: [String: String]
         var until: Int64
         var by: String
         var comment: String
-
-        mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
     }
 
     /// One outbox row: one notification for one target, delivered in id order.
-    public struct OutboxItem: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-        public static let databaseTableName = "outbox"
+    public struct OutboxItem: Codable, Sendable, Equatable {
         public var id: Int64?
         public var target: String
         public var created: Int64
@@ -104,8 +96,6 @@ public struct AlertStore: Sendable {
         public var delivered: Int64?
         /// Set when the receiver refused it for good (dead letter): kept, no longer retried.
         public var failed: Int64?
-
-        public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
     }
 
     public static let migrations = [
@@ -205,7 +195,9 @@ public struct AlertStore: Sendable {
     }
 
     public func loadAlerts() async throws -> [AlertInstance] {
-        try await database.read { db in try AlertRecord.order(Column("fingerprint")).fetchAll(db).map(\.instance) }
+        try await database.read { db in
+            try AlertRecord.fetchAll(db, sql: "SELECT * FROM alert ORDER BY fingerprint").map(\.instance)
+        }
     }
 
     public func addSilence(matchers: [String: String], until: Date, by: String, comment: String) async throws
@@ -220,7 +212,9 @@ public struct AlertStore: Sendable {
 
     public func activeSilences(at now: Date) async throws -> [SilenceEntry] {
         try await database.read { db in
-            try SilenceRecord.filter(Column("until") > StationDatabase.ms(now)).order(Column("id")).fetchAll(db).map {
+            try SilenceRecord.fetchAll(
+                db, sql: "SELECT * FROM silence WHERE until > ? ORDER BY id", arguments: [StationDatabase.ms(now)]
+            ).map {
                 SilenceEntry(
                     id: $0.id ?? 0, matchers: $0.matchers, until: StationDatabase.date(ms: $0.until), by: $0.by,
                     comment: $0.comment)
@@ -231,8 +225,11 @@ public struct AlertStore: Sendable {
     /// The oldest undelivered notification of a target.
     public func nextOutbox(target: String) async throws -> OutboxItem? {
         try await database.read { db in
-            try OutboxItem.filter(Column("target") == target && Column("delivered") == nil && Column("failed") == nil)
-                .order(Column("id")).fetchOne(db)
+            try OutboxItem.fetchOne(
+                db,
+                sql:
+                    "SELECT * FROM outbox WHERE target = ? AND delivered IS NULL AND failed IS NULL ORDER BY id LIMIT 1",
+                arguments: [target])
         }
     }
 
@@ -259,7 +256,7 @@ public struct AlertStore: Sendable {
     /// Undelivered notifications (figures, self-test).
     public func outboxBacklog() async throws -> Int {
         try await database.read { db in
-            try OutboxItem.filter(Column("delivered") == nil && Column("failed") == nil).fetchCount(db)
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered IS NULL AND failed IS NULL") ?? 0
         }
     }
 
@@ -268,7 +265,7 @@ public struct AlertStore: Sendable {
         try await database.read { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT slot, reason FROM slot_lock") {
-                result[row["slot"]] = row["reason"]
+                try result[row["slot"]] = row["reason"]
             }
             return result
         }
@@ -293,14 +290,12 @@ public struct AlertStore: Sendable {
     public func prune(before: Date) async throws -> Int {
         try await database.write { db in
             let cutoff = StationDatabase.ms(before)
-            var removed = try AlertRecord.filter(Column("state") == "resolved" && Column("updated") < cutoff)
-                .deleteAll(db)
-            removed += try OutboxItem.filter(
-                (Column("delivered") != nil && Column("delivered") < cutoff)
-                    || (Column("failed") != nil && Column("failed") < cutoff)
-            ).deleteAll(db)
-            removed += try SilenceRecord.filter(Column("until") < cutoff).deleteAll(db)
-            return removed
+            try db.execute(sql: "DELETE FROM alert WHERE state = 'resolved' AND updated < ?", arguments: [cutoff])
+            var removed = db.changesCount
+            try db.execute(sql: "DELETE FROM outbox WHERE delivered < ?1 OR failed < ?1", arguments: [cutoff])
+            removed += db.changesCount
+            try db.execute(sql: "DELETE FROM silence WHERE until < ?", arguments: [cutoff])
+            return removed + db.changesCount
         }
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 import WaystationStorage
 
@@ -99,7 +103,7 @@ public actor HistoryStore {
     public func write(_ record: CycleRecord) async throws {
         guard !record.isEmpty else { return }
         let known = seriesIDs
-        // Runs on GRDB's writer queue, not on Swift's shared pool.
+        // Runs on the database's own serial queue, not on Swift's shared pool.
         let (learned, skipped) = try await database.write { db -> ([PointRecorder.SeriesKey: Int64], Int) in
             var learned: [PointRecorder.SeriesKey: Int64] = [:]
             var skipped = 0
@@ -171,8 +175,8 @@ public actor HistoryStore {
         try await database.read { db in
             var result: [String: RequestPlanner.Barriers] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT device, tbl, address FROM learned_split") {
-                guard let table = RegisterTable(rawValue: row["tbl"]) else { continue }
-                result[row["device"], default: [:]][table, default: []].insert(row["address"])
+                guard let table = RegisterTable(rawValue: try row["tbl"]) else { continue }
+                try result[row["device"], default: [:]][table, default: []].insert(row["address"])
             }
             return result
         }
@@ -226,7 +230,7 @@ public actor HistoryStore {
                     SELECT v.at, v.value FROM point_value v JOIN series s ON s.id = v.series
                     WHERE s.device = ? AND s.point = ? ORDER BY v.at
                     """, arguments: [device, point]
-            ).map { (Date(timeIntervalSince1970: Double($0["at"] as Int64) / 1000), $0["value"]) }
+            ).map { (StationDatabase.date(ms: try $0["at"]), try $0["value"]) }
         }
     }
 
@@ -237,12 +241,7 @@ public actor HistoryStore {
             try Row.fetchAll(
                 db, sql: "SELECT at, from_state, state, cause FROM device_state WHERE device = ? ORDER BY id",
                 arguments: [device]
-            ).map {
-                (
-                    Date(timeIntervalSince1970: Double($0["at"] as Int64) / 1000), $0["from_state"], $0["state"],
-                    $0["cause"]
-                )
-            }
+            ).map { (StationDatabase.date(ms: try $0["at"]), try $0["from_state"], try $0["state"], try $0["cause"]) }
         }
     }
 

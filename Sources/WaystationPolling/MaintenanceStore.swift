@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 import WaystationStorage
 
@@ -15,7 +19,7 @@ public struct MaintenanceStore: Sendable {
         try await database.read { db in
             var result: [String: (reason: String, since: Date)] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT device, reason, since FROM maintenance") {
-                result[row["device"]] = (row["reason"], StationDatabase.date(ms: row["since"]))
+                try result[row["device"]] = (row["reason"], StationDatabase.date(ms: row["since"]))
             }
             return result
         }

@@ -1,9 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One recorded change: who, when, what, old → new. Every domain's changes land here.
-public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "audit"
-
+public struct AuditRecord: Codable, Sendable, Equatable {
     public var id: Int64?
     /// Unix milliseconds.
     public var at: Int64
@@ -27,6 +29,25 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var date: Date { StationDatabase.date(ms: at) }
 }
 
+extension AuditRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "audit"
+
+    public init(row: Row) throws {
+        id = try row["id"]
+        at = try row["at"]
+        uid = try row["uid"]
+        user = try row["user"]
+        action = try row["action"]
+        target = try row["target"]
+        old = try row["old"]
+        new = try row["new"]
+    }
+
+    public func databaseColumns() -> KeyValuePairs<String, (any DatabaseValueConvertible)?> {
+        ["id": id, "at": at, "uid": uid, "user": user, "action": action, "target": target, "old": old, "new": new]
+    }
+}
+
 extension StationDatabase {
     /// Records a change (committed before this returns).
     public func audit(_ entry: AuditRecord) async throws {
@@ -36,9 +57,11 @@ extension StationDatabase {
     /// The newest audit entries first, older than the entry `before`.
     public func auditEntries(limit: Int, before: Int64? = nil) async throws -> [AuditRecord] {
         try await read { db in
-            var request = AuditRecord.order(Column("id").desc)
-            if let before { request = request.filter(Column("id") < before) }
-            return try request.limit(limit).fetchAll(db)
+            if let before {
+                return try AuditRecord.fetchAll(
+                    db, sql: "SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?", arguments: [before, limit])
+            }
+            return try AuditRecord.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
         }
     }
 }

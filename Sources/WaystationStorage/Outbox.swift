@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// The durable notification outbox (the `outbox` table, created with the alerts domain's tables):
@@ -25,7 +29,7 @@ public enum Outbox {
         for row in try Row.fetchAll(
             db, sql: "SELECT target, count(*) AS n FROM outbox WHERE delivered IS NULL GROUP BY target")
         {
-            result[row["target"]] = row["n"]
+            try result[row["target"]] = row["n"]
         }
         return result
     }

@@ -1,4 +1,15 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One daemon per state directory: an exclusive `flock` on `waystationd.lock` beside the database,
 /// held for the life of the process (the kernel drops it when the process dies, even by SIGKILL).
@@ -14,7 +25,7 @@ public final class StateLock: Sendable {
 
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("waystationd.lock")
+        path = directory.hasSuffix("/") ? directory + "waystationd.lock" : directory + "/waystationd.lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw Held(description: "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
@@ -23,9 +34,7 @@ public final class StateLock: Sendable {
             let code = errno
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, buffer.count, 0)
-            let other =
-                n > 0
-                ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            let other = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).filter { !$0.isWhitespace } : "?"
             close(fd)
             if code == EWOULDBLOCK {
                 throw Held(

@@ -1,8 +1,19 @@
-@_exported import GRDB
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Logging
 
-/// The station's one SQLite database (WAL) and its one connection, through GRDB.
+/// The station's one SQLite database (WAL) and its one connection, on its own serial queue
+/// (`DatabaseQueue`, this module's thin layer over SQLite's C API).
 ///
 /// Opening it applies the domains' migrations in order. Domains own their tables and queries (value
 /// history in Polling, visits in Visits, alerts in Alerts); this type gives them reads, writes and
@@ -22,7 +33,7 @@ public final class StationDatabase: Sendable {
     /// - Parameter migrations: every domain's migrations; applied in `order`, each once.
     public init(path: String, migrations: [StorageMigration], logger: Logger) throws {
         self.path = path
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = Self.directory(of: path)
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         var migrator = DatabaseMigrator()
         for m in (migrations + Self.migrations).sorted(by: { $0.order < $1.order }) {
@@ -52,6 +63,7 @@ public final class StationDatabase: Sendable {
     static func open(_ path: String, migrator: DatabaseMigrator) throws -> DatabaseQueue {
         var config = Configuration()
         config.journalMode = .wal
+        config.foreignKeysEnabled = true
         config.prepareDatabase { db in
             // WAL + NORMAL: a crash never corrupts the file or loses a committed transaction; a power
             // cut may lose the last few, never tear one. Durable writes switch to FULL. Deleted rows
@@ -65,6 +77,7 @@ public final class StationDatabase: Sendable {
         config.label = "waystation.db"
         let queue = try DatabaseQueue(path: path, configuration: config)
         try queue.read { db in
+            // The bookkeeping table is `grdb_migrations`, as before this layer: older databases open.
             if try migrator.hasBeenSuperseded(db) {
                 let known = Set(migrator.migrations)
                 let unknown = try migrator.appliedIdentifiers(db).subtracting(known).sorted()
@@ -75,7 +88,9 @@ public final class StationDatabase: Sendable {
             }
             let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
             if check != ["ok"] {
-                throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: check.prefix(3).joined(separator: "; "))
+                throw DatabaseError(
+                    resultCode: .SQLITE_CORRUPT, message: check.prefix(3).joined(separator: "; "),
+                    sql: "PRAGMA quick_check")
             }
         }
         try migrator.migrate(queue)
@@ -90,10 +105,16 @@ public final class StationDatabase: Sendable {
     /// Renames the database and its WAL and shm files to `<path>.corrupt-<time>…`; returns the new name.
     static func moveAside(_ path: String) -> String {
         let stamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
-            .replacingOccurrences(of: ":", with: "")
+            .replacing(":", with: "")
         let aside = "\(path).corrupt-\(stamp)"
         for suffix in ["", "-wal", "-shm"] { rename(path + suffix, aside + suffix) }
         return aside
+    }
+
+    /// The directory part of a path ("" for a bare file name).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// The audit log; the maintenance table, for history's sake, was born in the same migration.

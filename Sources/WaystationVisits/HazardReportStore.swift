@@ -1,11 +1,13 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 import WaystationStorage
 
 /// A street hazard a rider reported at the kiosk. `reporter` is the rider's pseudonym, never the id.
-public struct HazardReportRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "hazard_report"
-
+public struct HazardReportRecord: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable, CaseIterable {
         case pending, verified, rejected
     }
@@ -44,8 +46,41 @@ public struct HazardReportRecord: Codable, Sendable, Equatable, FetchableRecord,
 
     public var createdDate: Date { StationDatabase.date(ms: created) }
     public var judgedDate: Date? { judgedAt.map(StationDatabase.date(ms:)) }
+}
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+extension HazardReportRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "hazard_report"
+
+    public init(row: Row) throws {
+        id = try row["id"]
+        reporter = try row["reporter"]
+        category = try row["category"]
+        location = try row["location"]
+        note = try row["note"]
+        created = try row["created"]
+        let status: String = try row["status"]
+        guard let known = Status(rawValue: status) else {
+            throw DatabaseError(
+                resultCode: .SQLITE_MISMATCH, message: "unknown hazard report status \"\(status)\"", sql: row.sql)
+        }
+        self.status = known
+        points = try row["points"]
+        judgedBy = try row["judged_by"]
+        judgedAt = try row["judged_at"]
+        judgeNote = try row["judge_note"]
+    }
+
+    public func databaseColumns() -> KeyValuePairs<String, (any DatabaseValueConvertible)?> {
+        [
+            "id": id, "reporter": reporter, "category": category, "location": location, "note": note,
+            "created": created, "status": status.rawValue, "points": points, "judged_by": judgedBy,
+            "judged_at": judgedAt, "judge_note": judgeNote,
+        ]
+    }
+
+    static func fetchOne(_ db: Database, id: Int64) throws -> HazardReportRecord? {
+        try fetchOne(db, sql: "SELECT * FROM hazard_report WHERE id = ?", arguments: [id])
+    }
 }
 
 /// The hazard-report table. Every write a rider or an admin is told about is durable
@@ -107,7 +142,7 @@ public struct HazardReportStore: Sendable {
         at now: Date, messages: @escaping @Sendable (HazardReportRecord) -> [Message]
     ) async throws -> JudgeOutcome {
         try await database.durableWrite { db in
-            guard var r = try HazardReportRecord.fetchOne(db, key: id) else { return .notFound }
+            guard var r = try HazardReportRecord.fetchOne(db, id: id) else { return .notFound }
             guard r.status == .pending else { return .alreadyJudged(r) }
             r.status = status
             if status == .verified { r.points = points }
@@ -126,7 +161,7 @@ public struct HazardReportStore: Sendable {
     }
 
     public func report(_ id: Int64) async throws -> HazardReportRecord? {
-        try await database.read { db in try HazardReportRecord.fetchOne(db, key: id) }
+        try await database.read { db in try HazardReportRecord.fetchOne(db, id: id) }
     }
 
     /// A rider's balance (sum of verified points), newest reports, and pending count.
@@ -140,10 +175,13 @@ public struct HazardReportStore: Sendable {
                     sql:
                         "SELECT coalesce(sum(points), 0) FROM hazard_report WHERE reporter = ? AND status = 'verified'",
                     arguments: [reporter]) ?? 0
-            let reports = try HazardReportRecord.filter(Column("reporter") == reporter).order(Column("id").desc)
-                .limit(limit).fetchAll(db)
-            let pending = try HazardReportRecord.filter(Column("reporter") == reporter && Column("status") == "pending")
-                .fetchCount(db)
+            let reports = try HazardReportRecord.fetchAll(
+                db, sql: "SELECT * FROM hazard_report WHERE reporter = ? ORDER BY id DESC LIMIT ?",
+                arguments: [reporter, limit])
+            let pending =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM hazard_report WHERE reporter = ? AND status = 'pending'",
+                    arguments: [reporter]) ?? 0
             return (points, reports, pending)
         }
     }
@@ -153,13 +191,25 @@ public struct HazardReportStore: Sendable {
         -> [HazardReportRecord]
     {
         try await database.read { db in
-            var request = HazardReportRecord.all()
-            if let status { request = request.filter(Column("status") == status.rawValue) }
-            if let since { request = request.filter(Column("created") >= StationDatabase.ms(since)) }
-            if let until { request = request.filter(Column("created") < StationDatabase.ms(until)) }
-            request = request.order(Column("id").desc)
-            if let limit { request = request.limit(limit) }
-            return try request.fetchAll(db)
+            var conditions: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let status {
+                conditions.append("status = ?")
+                arguments.append(status.rawValue)
+            }
+            if let since {
+                conditions.append("created >= ?")
+                arguments.append(StationDatabase.ms(since))
+            }
+            if let until {
+                conditions.append("created < ?")
+                arguments.append(StationDatabase.ms(until))
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            // LIMIT -1: no limit.
+            return try HazardReportRecord.fetchAll(
+                db, sql: "SELECT * FROM hazard_report\(filter) ORDER BY id DESC LIMIT ?",
+                arguments: StatementArguments(arguments + [limit ?? -1]))
         }
     }
 }

@@ -1,11 +1,13 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 import WaystationStorage
 
 /// One stay at the station. `worker` is the pseudonym, never the rider's id.
-public struct VisitRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "visit"
-
+public struct VisitRecord: Codable, Sendable, Equatable {
     public var id: Int64?
     public var worker: String
     public var category: String
@@ -38,8 +40,27 @@ public struct VisitRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
     public var checkedInDate: Date { StationDatabase.date(ms: checkedIn) }
     public var checkedOutDate: Date? { checkedOut.map(StationDatabase.date(ms:)) }
+}
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+extension VisitRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "visit"
+
+    public init(row: Row) throws {
+        id = try row["id"]
+        worker = try row["worker"]
+        category = try row["category"]
+        source = try row["source"]
+        checkedIn = try row["checked_in"]
+        checkedOut = try row["checked_out"]
+        closedBy = try row["closed_by"]
+    }
+
+    public func databaseColumns() -> KeyValuePairs<String, (any DatabaseValueConvertible)?> {
+        [
+            "id": id, "worker": worker, "category": category, "source": source, "checked_in": checkedIn,
+            "checked_out": checkedOut, "closed_by": closedBy,
+        ]
+    }
 }
 
 /// The visits table. Every write that a caller acknowledges to a rider is a durable write
@@ -69,10 +90,15 @@ public struct VisitStore: Sendable {
         }
     ]
 
-    static let open = Column("checked_out") == nil
-
     static func occupancy(_ db: Database) throws -> Int {
-        try VisitRecord.filter(open).fetchCount(db)
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM visit WHERE checked_out IS NULL") ?? 0
+    }
+
+    /// The rider's open visit, the newest if (against the rules) there are several.
+    static func openVisit(_ db: Database, worker: String) throws -> VisitRecord? {
+        try VisitRecord.fetchOne(
+            db, sql: "SELECT * FROM visit WHERE worker = ? AND checked_out IS NULL ORDER BY id DESC LIMIT 1",
+            arguments: [worker])
     }
 
     /// Opens a visit unless the rider already has one open; returns the visit and whether it is new.
@@ -80,9 +106,7 @@ public struct VisitStore: Sendable {
         -> (visit: VisitRecord, created: Bool, occupancy: Int)
     {
         try await database.durableWrite { db in
-            if let open = try VisitRecord.filter(Column("worker") == worker && Self.open)
-                .order(Column("id").desc).fetchOne(db)
-            {
+            if let open = try Self.openVisit(db, worker: worker) {
                 return (open, false, try Self.occupancy(db))
             }
             var visit = VisitRecord(worker: worker, category: category, source: source, checkedIn: now)
@@ -94,10 +118,7 @@ public struct VisitStore: Sendable {
     /// Closes the rider's open visit; nil when there is none.
     public func checkOut(worker: String, at now: Date) async throws -> (visit: VisitRecord, occupancy: Int)? {
         try await database.durableWrite { db in
-            guard
-                var visit = try VisitRecord.filter(Column("worker") == worker && Self.open)
-                    .order(Column("id").desc).fetchOne(db)
-            else { return nil }
+            guard var visit = try Self.openVisit(db, worker: worker) else { return nil }
             visit.checkedOut = StationDatabase.ms(now)
             visit.closedBy = "rider"
             try visit.update(db)
@@ -113,7 +134,9 @@ public struct VisitStore: Sendable {
         try await database.durableWrite { db in
             let limit = StationDatabase.ms(now.addingTimeInterval(-maxStay))
             let stay = Int64(maxStay * 1000)
-            var closed = try VisitRecord.filter(Self.open && Column("checked_in") <= limit).fetchAll(db)
+            var closed = try VisitRecord.fetchAll(
+                db, sql: "SELECT * FROM visit WHERE checked_out IS NULL AND checked_in <= ? ORDER BY id",
+                arguments: [limit])
             for i in closed.indices {
                 closed[i].checkedOut = closed[i].checkedIn + stay
                 closed[i].closedBy = "auto"
@@ -122,7 +145,11 @@ public struct VisitStore: Sendable {
             // Never every visit: a cutoff past the newest one means the clock is wrong.
             let newest = try Int64.fetchOne(db, sql: "SELECT max(checked_in) FROM visit") ?? 0
             let cutoff = StationDatabase.ms(retainSince)
-            let deleted = newest >= cutoff ? try VisitRecord.filter(Column("checked_in") < cutoff).deleteAll(db) : 0
+            var deleted = 0
+            if newest >= cutoff {
+                try db.execute(sql: "DELETE FROM visit WHERE checked_in < ?", arguments: [cutoff])
+                deleted = db.changesCount
+            }
             return (closed, deleted)
         }
     }
@@ -133,22 +160,37 @@ public struct VisitStore: Sendable {
         async throws -> [VisitRecord]
     {
         try await database.read { db in
-            var request = VisitRecord.all()
-            if let since { request = request.filter(Column("checked_in") >= StationDatabase.ms(since)) }
-            if let until { request = request.filter(Column("checked_in") < StationDatabase.ms(until)) }
-            if activeOnly { request = request.filter(Self.open) }
-            if let after { request = request.filter(Column("id") > after) }
-            return try request.order(Column("id")).limit(limit).fetchAll(db)
+            var conditions: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let since {
+                conditions.append("checked_in >= ?")
+                arguments.append(StationDatabase.ms(since))
+            }
+            if let until {
+                conditions.append("checked_in < ?")
+                arguments.append(StationDatabase.ms(until))
+            }
+            if activeOnly { conditions.append("checked_out IS NULL") }
+            if let after {
+                conditions.append("id > ?")
+                arguments.append(after)
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            return try VisitRecord.fetchAll(
+                db, sql: "SELECT * FROM visit\(filter) ORDER BY id LIMIT ?",
+                arguments: StatementArguments(arguments + [limit]))
         }
     }
 
     /// Visits that overlap [from, to): for statistics (peak occupancy needs the ones already inside).
     public func visitsOverlapping(from: Date, to: Date) async throws -> [VisitRecord] {
         try await database.read { db in
-            try VisitRecord.filter(
-                Column("checked_in") < StationDatabase.ms(to)
-                    && (Self.open || Column("checked_out") > StationDatabase.ms(from))
-            ).order(Column("checked_in")).fetchAll(db)
+            try VisitRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM visit WHERE checked_in < ? AND (checked_out IS NULL OR checked_out > ?)
+                    ORDER BY checked_in
+                    """, arguments: [StationDatabase.ms(to), StationDatabase.ms(from)])
         }
     }
 

@@ -33,7 +33,7 @@ struct NotifyFaultTests {
         let db = try openDatabase(r.station.dir + "/station.db")
         return try db.readNow { db in
             try Row.fetchAll(db, sql: "SELECT target, attempts, delivered, failed FROM outbox ORDER BY id").map {
-                ($0["target"], $0["attempts"], ($0["delivered"] as Int64?) != nil, ($0["failed"] as Int64?) != nil)
+                try ($0["target"], $0["attempts"], ($0["delivered"] as Int64?) != nil, ($0["failed"] as Int64?) != nil)
             }
         }
     }
