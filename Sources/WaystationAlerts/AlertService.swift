@@ -223,11 +223,10 @@ public actor AlertService: Service, Reloadable {
     public func enableSlot(_ slotID: String, by user: String, uid: UInt32) async throws {
         let snap = await snapshots.snapshot(of: nil)
         let slot = try engine.checkEnable(slotID, snapshot: snap, now: now())
-        do {
-            _ = try await relays.setRelay(slot.relay, on: true)
-        } catch {
-            throw AlertError.relayFailed("\(error)")
-        }
+        // Unlatch first (durably, then in memory), switch on last: a poll that runs while this
+        // waits must not find the slot latched yet on (it would switch it off again and leave it
+        // off and unlatched while the admin is told it is on). If switching on fails, the slot is
+        // unlatched and off: safe, and the admin is told.
         let reason = engine.latched[slotID]
         try await store.setSlotLock(
             slotID, reason: nil,
@@ -235,8 +234,16 @@ public actor AlertService: Service, Reloadable {
                 at: now(), uid: uid, user: user, action: "enable-slot", target: slotID,
                 old: reason.map { "off: \($0)" }, new: "on"))
         unsavedLatches.removeAll { $0.slot == slotID }
-        logger.notice("slot re-enabled", metadata: ["slot": "\(slotID)", "by": "\(user)"])
         await perform(engine.enabled(slotID, now: now()))
+        do {
+            _ = try await relays.setRelay(slot.relay, on: true)
+        } catch {
+            logger.error(
+                "slot unlatched but switching it on failed; it stays off",
+                metadata: ["slot": "\(slotID)", "error": "\(error)"])
+            throw AlertError.relayFailed("\(error)")
+        }
+        logger.notice("slot re-enabled", metadata: ["slot": "\(slotID)", "by": "\(user)"])
     }
 
     /// Deletes old resolved alerts, delivered notifications and expired silences (retention).

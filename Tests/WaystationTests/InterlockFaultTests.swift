@@ -66,6 +66,8 @@ struct InterlockFaultTests {
         // slot1_temp is int16 × 0.1 with sentinel 0x8000: -3276.8 °C on the wire is "no sensor".
         try sim.set(device: "cabinet", point: "slot1_temp", value: -3276.8, hold: true)
         try await r.daemon.waitFor("relay off") { try sim.value(device: "cabinet", point: "slot1_relay") == 0 }
+        // The alert follows the read-back that confirms the relay is off.
+        try await r.daemon.waitFor("SlotSensorLost firing") { try !firing(r, "SlotSensorLost").isEmpty }
         let alert = try #require(try firing(r, "SlotSensorLost").first)
         #expect(alert["severity"]?.string == "critical" && alert["labels"]?["slot"]?.string == "slot-1")
         #expect(try sim.value(device: "cabinet", point: "slot2_relay") == 1, "other slots stay on")
@@ -82,7 +84,9 @@ struct InterlockFaultTests {
         let sim = r.station.simulator
         try sim.set(device: "t1", point: "f32", value: .nan, hold: true)
         try await r.daemon.waitFor("slot-f relay off") { try sim.value(device: "cabinet", point: "slot3_relay") == 0 }
-        #expect(try firing(r, "SlotSensorLost").contains { $0["labels"]?["slot"]?.string == "slot-f" })
+        try await r.daemon.waitFor("SlotSensorLost firing for slot-f") {
+            try firing(r, "SlotSensorLost").contains { $0["labels"]?["slot"]?.string == "slot-f" }
+        }
         let f32 = try r.call("GetDevice", ["id": "t1"])["device"]?["points"]?.array?.first {
             $0["name"]?.string == "f32"
         }
@@ -108,7 +112,9 @@ struct InterlockFaultTests {
         #expect(try sim.value(device: "t1", point: "c0") == 1)
         try sim.setFault(device: "cabinet", .silent)
         try await r.daemon.waitFor("slot-a relay (on t1) off") { try sim.value(device: "t1", point: "c0") == 0 }
-        #expect(try firing(r, "SlotSensorLost").contains { $0["labels"]?["slot"]?.string == "slot-a" })
+        try await r.daemon.waitFor("SlotSensorLost firing for slot-a") {
+            try firing(r, "SlotSensorLost").contains { $0["labels"]?["slot"]?.string == "slot-a" }
+        }
         let latched = try r.call("ListAlerts")["latched_slots"]?.array?.compactMap { $0["slot"]?.string } ?? []
         #expect(latched.contains("slot-a"))
     }
@@ -125,6 +131,7 @@ struct InterlockFaultTests {
         }
         #expect(try sim.value(device: "cabinet", point: "slot1_relay") == 0, "cut at \(temp) °C")
         #expect(temp < 60, "cut below the 60 °C limit")
+        try await r.daemon.waitFor("SlotTemperatureRising firing") { try !firing(r, "SlotTemperatureRising").isEmpty }
         let alert = try #require(try firing(r, "SlotTemperatureRising").first)
         #expect(alert["summary"]?.string?.contains("°C/min") == true)
     }
