@@ -4,6 +4,13 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
+/// The daemon's closure imports FoundationEssentials, never full Foundation (issue 15: ICU and
+/// libFoundation cost ~8 MiB of RSS). Member lookups must not leak in through another module's
+/// Foundation import either, or the closure would break once that import goes.
+let essentials: [SwiftSetting] =
+    strict + [
+        .enableUpcomingFeature("MemberImportVisibility")
+    ]
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -47,33 +54,33 @@ let package = Package(
             name: "WaystationProtocol",
             dependencies: [],
             resources: [.embedInCode("io.waystation.Station.varlink")],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Config and profile model, TOML loading, register codec, and the small contracts the
         // domains share (reload, station snapshots, relays, event broadcasting). No I/O beyond files.
         .target(
             name: "WaystationCore",
-            dependencies: ["WaystationProtocol"],
-            swiftSettings: strict
+            dependencies: ["CShim", "WaystationProtocol"],
+            swiftSettings: essentials
         ),
         // Modbus client over libmodbus: one owner per context, on a dedicated thread per bus.
         .target(
             name: "WaystationModbus",
             dependencies: ["CModbus", "WaystationCore", logging],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // SQLite through GRDB: opening, pragmas, migrations assembled from the domains, durable
         // writes, the audit log. The domains own their tables.
         .target(
             name: "WaystationStorage",
             dependencies: ["WaystationCore", .product(name: "GRDB", package: "GRDB.swift"), logging],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Polling engine: request planning, scheduling, device health, value history.
         .target(
             name: "WaystationPolling",
             dependencies: ["WaystationCore", "WaystationModbus", "WaystationStorage", logging, lifecycle],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Check-ins: pseudonymised visits, occupancy, statistics.
         .target(
@@ -82,7 +89,7 @@ let package = Package(
                 "WaystationCore", "WaystationStorage", .product(name: "Crypto", package: "swift-crypto"), logging,
                 lifecycle,
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Alert rules and their lifecycle, the charging-slot interlocks (a pure engine), alert
         // storage, and notification delivery.
@@ -92,7 +99,7 @@ let package = Package(
                 "WaystationCore", "WaystationStorage", logging, lifecycle,
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // The control socket: a varlink server and io.waystation.Station's methods.
         .target(
@@ -101,7 +108,7 @@ let package = Package(
                 "CShim", "WaystationProtocol", "WaystationCore", "WaystationStorage", "WaystationPolling",
                 "WaystationVisits", "WaystationAlerts", logging, lifecycle,
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // The composition root: builds storage and every service into one ServiceGroup, talks to
         // systemd (notify, watchdog), reloads on SIGHUP, logs to the journal.
@@ -112,7 +119,7 @@ let package = Package(
                 "WaystationControl", logging, lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // The unprivileged web face (waystation-web): the kiosk page, its JSON API and `/metrics`, all
         // fed by the daemon's control socket in the kiosk role. No database, no Modbus, no keys.

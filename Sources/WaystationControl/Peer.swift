@@ -1,5 +1,12 @@
 import CShim
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationCore
 
 /// What a peer may do, from least to most.

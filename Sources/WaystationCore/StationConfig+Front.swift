@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension StationConfig {
     /// Everything the station's front needs: the web process's addresses, the services on offer,

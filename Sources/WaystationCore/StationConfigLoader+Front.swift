@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension StationConfigLoader {
     /// `[web]`, `[[service]]`, `[[hazard]]` and `[kiosk]`; problems are added to `errors`.

@@ -1,5 +1,9 @@
 import CModbus
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// Owns one libmodbus context. libmodbus contexts are not thread-safe: exactly one owner (a bus

@@ -1,5 +1,10 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
+import WaystationModbus
 
 /// What one poll of one device's job produced.
 public struct CycleResult: Sendable {

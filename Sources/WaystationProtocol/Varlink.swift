@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One varlink call as received: `{"method": "iface.Member", "parameters": {…}, "more": true}`.
 public struct VarlinkCall: Sendable {

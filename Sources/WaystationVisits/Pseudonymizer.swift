@@ -1,5 +1,13 @@
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+import WaystationCore
 
 /// Turns a rider's identifier (card number, phone number) into a pseudonym: HMAC-SHA256 with a
 /// per-station secret. The raw identifier is never stored or logged; the same rider gets the same
@@ -26,15 +34,15 @@ public struct Pseudonymizer: Sendable {
                         "the visit secret \(path) has mode \(String(info.st_mode & 0o777, radix: 8)); it must be readable by the daemon alone: chmod 600 \(path)"
                     )
                 }
-                guard let data = FileManager.default.contents(atPath: path), data.count >= 32 else {
+                guard let bytes = try? SystemIO.readFile(path), bytes.count >= 32 else {
                     throw VisitError(
                         "the visit secret \(path) is shorter than 32 bytes; restore it from a backup, or delete it to make a new one (old pseudonyms will then not match)"
                     )
                 }
-                return Pseudonymizer(secret: data)
+                return Pseudonymizer(secret: Data(bytes))
             }
         }
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathText.parent(path)
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         var secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         defer { secret.resetBytes(in: 0..<secret.count) }
