@@ -29,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         // waystation-web only: HTTP (no swift-configuration support, no full Foundation needed).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
@@ -85,10 +84,7 @@ let package = Package(
         // Check-ins: pseudonymised visits, occupancy, statistics.
         .target(
             name: "WaystationVisits",
-            dependencies: [
-                "WaystationCore", "WaystationStorage", .product(name: "Crypto", package: "swift-crypto"), logging,
-                lifecycle,
-            ],
+            dependencies: ["WaystationCore", "WaystationStorage", logging, lifecycle],
             swiftSettings: essentials
         ),
         // Alert rules and their lifecycle, the charging-slot interlocks (a pure engine), alert
