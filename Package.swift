@@ -131,7 +131,7 @@ let package = Package(
             ],
             exclude: ["Kiosk/README.md"],
             resources: [.embedInCode("Kiosk/kiosk.html")],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Station simulator: libmodbus in server mode, physics, faults.
         .target(

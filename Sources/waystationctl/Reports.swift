@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import WaystationProtocol
 
 struct ReportsCommand: ParsableCommand {
@@ -58,7 +57,7 @@ struct ReportsCommand: ParsableCommand {
             if let output {
                 try csv.write(toFile: output, atomically: true, encoding: .utf8)
             } else {
-                FileHandle.standardOutput.write(Data(csv.utf8))
+                SystemIO.writeOutput(csv)
             }
         }
     }
