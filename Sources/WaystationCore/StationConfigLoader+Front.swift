@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension StationConfigLoader {
     /// `[web]`, `[[service]]`, `[[hazard]]` and `[kiosk]`; problems are added to `errors`.
     static func parseFront(

@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// Reads one TOML table with typed getters that produce located `ConfigError`s and remembers
 /// which keys were read, so that `finish()` can reject unknown keys.
 ///

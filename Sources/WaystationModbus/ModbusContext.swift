@@ -1,9 +1,4 @@
 import CModbus
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 import WaystationCore
 
 /// Owns one libmodbus context. libmodbus contexts are not thread-safe: exactly one owner (a bus

@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// Aligned plain-text tables for terminals.
 public enum TextTable {
     /// Renders rows (the first is the header) with columns padded to their widest cell.

@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// One varlink call as received: `{"method": "iface.Member", "parameters": {…}, "more": true}`.
 public struct VarlinkCall: Sendable {
     /// Fully qualified: `interface.Method`.

@@ -3,9 +3,6 @@
 #else
     import Foundation
 #endif
-#if canImport(Glibc)
-    import Glibc
-#endif
 import WaystationCore
 
 /// The kiosk's rider sessions (pure, driven by the time it is given): after a scan the kiosk gets a
