@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "WaystationStorage",
             dependencies: ["WaystationCore", .product(name: "GRDB", package: "GRDB.swift"), logging],
-            swiftSettings: essentials
+            swiftSettings: strict
         ),
         // Polling engine: request planning, scheduling, device health, value history.
         .target(
@@ -131,7 +131,7 @@ let package = Package(
             ],
             exclude: ["Kiosk/README.md"],
             resources: [.embedInCode("Kiosk/kiosk.html")],
-            swiftSettings: essentials
+            swiftSettings: strict
         ),
         // Station simulator: libmodbus in server mode, physics, faults.
         .target(
@@ -145,14 +145,14 @@ let package = Package(
                 "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         .executableTarget(
             name: "waystationctl",
             dependencies: [
                 "WaystationProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         .executableTarget(
             name: "waystation-sim",
