@@ -4,6 +4,13 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
+/// The daemon's closure imports FoundationEssentials, never full Foundation (issue 15: ICU and
+/// libFoundation cost ~8 MiB of RSS). Member lookups must not leak in through another module's
+/// Foundation import either, or the closure would break once that import goes.
+let essentials: [SwiftSetting] =
+    strict + [
+        .enableUpcomingFeature("MemberImportVisibility")
+    ]
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -21,7 +28,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         // waystation-web only: HTTP (no swift-configuration support, no full Foundation needed).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
@@ -52,20 +58,20 @@ let package = Package(
             name: "WaystationProtocol",
             dependencies: [],
             resources: [.embedInCode("io.waystation.Station.varlink")],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Config and profile model, TOML loading, register codec, and the small contracts the
         // domains share (reload, station snapshots, relays, event broadcasting). No I/O beyond files.
         .target(
             name: "WaystationCore",
-            dependencies: ["WaystationProtocol"],
-            swiftSettings: strict
+            dependencies: ["CShim", "WaystationProtocol"],
+            swiftSettings: essentials
         ),
         // Modbus client over libmodbus: one owner per context, on a dedicated thread per bus.
         .target(
             name: "WaystationModbus",
             dependencies: ["CModbus", "WaystationCore", logging],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // SQLite through our own thin layer over its C API (one connection on its own serial queue,
         // statements, rows, errors, migrations), plus opening, pragmas, migrations assembled from the
@@ -79,16 +85,13 @@ let package = Package(
         .target(
             name: "WaystationPolling",
             dependencies: ["WaystationCore", "WaystationModbus", "WaystationStorage", logging, lifecycle],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // Check-ins: pseudonymised visits, occupancy, statistics.
         .target(
             name: "WaystationVisits",
-            dependencies: [
-                "WaystationCore", "WaystationStorage", .product(name: "Crypto", package: "swift-crypto"), logging,
-                lifecycle,
-            ],
-            swiftSettings: strict
+            dependencies: ["WaystationCore", "WaystationStorage", logging, lifecycle],
+            swiftSettings: essentials
         ),
         // Alert rules and their lifecycle, the charging-slot interlocks (a pure engine), alert
         // storage, and notification delivery.
@@ -98,7 +101,7 @@ let package = Package(
                 "WaystationCore", "WaystationStorage", logging, lifecycle,
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // The control socket: a varlink server and io.waystation.Station's methods.
         .target(
@@ -107,7 +110,7 @@ let package = Package(
                 "CShim", "WaystationProtocol", "WaystationCore", "WaystationStorage", "WaystationPolling",
                 "WaystationVisits", "WaystationAlerts", logging, lifecycle,
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // The composition root: builds storage and every service into one ServiceGroup, talks to
         // systemd (notify, watchdog), reloads on SIGHUP, logs to the journal.
@@ -118,7 +121,7 @@ let package = Package(
                 "WaystationControl", logging, lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         // The unprivileged web face (waystation-web): the kiosk page, its JSON API and `/metrics`, all
         // fed by the daemon's control socket in the kiosk role. No database, no Modbus, no keys.
@@ -148,14 +151,14 @@ let package = Package(
                 "WaystationCore", "WaystationModbus", "WaystationPolling", "WaystationDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         .executableTarget(
             name: "waystationctl",
             dependencies: [
                 "WaystationProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
+            swiftSettings: essentials
         ),
         .executableTarget(
             name: "waystation-sim",

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <poll.h>
+#include <pthread.h>
 
 int ws_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     struct ucred cred;
@@ -68,3 +69,7 @@ int ws_pipe_nonblocking(int fds[2]) {
 }
 
 const short WS_POLLRDHUP = POLLRDHUP;
+
+int ws_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 import WaystationCore
 
@@ -231,9 +235,9 @@ public struct AlertEngine: Sendable {
 
     /// Fills a rule's summary template: `{device}`, `{value}`, `{name}`.
     public static func render(_ template: String, device: String, value: Double?, rule: String) -> String {
-        template.replacingOccurrences(of: "{device}", with: device)
-            .replacingOccurrences(of: "{value}", with: value.map(ValueText.format) ?? "?")
-            .replacingOccurrences(of: "{name}", with: rule)
+        template.replacingAll("{device}", with: device)
+            .replacingAll("{value}", with: value.map(ValueText.format) ?? "?")
+            .replacingAll("{name}", with: rule)
     }
 
     /// The log line and the event for an alert entering a state.

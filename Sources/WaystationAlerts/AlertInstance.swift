@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// One alert: a rule on a device, identified by the fingerprint of its labels.

@@ -1,4 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationCore
 
 /// Where a webhook or Alertmanager target lives: `http://[user:password@]host[:port]/path`.

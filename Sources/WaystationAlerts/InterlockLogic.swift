@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// The charging-slot interlock, as a pure state machine driven by snapshots and the time given.

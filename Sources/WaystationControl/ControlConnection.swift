@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationCore
 
 /// One client of the control socket, owned by the server's I/O thread.

@@ -1,5 +1,12 @@
 import CShim
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -78,7 +85,7 @@ public final class ControlServer: Service, @unchecked Sendable {
     }
 
     static func bind(path: String) throws -> Int32 {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathText.parent(path)
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let old = umask(0o117)
         defer { umask(old) }
@@ -100,13 +107,10 @@ public final class ControlServer: Service, @unchecked Sendable {
     public func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                let thread = Thread { [self] in
+                OSThread.start(name: "control-io", stackSize: 256 << 10) { [self] in
                     loop()
                     done.resume()
                 }
-                thread.name = "control-io"
-                thread.stackSize = 256 << 10
-                thread.start()
             }
         } onCancelOrGracefulShutdown: { [self] in
             stop()
@@ -149,7 +153,7 @@ public final class ControlServer: Service, @unchecked Sendable {
                 fds.append(pollfd(fd: c.fd, events: events, revents: 0))
             }
             let n = poll(&fds, nfds_t(fds.count), 1000)
-            if n < 0, errno != EINTR { Thread.sleep(forTimeInterval: 0.01) }
+            if n < 0, errno != EINTR { OSThread.sleep(.milliseconds(10)) }
             if fds[1].revents != 0 { drainWake() }
             deliverMail()
             for (id, index) in polled {

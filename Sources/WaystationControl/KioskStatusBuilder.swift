@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationAlerts
 import WaystationCore
 
@@ -16,7 +20,7 @@ enum KioskStatusBuilder {
 
     static func build(
         config: StationConfig, snapshot: StationSnapshot, latched: [String: String], occupancy: Int,
-        visitCategories: [String], now: Date, calendar: Calendar = .current
+        visitCategories: [String], now: Date, time: LocalTime = .station
     ) -> KioskStatus {
         let capacity = config.station.capacity
         let room = KioskRoom(
@@ -33,7 +37,7 @@ enum KioskStatusBuilder {
             case .some(let watts): watts > microwaveInUse ? "in_use" : "free"
             case .none: "unknown"
             }
-        let day = StationConfig.Service.dayNames[(calendar.component(.weekday, from: now) + 5) % 7]
+        let day = StationConfig.Service.dayNames[(time.components(of: now).weekday + 5) % 7]
         return KioskStatus(
             station: StationInfo(id: config.station.id, name: config.station.name, capacity: capacity),
             occupancy: occupancy, seatsFree: max(0, capacity - occupancy), room: room, water: water,

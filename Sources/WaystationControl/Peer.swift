@@ -1,5 +1,7 @@
 import CShim
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationCore
 
 /// What a peer may do, from least to most.

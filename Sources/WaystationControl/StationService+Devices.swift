@@ -1,8 +1,18 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Logging
+import WaystationAlerts
 import WaystationCore
 import WaystationModbus
 import WaystationPolling
 import WaystationStorage
+import WaystationVisits
 
 extension StationService {
     func summaries() async -> [DeviceSummary] {
@@ -107,7 +117,7 @@ extension StationService {
         if let damage = await database.quickCheck() { storageError = "database damaged: \(damage)" }
         let health = database.health.status
         if storageError == nil, !health.ok { storageError = health.lastError ?? "writes failing" }
-        let dir = (c.storage.path as NSString).deletingLastPathComponent
+        let dir = PathText.parent(c.storage.path)
         var fs = statvfs()
         if statvfs(dir, &fs) == 0 {
             let free = Double(fs.f_bavail) * Double(fs.f_frsize)

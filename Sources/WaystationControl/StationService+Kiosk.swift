@@ -1,5 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import WaystationAlerts
 import WaystationCore
+import WaystationPolling
 import WaystationVisits
 
 extension StationService {

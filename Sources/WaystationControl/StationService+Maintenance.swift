@@ -1,5 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import Logging
 import WaystationCore
+import WaystationPolling
 import WaystationStorage
 
 extension StationService {

@@ -1,7 +1,17 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+import WaystationAlerts
 import WaystationCore
 import WaystationModbus
+import WaystationPolling
 import WaystationStorage
+import WaystationVisits
 
 extension StationService {
     /// Every figure of the metrics contract, for `waystation-web`'s `/metrics`.
@@ -71,9 +81,9 @@ extension StationService {
 
     /// Bytes this process caused to be written to storage (`write_bytes` of `/proc/self/io`).
     static func writtenBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
+        guard let text = try? SystemIO.readText("/proc/self/io") else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
-            return Int(line.dropFirst("write_bytes:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+            return Int(line.dropFirst("write_bytes:".count).trimmingWhitespace()) ?? 0
         }
         return 0
     }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 import WaystationVisits
 
@@ -70,13 +74,6 @@ extension StationService {
     /// ISO 8601 with or without a time zone (without: station time), or a plain date.
     static func parseDate(_ text: String) -> Date? {
         if let d = try? Date(text, strategy: .iso8601) { return d }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = .current
-        for format in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] {
-            formatter.dateFormat = format
-            if let d = formatter.date(from: text) { return d }
-        }
-        return nil
+        return LocalTime.station.parse(text)
     }
 }

@@ -1,5 +1,12 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import WaystationAlerts
 import WaystationCore
+import WaystationPolling
+import WaystationVisits
 
 extension StationService {
     /// `Watch`: the current state, then (with `more`) every change until the client leaves. Visit

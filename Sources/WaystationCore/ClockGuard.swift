@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Whether the wall clock can be trusted for deleting old data. A board without a real-time clock
 /// boots in 1970 (or years ahead) until NTP sets it; pruning by such a clock would delete all

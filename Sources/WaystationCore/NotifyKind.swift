@@ -11,7 +11,7 @@ public enum NotifyKind: String, Sendable, CaseIterable, Hashable {
 /// URLs as messages and logs may show them: a password replaced by `***`.
 public enum HTTPRedaction {
     public static func redact(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.firstRange(of: "://"), scheme.upperBound < at else {
             return url
         }
         let userInfo = url[scheme.upperBound..<at]

@@ -1,11 +1,15 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Loads and validates appliance profiles.
 public enum ProfileLoader {
     /// Loads `NAME.toml` from the first directory that has it.
     public static func load(name: String, searchPaths: [String]) throws(ConfigError) -> Profile {
         for dir in searchPaths {
-            let path = (dir as NSString).appendingPathComponent("\(name).toml")
+            let path = PathText.appending(dir, "\(name).toml")
             if FileManager.default.fileExists(atPath: path) {
                 return try load(path: path)
             }

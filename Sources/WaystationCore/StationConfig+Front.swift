@@ -1,5 +1,3 @@
-import Foundation
-
 extension StationConfig {
     /// Everything the station's front needs: the web process's addresses, the services on offer,
     /// the hazard categories riders report with their points, and the kiosk's settings.

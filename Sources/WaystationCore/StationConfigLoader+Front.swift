@@ -1,5 +1,3 @@
-import Foundation
-
 extension StationConfigLoader {
     /// `[web]`, `[[service]]`, `[[hazard]]` and `[kiosk]`; problems are added to `errors`.
     static func parseFront(

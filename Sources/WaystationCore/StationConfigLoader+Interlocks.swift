@@ -67,11 +67,11 @@ extension StationConfigLoader {
 public enum RateParser {
     /// Degrees per second, or nil when the text is not a finite positive rate.
     public static func perSecond(_ text: String) -> Double? {
-        let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingWhitespace() }
         guard parts.count == 2 else { return nil }
         var number = parts[0]
         for unit in ["°C", "°c", "C", "K"] where number.hasSuffix(unit) {
-            number = String(number.dropLast(unit.count)).trimmingCharacters(in: .whitespaces)
+            number = number.dropLast(unit.count).trimmingWhitespace()
             break
         }
         guard let value = Double(number), value.isFinite, value > 0 else { return nil }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Loads and validates a station config and the profiles it names.
 public enum StationConfigLoader {
@@ -28,11 +32,11 @@ public enum StationConfigLoader {
         let root = TableReader(source: source, table: source.root, section: nil)
         var absolute = source.path
         if !absolute.hasPrefix("/") {
-            absolute = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(absolute)
+            absolute = PathText.appending(FileManager.default.currentDirectoryPath, absolute)
         }
-        let baseDir = (absolute as NSString).deletingLastPathComponent
+        let baseDir = PathText.parent(absolute)
         func resolve(_ p: String) -> String {
-            normalise(p.hasPrefix("/") ? p : (baseDir as NSString).appendingPathComponent(p))
+            normalise(p.hasPrefix("/") ? p : PathText.appending(baseDir, p))
         }
 
         // [station]
@@ -101,8 +105,7 @@ public enum StationConfigLoader {
 
         // [visits]
         var visits = StationConfig.Visits()
-        visits.secretPath = ((storage.path as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("visit-secret")
+        visits.secretPath = PathText.appending(PathText.parent(storage.path), "visit-secret")
         if let t = root.subtable("visits") {
             let r = TableReader(source: source, table: t, section: "visits")
             let categories = r.stringArray("categories", default: visits.categories)
@@ -365,7 +368,7 @@ extension ProfileLoader {
     /// Loads a profile by name, reporting every problem in it.
     public static func loadAll(name: String, searchPaths: [String]) throws(ConfigErrors) -> Profile {
         for dir in searchPaths {
-            let path = (dir as NSString).appendingPathComponent("\(name).toml")
+            let path = PathText.appending(dir, "\(name).toml")
             if FileManager.default.fileExists(atPath: path) {
                 switch parse(path: path) {
                 case .success(let p): return p

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the alert engine and the interlocks see of the station at one moment: every device's state
 /// and its points' latest readings. Built by the poller's monitor, consumed by pure logic.

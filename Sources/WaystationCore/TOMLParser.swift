@@ -231,7 +231,7 @@ public struct TOMLParser {
         guard !unsigned.hasPrefix("_"), !unsigned.hasSuffix("_"), !unsigned.contains("__") else {
             throw fail("invalid number \"\(text)\"")
         }
-        let digits = unsigned.replacingOccurrences(of: "_", with: "")
+        let digits = unsigned.replacingAll("_", with: "")
         for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where digits.hasPrefix(prefix) {
             guard text.first != "-", text.first != "+", let v = Int(digits.dropFirst(2), radix: radix) else {
                 throw fail("invalid number \"\(text)\"")

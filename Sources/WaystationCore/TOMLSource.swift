@@ -1,5 +1,3 @@
-import Foundation
-
 /// A TOML file's text and parsed root, with a locator that finds the line a key was written on.
 ///
 /// Keys carry the line they were set on (`TOMLTable.lines`); headers are found by scanning the text:
@@ -12,9 +10,9 @@ struct TOMLSource {
     init(path: String) throws(ConfigError) {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try SystemIO.readText(path)
         } catch {
-            throw ConfigError(file: path, message: "cannot read file: \(Self.describe(error))")
+            throw ConfigError(file: path, message: "cannot read file: \(error)")
         }
         try self.init(path: path, text: text)
     }
@@ -29,21 +27,11 @@ struct TOMLSource {
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
-            underlying.domain == NSPOSIXErrorDomain
-        {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return ns.localizedDescription
-    }
-
     /// The 1-based line of a section header: `[name]` (index 0) or the index-th `[[name]]`.
     func headerLine(_ section: String, index: Int) -> Int? {
         var seen = 0
         for (number, raw) in lines.enumerated() {
-            let line = Self.stripComment(raw).trimmingCharacters(in: .whitespaces)
+            let line = Self.stripComment(raw).trimmingWhitespace()
             if line == "[[\(section)]]" || line == "[\(section)]" {
                 if seen == index { return number + 1 }
                 seen += 1
@@ -63,11 +51,10 @@ struct TOMLSource {
         }
         var number = start
         while number < lines.count {
-            let line = Self.stripComment(lines[number]).trimmingCharacters(in: .whitespaces)
+            let line = Self.stripComment(lines[number]).trimmingWhitespace()
             if line.hasPrefix("[") { break }
             if let eq = line.firstIndex(of: "=") {
-                let name = line[..<eq].trimmingCharacters(in: .whitespaces)
-                    .trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                let name = line[..<eq].trimmingWhitespace().trimmingScalars { $0 == "\"" || $0 == "'" }
                 if name == key { return number + 1 }
             }
             number += 1

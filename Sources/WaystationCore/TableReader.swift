@@ -1,5 +1,3 @@
-import Foundation
-
 /// Reads one TOML table with typed getters that produce located `ConfigError`s and remembers
 /// which keys were read, so that `finish()` can reject unknown keys.
 ///

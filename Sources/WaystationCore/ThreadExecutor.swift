@@ -1,22 +1,17 @@
-import Foundation
-
 /// A serial executor backed by one dedicated OS thread.
 ///
 /// Actors that make blocking calls (a bus's libmodbus calls, a notification target's HTTP exchange)
 /// run on one, so those calls occupy this thread and never a thread of Swift's shared pool.
 public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     // @unchecked: `jobs` and `stopped` are only touched while holding `condition`.
-    private let condition = NSCondition()
+    private let condition = ThreadCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
     public let name: String
 
     public init(name: String, stackSize: Int = 512 << 10) {
         self.name = name
-        let thread = Thread { [self] in self.run() }
-        thread.name = name
-        thread.stackSize = stackSize
-        thread.start()
+        OSThread.start(name: name, stackSize: stackSize) { [self] in self.run() }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {

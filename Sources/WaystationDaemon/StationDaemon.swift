@@ -1,6 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import WaystationAlerts
 import WaystationControl
 import WaystationCore
@@ -35,7 +40,7 @@ public struct StationDaemon: Sendable {
         async throws
     {
         self.logger = logger
-        lock = try StateLock(directory: (config.storage.path as NSString).deletingLastPathComponent)
+        lock = try StateLock(directory: PathText.parent(config.storage.path))
         database = try StationDatabase(path: config.storage.path, migrations: Self.migrations, logger: logger)
         let history = HistoryStore(database: database)
         polling = try await PollingEngine(config: config, history: history, logger: logger)
@@ -48,7 +53,7 @@ public struct StationDaemon: Sendable {
         if let aside = database.health.status.recoveredFrom {
             // Which slots were held off is lost with the damaged file: hold them all off (fail safe).
             await alerts.latchAll(
-                reason: "storage recovered (\((aside as NSString).lastPathComponent)); check the slot, then enable-slot"
+                reason: "storage recovered (\(PathText.lastComponent(aside))); check the slot, then enable-slot"
             )
         }
         let alerts = self.alerts

@@ -1,5 +1,13 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
+import WaystationCore
 
 /// One line per event on stderr: with a syslog priority prefix (`<3>` … `<7>`) when stderr is the
 /// journal (`JOURNAL_STREAM` set), plain readable lines with a timestamp otherwise.
@@ -40,8 +48,7 @@ public struct WaystationLogHandler: LogHandler {
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { _, new in new } }
         let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quote("\($0.value)"))" }
-        let message = ([event.message.description] + fields).joined(separator: " ")
-            .replacingOccurrences(of: "\n", with: " ")
+        let message = ([event.message.description] + fields).joined(separator: " ").replacingAll("\n", with: " ")
         let line: String
         if journal {
             line = "<\(Self.priority(event.level))>\(message)\n"
@@ -55,7 +62,7 @@ public struct WaystationLogHandler: LogHandler {
 
     static func quote(_ s: String) -> String {
         s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
-            ? "\"\(s.replacingOccurrences(of: "\"", with: "'"))\"" : s
+            ? "\"\(s.replacingAll("\"", with: "'"))\"" : s
     }
 }
 

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import Synchronization
 import WaystationCore
@@ -37,10 +36,9 @@ public final class ModbusClient: Sendable {
         // The thread holds the queue, not the client: releasing the client stops the thread. The
         // connection is made on, and never leaves, the bus thread.
         let busLogger = logger
-        let thread = Thread { queue.run(ModbusConnection(bus: bus, logger: busLogger)) }
-        thread.name = "bus-\(bus.name)"
-        thread.stackSize = 512 << 10
-        thread.start()
+        OSThread.start(name: "bus-\(bus.name)", stackSize: 512 << 10) {
+            queue.run(ModbusConnection(bus: bus, logger: busLogger))
+        }
     }
 
     deinit {
@@ -162,7 +160,7 @@ final class BusQueue: Sendable {
     let bus: StationConfig.Bus
     let limits: ModbusClient.ClientLimits
     let state: Mutex<State>
-    private let wake = NSCondition()
+    private let wake = ThreadCondition()
 
     init(bus: StationConfig.Bus, limits: ModbusClient.ClientLimits) {
         self.bus = bus

@@ -1,5 +1,7 @@
 import CModbus
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import WaystationCore
 
@@ -187,7 +189,7 @@ public final class ModbusConnection {
         let ctx = try connectedContext(op, unit: unit, address: address, count: count)
         if bus.frameDelay > .zero, let last = lastFrameEnd {
             let wait = bus.frameDelay - (ContinuousClock.now - last)
-            if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
+            if wait > .zero { OSThread.sleep(wait) }
         }
         ctx.setUnit(unit)
         ws_set_errno(0)

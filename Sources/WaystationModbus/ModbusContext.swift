@@ -1,5 +1,4 @@
 import CModbus
-import Foundation
 import WaystationCore
 
 /// Owns one libmodbus context. libmodbus contexts are not thread-safe: exactly one owner (a bus

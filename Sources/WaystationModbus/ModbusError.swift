@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationCore
 
 /// A Modbus exception code sent by a device.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// A device's health: online → degraded (some reads failing) → offline (N failed cycles in a row, or

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A change the daemon tells `Watch` subscribers about.
 public enum MonitorEvent: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Decides which samples are stored (flash wear: not every raw sample) and folds samples into
 /// 1-minute min/max/avg aggregates. Pure: driven by the samples and times given.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// The live value of a point as the daemon knows it, with its quality and age.

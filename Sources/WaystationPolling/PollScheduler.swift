@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// When each poll job of one bus runs next. Pure: times are monotonic seconds given by the caller.
 ///

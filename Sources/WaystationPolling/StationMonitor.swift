@@ -1,6 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 import WaystationCore
+import WaystationModbus
 
 /// The daemon's picture of the station: device health and live point values. Takes every poll
 /// result in order, records transitions and sparse history to the store in one transaction per

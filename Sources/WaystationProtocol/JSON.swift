@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Any JSON value, for varlink parameters that are not (yet) typed — error parameters, raw calls
 /// in tests — with a compact serializer (sorted keys).

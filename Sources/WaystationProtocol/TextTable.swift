@@ -1,5 +1,3 @@
-import Foundation
-
 /// Aligned plain-text tables for terminals.
 public enum TextTable {
     /// Renders rows (the first is the header) with columns padded to their widest cell.
@@ -9,7 +7,7 @@ public enum TextTable {
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
             }.joined(separator: "  ")
         }.joined(separator: "\n")
     }

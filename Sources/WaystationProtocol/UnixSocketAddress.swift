@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Builds `sockaddr_un` for a filesystem path (or `@name` in the abstract namespace) and passes it
 /// to a socket call, so each caller does not fill the C struct by hand.

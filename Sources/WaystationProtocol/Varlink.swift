@@ -1,5 +1,3 @@
-import Foundation
-
 /// One varlink call as received: `{"method": "iface.Member", "parameters": {…}, "more": true}`.
 public struct VarlinkCall: Sendable {
     /// Fully qualified: `interface.Method`.

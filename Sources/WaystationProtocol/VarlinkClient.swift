@@ -1,4 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A blocking varlink client on one Unix socket connection (the CLI and tests). Each call waits
 /// for its reply on the caller's thread: use it from a program's main thread or a dedicated

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 import WaystationCore
 import WaystationStorage
@@ -76,7 +80,7 @@ public actor KioskDesk: Reloadable {
 
     /// A scan at the door: checks the rider out when inside, else in; opens a session either way.
     public func scan(worker: String, category: String) async throws -> ScanResult {
-        let id = worker.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = worker.trimmingWhitespaceAndNewlines()
         guard !id.isEmpty else { throw Refusal.invalidID("the rider id is empty") }
         guard id.count <= 128, !id.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true }) else {
             throw Refusal.invalidID("the rider id is longer than 128 characters or has control characters")
@@ -131,7 +135,7 @@ public actor KioskDesk: Reloadable {
                 field: "category",
                 reason: "unknown; known: \(config.front.hazards.map(\.id).joined(separator: ", "))")
         }
-        let place = location.trimmingCharacters(in: .whitespacesAndNewlines)
+        let place = location.trimmingWhitespaceAndNewlines()
         guard !place.isEmpty else { throw Refusal.invalidReport(field: "location", reason: "empty") }
         guard place.count <= 80 else {
             throw Refusal.invalidReport(field: "location", reason: "longer than 80 characters")
@@ -139,13 +143,13 @@ public actor KioskDesk: Reloadable {
         guard !Self.hasControl(place) else {
             throw Refusal.invalidReport(field: "location", reason: "control characters")
         }
-        let text = note?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = note?.trimmingWhitespaceAndNewlines()
         let cleanNote = (text?.isEmpty ?? true) ? nil : text
         if let cleanNote {
             guard cleanNote.count <= 200 else {
                 throw Refusal.invalidReport(field: "note", reason: "longer than 200 characters")
             }
-            guard !Self.hasControl(cleanNote.replacingOccurrences(of: "\n", with: " ")) else {
+            guard !Self.hasControl(cleanNote.replacingAll("\n", with: " ")) else {
                 throw Refusal.invalidReport(field: "note", reason: "control characters")
             }
         }

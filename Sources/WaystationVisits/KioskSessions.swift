@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import WaystationCore
 
 /// The kiosk's rider sessions (pure, driven by the time it is given): after a scan the kiosk gets a
 /// random token standing for the rider for a few minutes, so that it can show the rider's points and
@@ -53,7 +58,7 @@ public struct KioskSessions: Sendable {
     /// 128 random bits as 32 hex digits, from the system's CSPRNG.
     public static func newToken() -> String {
         var rng = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(format: "%016llx", rng.next() as UInt64) }.joined()
+        return (0..<2).map { _ in HexText.padded(rng.next() as UInt64) }.joined()
     }
 }
 

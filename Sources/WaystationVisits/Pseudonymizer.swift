@@ -1,15 +1,22 @@
-import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+import WaystationCore
 
 /// Turns a rider's identifier (card number, phone number) into a pseudonym: HMAC-SHA256 with a
 /// per-station secret. The raw identifier is never stored or logged; the same rider gets the same
 /// pseudonym at one station and an unrelated one at another.
 public struct Pseudonymizer: Sendable {
-    /// Kept as bytes (SymmetricKey is not Sendable); the key is rebuilt per use.
-    let secret: Data
+    /// The keyed hash, its key blocks hashed once.
+    private let mac: HMACSHA256
 
     public init(secret: Data) {
-        self.secret = secret
+        mac = HMACSHA256(key: secret)
     }
 
     /// Loads the station's secret, creating it (32 random bytes, mode 0600) on first start. A secret
@@ -26,18 +33,21 @@ public struct Pseudonymizer: Sendable {
                         "the visit secret \(path) has mode \(String(info.st_mode & 0o777, radix: 8)); it must be readable by the daemon alone: chmod 600 \(path)"
                     )
                 }
-                guard let data = FileManager.default.contents(atPath: path), data.count >= 32 else {
+                guard let bytes = try? SystemIO.readFile(path), bytes.count >= 32 else {
                     throw VisitError(
                         "the visit secret \(path) is shorter than 32 bytes; restore it from a backup, or delete it to make a new one (old pseudonyms will then not match)"
                     )
                 }
-                return Pseudonymizer(secret: data)
+                return Pseudonymizer(secret: Data(bytes))
             }
         }
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathText.parent(path)
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        var secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        defer { secret.resetBytes(in: 0..<secret.count) }
+        // 256 bits from the kernel's CSPRNG (SystemRandomNumberGenerator is getrandom(2) on Linux).
+        var random = SystemRandomNumberGenerator()
+        var secret: [UInt8] = []
+        for _ in 0..<4 { withUnsafeBytes(of: random.next() as UInt64) { secret += $0 } }
+        defer { for i in secret.indices { secret[i] = 0 } }
         // Written to a temporary file and renamed: a crash leaves either no secret or a whole one.
         let temporary = path + ".new"
         unlink(temporary)
@@ -61,15 +71,7 @@ public struct Pseudonymizer: Sendable {
 
     /// The pseudonym: lowercase hex of HMAC-SHA256(secret, id).
     public func pseudonym(_ worker: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(worker.utf8), using: SymmetricKey(data: secret))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in mac {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        HexText.bytes(mac.authenticationCode(for: worker.utf8))
     }
 }
 

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationCore
 
 /// The body a report target (a webhook) receives when a report is filed and when it is judged.

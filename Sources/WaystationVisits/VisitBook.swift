@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 import WaystationCore
 import ServiceLifecycle
@@ -82,11 +86,13 @@ public actor VisitBook: Service, Reloadable {
     /// A rider id as a card reader or keypad gives it: 1 to 64 letters, digits, spaces and + - _ .
     /// (the message never repeats the id).
     public static func validate(_ worker: String) throws(VisitError) {
-        let trimmed = worker.trimmingCharacters(in: .whitespaces)
+        let trimmed = worker.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw VisitError("the rider id is empty") }
         guard worker.count <= 64 else { throw VisitError("the rider id is longer than 64 characters") }
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: " +-_."))
-        guard worker.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else {
+        let allowed = { (s: Unicode.Scalar) in
+            TextScalars.isASCIIAlphanumeric(s) || " +-_.".unicodeScalars.contains(s)
+        }
+        guard worker.unicodeScalars.allSatisfy(allowed) else {
             throw VisitError("the rider id may hold only letters, digits, spaces and + - _ .")
         }
     }
@@ -143,8 +149,8 @@ public actor VisitBook: Service, Reloadable {
 
     private func publish(_ e: Event) { events.publish(e) }
 
-    public func statistics(from: Date, to: Date, calendar: Calendar = .current) async throws -> VisitStatistics {
+    public func statistics(from: Date, to: Date, time: LocalTime = .station) async throws -> VisitStatistics {
         let visits = try await store.visitsOverlapping(from: from, to: to)
-        return VisitStatistics.compute(visits, from: from, to: to, calendar: calendar)
+        return VisitStatistics.compute(visits, from: from, to: to, time: time)
     }
 }

@@ -1,6 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import WaystationCore
 
-/// Figures for the keeper and the district over a period. Pure: computed from visits and a calendar.
+/// Figures for the keeper and the district over a period. Pure: computed from visits and a time zone.
 public struct VisitStatistics: Sendable, Equatable {
     public var from: Date
     public var to: Date
@@ -18,7 +23,7 @@ public struct VisitStatistics: Sendable, Equatable {
     public var peakAt: Date?
 
     /// - Parameter visits: every visit that overlaps [from, to).
-    public static func compute(_ records: [VisitRecord], from: Date, to: Date, calendar: Calendar, now: Date = Date())
+    public static func compute(_ records: [VisitRecord], from: Date, to: Date, time: LocalTime, now: Date = Date())
         -> VisitStatistics
     {
         let visits = records.map {
@@ -29,7 +34,7 @@ public struct VisitStatistics: Sendable, Equatable {
         var byHour = [Int](repeating: 0, count: 24)
         for v in started {
             byCategory[v.category, default: 0] += 1
-            byHour[calendar.component(.hour, from: v.checkedIn)] += 1
+            byHour[time.components(of: v.checkedIn).hour] += 1
         }
         let stays = started.compactMap { v in v.checkedOut.map { $0.timeIntervalSince(v.checkedIn) } }.sorted()
         let mean = stays.isEmpty ? nil : stays.reduce(0, +) / Double(stays.count)

@@ -1,4 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationProtocol
 
 /// Human output: aligned tables, colour only on a terminal (and never with NO_COLOR).
@@ -20,7 +27,7 @@ enum Output {
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data("waystationctl: \(text)\n".utf8))
+        SystemIO.writeError("waystationctl: \(text)\n")
     }
 
     /// A station error in words.
@@ -91,7 +98,7 @@ enum Output {
         let lines = TextTable.render(rows).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         return lines.enumerated().map { i, line in
             guard i > 0, colour else { return line }
-            return line.replacingOccurrences(of: " \(states[i - 1]) ", with: " \(state(states[i - 1])) ")
+            return line.replacingAll(" \(states[i - 1]) ", with: " \(state(states[i - 1])) ")
         }.joined(separator: "\n")
     }
 
@@ -162,7 +169,7 @@ enum Output {
             say("\(e.at) config reload \(e.to ?? "")\(e.cause.map { ": \($0)" } ?? "")")
         case .checkIn, .checkOut, .visitClosed:
             let occupancy = e.occupancy.map { ", occupancy \($0)" } ?? ""
-            say("\(e.at) \(e.kind.rawValue.replacingOccurrences(of: "_", with: " "))\(occupancy)")
+            say("\(e.at) \(e.kind.rawValue.replacingAll("_", with: " "))\(occupancy)")
         case .alert, .interlock:
             say("\(e.at) \(e.kind.rawValue) \(e.device ?? ""): \(e.to ?? "") — \(e.cause ?? "")")
         }
@@ -171,5 +178,5 @@ enum Output {
 
 /// Writes a line to stdout unbuffered, so `watch` output reaches a pipe at once.
 func say(_ text: String = "") {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    SystemIO.writeOutput(text + "\n")
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationProtocol
 
 struct ReportsCommand: ParsableCommand {
@@ -58,7 +62,7 @@ struct ReportsCommand: ParsableCommand {
             if let output {
                 try csv.write(toFile: output, atomically: true, encoding: .utf8)
             } else {
-                FileHandle.standardOutput.write(Data(csv.utf8))
+                SystemIO.writeOutput(csv)
             }
         }
     }

@@ -1,5 +1,12 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationProtocol
 
 /// The rider's id, read from a file or stdin (first line): never from the command line, where every
@@ -17,11 +24,11 @@ struct RiderID: ParsableArguments {
             }
             text = String(decoding: data, as: UTF8.self)
         } else {
-            if isatty(0) == 1 { FileHandle.standardError.write(Data("rider id: ".utf8)) }
+            if isatty(0) == 1 { SystemIO.writeError("rider id: ") }
             text = readLine(strippingNewline: true) ?? ""
         }
         let id = (text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespaceAndNewlines()
         guard !id.isEmpty else { throw ValidationError("no rider id on stdin (or in --id-file)") }
         return id
     }
@@ -112,13 +119,13 @@ struct VisitsCommand: ParsableCommand {
             if let output {
                 try csv.write(toFile: output, atomically: true, encoding: .utf8)
             } else {
-                FileHandle.standardOutput.write(Data(csv.utf8))
+                SystemIO.writeOutput(csv)
             }
         }
 
         static func field(_ s: String) -> String {
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-                ? "\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\"" : s
+                ? "\"\(s.replacingAll("\"", with: "\"\""))\"" : s
         }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Logging
 import WaystationCore
 import WaystationDaemon
@@ -41,7 +43,7 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
         do {
             station = try StationConfigLoader.load(path: config)
         } catch {
-            FileHandle.standardError.write(Data("waystationd: config error\n\(error)\n".utf8))
+            SystemIO.writeError("waystationd: config error\n\(error)\n")
             throw ExitCode(1)
         }
         if checkConfig {

@@ -194,10 +194,8 @@ struct VisitTests {
                     id: Int64(i), worker: f.0, category: f.1, source: nil, checkedIn: try Self.d(f.2),
                     checkedOut: try f.3.map(Self.d), closedBy: f.3 == nil ? nil : "rider"))
         }
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC") ?? .current
         let s = VisitStatistics.compute(
-            visits, from: try Self.d("2026-03-02T00:00:00Z"), to: try Self.d("2026-03-04T00:00:00Z"), calendar: utc,
+            visits, from: try Self.d("2026-03-02T00:00:00Z"), to: try Self.d("2026-03-04T00:00:00Z"), time: .utc,
             now: try Self.d("2026-03-04T00:00:00Z"))
         #expect(s.visits == 6)
         #expect(s.byCategory == ["courier": 2, "food_delivery": 2, "ride_hailing": 1, "other": 1])
@@ -209,7 +207,7 @@ struct VisitTests {
         #expect(s.peakAt == (try Self.d("2026-03-02T08:20:00Z")))
         // Only the first day: 4 visits, unique 3, peak 2.
         let day1 = VisitStatistics.compute(
-            visits, from: try Self.d("2026-03-02T00:00:00Z"), to: try Self.d("2026-03-03T00:00:00Z"), calendar: utc)
+            visits, from: try Self.d("2026-03-02T00:00:00Z"), to: try Self.d("2026-03-03T00:00:00Z"), time: .utc)
         #expect(day1.visits == 4 && day1.uniqueRiders == 3 && abs((day1.medianStay ?? 0) - 37.5 * 60) < 0.01)
     }
 

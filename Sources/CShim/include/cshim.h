@@ -22,6 +22,9 @@ int ws_accept_nonblocking(int fd);
 /* pipe2(2) with O_CLOEXEC | O_NONBLOCK. */
 int ws_pipe_nonblocking(int fds[2]);
 
+/* pthread_setname_np(3) for the calling thread; `name` at most 15 bytes. Returns 0 or an errno. */
+int ws_set_thread_name(const char *name);
+
 /* poll(2)'s POLLRDHUP: the peer shut down its writing side. */
 extern const short WS_POLLRDHUP;
 
