@@ -190,7 +190,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "WaystationProtocol", .product(name: "SystemPackage", package: "swift-system"),
+                "WaystationProtocol", "WaystationCore", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),

@@ -49,7 +49,7 @@ public final class DaemonProcess: @unchecked Sendable {
         notifyPath = dir + "/notify.sock"
         logPath = dir + "/daemon.log"
         unlink(notifyPath)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         notifyFD = fd
         let bound = try UnixSocketAddress.with(notifyPath) { bind(fd, $0, $1) }
         guard bound == 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+import WaystationCore
 
 /// A child process for tests: started with posix_spawn and reaped with waitpid, so the handle can be
 /// kept across test steps and signalled synchronously. (swift-subprocess 1.0.2 was tried and set
@@ -33,6 +34,7 @@ public final class Spawned: @unchecked Sendable {
         let rc = posix_spawn(&child, path, &actions, nil, &cArgs, &cEnv)
         guard rc == 0 else { throw TestSupportError("cannot start \(path): \(String(cString: strerror(rc)))") }
         pid = child
+        ChildProcesses.register(child)
     }
 
     /// Whether it still runs (reaps it when it has exited).
@@ -43,6 +45,7 @@ public final class Spawned: @unchecked Sendable {
         var raw: Int32 = 0
         let r = waitpid(pid, &raw, WNOHANG)
         if r == pid {
+            ChildProcesses.forget(pid)
             // Exit code, or 128 + signal.
             status = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
             return false

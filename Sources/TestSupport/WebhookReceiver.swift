@@ -19,7 +19,7 @@ public final class WebhookReceiver: @unchecked Sendable {
 
     /// Listens on 127.0.0.1 on a free port.
     public init() throws {
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
@@ -76,6 +76,8 @@ public final class WebhookReceiver: @unchecked Sendable {
     private func acceptLoop(_ s: Int32) {
         while true {
             let c = accept(s, nil, nil)
+            // Not inherited by the daemons a test starts (a child holding it would keep it open).
+            if c >= 0 { _ = fcntl(c, F_SETFD, FD_CLOEXEC) }
             if c < 0 {
                 lock.lock()
                 let stopped = fd < 0

@@ -16,7 +16,12 @@ public final class ThreadCondition: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
-        pthread_cond_init(condition, nil)
+        // Timed waits count on the monotonic clock (a wall-clock step must not cut or stretch them).
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -32,6 +37,17 @@ public final class ThreadCondition: @unchecked Sendable {
     public func unlock() { pthread_mutex_unlock(mutex) }
     /// Releases the lock while waiting for a signal; holds it again on return. Wakes spuriously too.
     public func wait() { pthread_cond_wait(condition, mutex) }
+    /// As `wait()`, for at most `timeout`.
+    public func wait(timeout: Duration) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let (seconds, attoseconds) = max(timeout, .zero).components
+        var nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        nanoseconds %= 1_000_000_000
+        deadline.tv_nsec = nanoseconds
+        pthread_cond_timedwait(condition, mutex, &deadline)
+    }
     /// Wakes one waiting thread (call with the lock held).
     public func signal() { pthread_cond_signal(condition) }
     /// Wakes every waiting thread (call with the lock held).

@@ -32,12 +32,17 @@ public final class SystemdNotifier: Sendable {
     @discardableResult
     public func notify(_ state: String) -> Bool {
         guard let address else { return false }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        // Never waits: a receiver that stopped reading (its queue full) must not stall the caller —
+        // it runs on the shared pool, and a stalled pool stops polling and the interlocks. The
+        // message is dropped instead (a missed ping: systemd restarts a daemon it cannot hear).
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         let bytes = Array(state.utf8)
         let sent = try? UnixSocketAddress.with(address) { sa, length in
-            bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, length) }
+            bytes.withUnsafeBytes {
+                sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length)
+            }
         }
         return sent == bytes.count
     }

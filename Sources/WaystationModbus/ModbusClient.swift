@@ -48,6 +48,20 @@ public final class ModbusClient: Sendable {
     /// Lets the bus thread finish once its queues are empty.
     public func stop() { queue.stop() }
 
+    /// Polling (or other scheduled work) the bus thread runs between queued requests; nil stops it.
+    /// Set on the bus thread itself, so it never changes in the middle of a poll: when this returns,
+    /// no poll of the old schedule is running.
+    public func setSchedule(_ schedule: (any BusSchedule)?) async {
+        let queue = self.queue
+        _ = try? await perform(.safety) { _ in queue.state.withLock { $0.schedule = schedule } }
+    }
+
+    /// Tells the bus thread its schedule has new due times.
+    public func scheduleChanged() { queue.ring() }
+
+    /// Last time the bus thread went round its loop (it does at least every second).
+    public var lastBeat: ContinuousClock.Instant { queue.state.withLock { $0.lastBeat } }
+
     /// Runs `body` on the bus thread with the connection, at `priority`. A client request over its
     /// bus's rate or queue limit fails at once (`.busy`).
     public func perform<T: Sendable>(
@@ -140,101 +154,5 @@ public final class ModbusClient: Sendable {
     /// The reconnect back-off for a number of failed attempts (for tests).
     public func backoff(attempt: Int) -> Duration {
         ModbusConnection.backoff(bus, attempt: attempt)
-    }
-}
-
-/// The bus's queues and its thread's loop, shared by the client and the thread.
-final class BusQueue: Sendable {
-    typealias Job = @Sendable (ModbusConnection) -> Void
-
-    struct State: ~Copyable {
-        var queues: [[Job]] = Array(repeating: [], count: ModbusClient.Priority.allCases.count)
-        var stopped = false
-        var statistics = BusStatistics()
-        var requestCount = 0
-        var connected = false
-        var clientTokens: Double
-        var tokensAt = ContinuousClock.now
-    }
-
-    let bus: StationConfig.Bus
-    let limits: ModbusClient.ClientLimits
-    let state: Mutex<State>
-    private let wake = ThreadCondition()
-
-    init(bus: StationConfig.Bus, limits: ModbusClient.ClientLimits) {
-        self.bus = bus
-        self.limits = limits
-        state = Mutex(State(clientTokens: limits.burst))
-    }
-
-    func stop() {
-        state.withLock { $0.stopped = true }
-        wake.lock()
-        wake.broadcast()
-        wake.unlock()
-    }
-
-    /// Queues a job; returns why a client job was refused, or nil.
-    func enqueue(_ job: @escaping Job, _ priority: ModbusClient.Priority) -> ModbusError? {
-        let refusal: ModbusError? = state.withLock { s in
-            if s.stopped { return busy("the bus is stopped") }
-            if priority == .client {
-                let now = ContinuousClock.now
-                s.clientTokens = min(limits.burst, s.clientTokens + (now - s.tokensAt).seconds * limits.perSecond)
-                s.tokensAt = now
-                if s.queues[ModbusClient.Priority.client.rawValue].count >= limits.queue {
-                    return busy("\(limits.queue) client requests are already waiting on this bus")
-                }
-                if s.clientTokens < 1 {
-                    return busy("more than \(Int(limits.perSecond)) client requests a second on this bus")
-                }
-                s.clientTokens -= 1
-            }
-            s.queues[priority.rawValue].append(job)
-            return nil
-        }
-        if refusal == nil {
-            wake.lock()
-            wake.signal()
-            wake.unlock()
-        }
-        return refusal
-    }
-
-    private func busy(_ why: String) -> ModbusError {
-        ModbusError(operation: .connect, bus: bus.name, unit: 0, address: 0, count: 0, cause: .busy(why))
-    }
-
-    /// The bus thread: the highest-priority job first, one at a time, so a safety job that arrives
-    /// while others wait goes next.
-    func run(_ connection: ModbusConnection) {
-        while true {
-            wake.lock()
-            var next: Job?
-            var done = false
-            while true {
-                (next, done) = state.withLock { s -> (Job?, Bool) in
-                    for p in ModbusClient.Priority.allCases.reversed() where !s.queues[p.rawValue].isEmpty {
-                        return (s.queues[p.rawValue].removeFirst(), false)
-                    }
-                    return (nil, s.stopped)
-                }
-                if next != nil || done { break }
-                wake.wait()
-            }
-            wake.unlock()
-            guard let job = next else {
-                connection.disconnect()
-                return
-            }
-            job(connection)
-            let (stats, count, connected) = (connection.statistics, connection.requestCount, connection.isConnected)
-            state.withLock {
-                $0.statistics = stats
-                $0.requestCount = count
-                $0.connected = connected
-            }
-        }
     }
 }

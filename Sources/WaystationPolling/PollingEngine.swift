@@ -12,8 +12,11 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
     public nonisolated let monitor: StationMonitor
     private var clients: [String: ModbusClient] = [:]
     private var pollers: [String: BusPoller] = [:]
-    private var tasks: [String: Task<Void, Never>] = [:]
     private var splits: [String: RequestPlanner.Barriers]
+    /// Poll results from the bus threads to the monitor.
+    private let pipe: ResultPipe
+    /// The task taking results in; nil while stopped.
+    private var consumer: Task<Void, Never>?
     let logger: Logger
 
     public init(config: StationConfig, history: HistoryStore, logger: Logger) async throws {
@@ -21,45 +24,53 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
         self.history = history
         self.logger = logger
         monitor = StationMonitor(config: config, store: history, logger: logger)
+        pipe = ResultPipe(logger: logger)
         splits = try await history.loadSplits()
         for bus in config.buses { build(bus) }
     }
 
     private func build(_ bus: StationConfig.Bus) {
-        let client = ModbusClient(bus: bus, logger: logger)
-        clients[bus.name] = client
-        let monitor = self.monitor
+        clients[bus.name] = ModbusClient(bus: bus, logger: logger)
         pollers[bus.name] = BusPoller(
-            client: client, devices: config.devices(onBus: bus.name), barriers: splits,
+            bus: bus.name, devices: config.devices(onBus: bus.name), barriers: splits,
             planner: RequestPlanner(maxGap: config.polling.mergeGap), maxBackoff: config.polling.maxBackoff,
-            logger: logger, sink: { result in await monitor.ingest(result) })
+            logger: logger, pipe: pipe)
     }
 
-    /// Starts every bus poller.
-    public func start() {
-        for (name, poller) in pollers where tasks[name] == nil {
-            tasks[name] = Task { await poller.run() }
+    /// Starts polling on every bus, and the task that takes the results in.
+    public func start() async {
+        if consumer == nil {
+            let results = pipe.open()
+            consumer = Task { [monitor, pipe] in
+                for await result in results {
+                    await monitor.ingest(result)
+                    pipe.taken()
+                }
+            }
+        }
+        for (name, poller) in pollers {
+            await clients[name]?.setSchedule(poller)
         }
     }
 
-    /// Stops polling, waits for in-flight requests, and writes pending history.
+    /// Stops polling (a poll in progress finishes), takes in what was polled, and writes pending history.
     public func stop() async {
-        let running = Array(tasks.values)
-        tasks = [:]
-        for task in running { task.cancel() }
-        for task in running { await task.value }
+        for client in clients.values { await client.setSchedule(nil) }
+        pipe.close()
+        await consumer?.value
+        consumer = nil
         await monitor.flush()
     }
 
     /// Polls until graceful shutdown, then stops and flushes history.
     public func run() async throws {
-        start()
+        await start()
         try? await gracefulShutdown()
         await stop()
     }
 
     /// Takes a new, already validated config. Buses whose settings did not change keep their
-    /// connection; devices that did not change keep their health, values and schedule.
+    /// connection; devices that did not change keep their health, values and splits.
     public func reload(_ new: StationConfig) async {
         splits = (try? await history.loadSplits()) ?? splits
         let old = config
@@ -67,25 +78,26 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
         await monitor.apply(new)
         let newNames = Set(new.buses.map(\.name))
         for bus in old.buses where !newNames.contains(bus.name) {
-            tasks[bus.name]?.cancel()
-            tasks[bus.name] = nil
+            await clients[bus.name]?.setSchedule(nil)
             pollers[bus.name] = nil
             clients[bus.name] = nil
         }
-        let running = !tasks.isEmpty
+        let running = consumer != nil
         for bus in new.buses {
             let sameBus = old.bus(named: bus.name) == bus
             if sameBus, let poller = pollers[bus.name] {
                 if old.devices(onBus: bus.name) != new.devices(onBus: bus.name) {
-                    await poller.update(devices: new.devices(onBus: bus.name))
+                    poller.update(devices: new.devices(onBus: bus.name))
+                    clients[bus.name]?.scheduleChanged()
                 }
                 continue
             }
-            tasks[bus.name]?.cancel()
-            tasks[bus.name] = nil
+            await clients[bus.name]?.setSchedule(nil)
             build(bus)
+            if running, let client = clients[bus.name], let poller = pollers[bus.name] {
+                await client.setSchedule(poller)
+            }
         }
-        if running { start() }
         logger.info("config reloaded", metadata: ["devices": "\(new.devices.count)", "buses": "\(new.buses.count)"])
     }
 
@@ -98,18 +110,16 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
 
     /// Requests one cycle of every device takes.
     public func requestsPerCycle() async -> Int {
-        var total = 0
-        for poller in pollers.values { total += await poller.requestsPerCycle }
-        return total
+        pollers.values.reduce(0) { $0 + $1.requestsPerCycle }
     }
 
-    /// Whether every bus loop went round within `window` (the watchdog's test of progress).
+    /// Whether every bus thread went round within `window` and poll results are being taken in
+    /// (the watchdog's test of progress).
     public func isMakingProgress(within window: Duration) async -> Bool {
+        guard consumer != nil else { return true }
         let now = ContinuousClock.now
-        for (name, poller) in pollers where tasks[name] != nil {
-            if now - (await poller.lastBeat) > window { return false }
-        }
-        return true
+        for client in clients.values where now - client.lastBeat > window { return false }
+        return !pipe.isStalled(within: window)
     }
 
     // MARK: Devices, for the control socket and the interlocks

@@ -1,4 +1,5 @@
 import Foundation
+import WaystationCore
 
 /// A pseudo-terminal pair made by socat: two linked paths that behave like the two ends of an
 /// RS-485 line. Used by the simulator's `--pty` and by tests. socat is started with posix_spawn and
@@ -29,6 +30,7 @@ public final class PtyPair: @unchecked Sendable {
             throw SimulatorError("cannot start socat")
         }
         pid = child
+        ChildProcesses.register(child)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if FileManager.default.fileExists(atPath: daemonEnd), FileManager.default.fileExists(atPath: simulatorEnd) {
@@ -51,6 +53,7 @@ public final class PtyPair: @unchecked Sendable {
         lock.unlock()
         guard p > 0 else { return }
         kill(p, SIGTERM)
+        ChildProcesses.forget(p)
         Thread.detachNewThread {
             var status: Int32 = 0
             for _ in 0..<200 {

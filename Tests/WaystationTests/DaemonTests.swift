@@ -67,4 +67,37 @@ struct DaemonTests {
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
     }
+
+    @Test("a notify socket nobody reads (its queue full) stalls nothing: polling, control and SIGTERM go on")
+    func notifyReceiverNotReading() async throws {
+        let station = try TestStation(tcpUnits: [1])
+        // A receiver that never reads: after a few pings its queue is full and a blocking send
+        // would hang the thread that sends (a pool thread: enough of them and the daemon stops).
+        let deaf = station.dir + "/deaf.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        #expect(try UnixSocketAddress.with(deaf) { bind(fd, $0, $1) } == 0)
+        let daemon = try DaemonProcess(
+            config: station.configPath, dir: station.dir, watchdogUsec: 40_000, environment: ["NOTIFY_SOCKET": deaf])
+        try await daemon.waitFor("the deaf receiver's queue full") { try Self.isFull(deaf) }
+        let sim = station.simulator
+        let before = try sim.servedCount(device: "t1")
+        try await daemon.waitFor("polling goes on with the notify socket full", within: .seconds(20)) {
+            try sim.servedCount(device: "t1") >= before + 10
+        }
+        let status = try VarlinkClient(path: station.dir + "/control.sock").call("io.waystation.Station.GetStatus")
+        #expect(status["devices"]?.array?.count == 1, "the control socket answers")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    /// Whether a datagram socket's receive queue is full: a send that may not wait is refused.
+    static func isFull(_ path: String) throws -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        let sent = try UnixSocketAddress.with(path) { sa, length in
+            sendto(fd, "x", 1, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa, length)
+        }
+        return sent < 0 && errno == EAGAIN
+    }
 }
