@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "WaystationDaemon",
             dependencies: [
-                "WaystationCore", "WaystationStorage", "WaystationPolling", "WaystationVisits", "WaystationAlerts",
+                "CShim", "WaystationCore", "WaystationStorage", "WaystationPolling", "WaystationVisits", "WaystationAlerts",
                 "WaystationControl", logging, lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

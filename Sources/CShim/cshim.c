@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "cshim.h"
 
 #include <errno.h>
@@ -72,4 +73,12 @@ const short WS_POLLRDHUP = POLLRDHUP;
 
 int ws_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+int ws_malloc_arena_max(int n) {
+    return mallopt(M_ARENA_MAX, n);
+}
+
+int ws_malloc_trim(void) {
+    return malloc_trim(0);
 }

@@ -54,6 +54,8 @@ public actor ReloadService: Service, ConfigAuthority {
             for hook in applied { await hook(new) }
             monitor.publish(.reload(at: Date(), ok: true, detail: nil))
             notifier.notify("READY=1\nSTATUS=\(await status())")
+            // The loader's code is not needed again until the next reload.
+            ResidentMemory.releaseStartupPages()
             return nil
         } catch {
             let why = error.description

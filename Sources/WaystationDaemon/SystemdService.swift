@@ -20,12 +20,21 @@ public struct SystemdService: Service {
     let database: StationDatabase
     let logger: Logger
 
+    /// How long after READY the pages only start-up used are given back.
+    static let startupPagesAfter: Duration = .seconds(30)
+
     public func run() async throws {
         notifier.notify("READY=1\nSTATUS=\(await statusLine())")
         logger.info("waystationd started")
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await watchdog() }
             group.addTask { await statusLoop() }
+            group.addTask {
+                // Past start-up and the first poll cycles: give back what only start-up used.
+                do { try await Task.sleep(for: Self.startupPagesAfter) } catch { return }
+                let bytes = ResidentMemory.releaseStartupPages()
+                logger.debug("start-up pages given back", metadata: ["code_bytes": "\(bytes)"])
+            }
             try? await gracefulShutdown()
             group.cancelAll()
         }

@@ -39,6 +39,7 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
+        ResidentMemory.limitArenas()
         let station: StationConfig
         do {
             station = try StationConfigLoader.load(path: config)

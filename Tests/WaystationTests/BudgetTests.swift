@@ -121,6 +121,44 @@ struct BudgetTests {
         #expect(try await daemon.waitForExit() == 0)
     }
 
+    /// Resident KiB of a process's own executable code (its `r-xp` mappings), from smaps.
+    static func residentCodeKiB(_ pid: pid_t) throws -> Int64 {
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+        let smaps = try String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)
+        var total: Int64 = 0
+        var inCode = false
+        for line in smaps.split(separator: "\n") {
+            if let first = line.first, first.isHexDigit, line.contains("-"), line.split(separator: " ").count >= 5 {
+                inCode = line.contains(" r-xp ") && line.hasSuffix(exe)
+            } else if inCode, line.hasPrefix("Rss:") {
+                total += Int64(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+            }
+        }
+        return total
+    }
+
+    @Test("once running, the daemon gives back the code pages only start-up used (a reload does too)")
+    func startupPagesGivenBack() async throws {
+        let station = try TestStation(tcpUnits: [1])
+        let daemon = try await Self.startDaemon(station)
+        let pid = daemon.process.pid
+        let before = try Self.residentCodeKiB(pid)
+        try await Self.reload(daemon, times: 1)
+        // Given back just after the reload's READY=1.
+        try? await daemon.waitFor("code pages given back", within: .seconds(5)) {
+            try Self.residentCodeKiB(pid) * 2 < before
+        }
+        let after = try Self.residentCodeKiB(pid)
+        print("budget: resident code of waystationd: \(before) KiB after start, \(after) KiB after the reload gave pages back")
+        #expect(before > 0, "no code mapping of the executable found")
+        #expect(after * 2 < before, "resident code \(before) KiB → \(after) KiB: start-up pages not given back")
+        // Still polling and answering after its code was dropped (it comes back from the page cache).
+        let served = try station.simulator.servedCount(device: "t1")
+        try await daemon.waitFor("polls after the release") { try station.simulator.servedCount(device: "t1") > served + 2 }
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
     @Test("a steady value writes no history rows between heartbeats (default flush, flushed by SIGTERM)")
     func steadyValueWritesNoRows() async throws {
         let station = try TestStation(tcpUnits: [1])

@@ -25,6 +25,13 @@ int ws_pipe_nonblocking(int fds[2]);
 /* pthread_setname_np(3) for the calling thread; `name` at most 15 bytes. Returns 0 or an errno. */
 int ws_set_thread_name(const char *name);
 
+/* mallopt(M_ARENA_MAX, n): at most `n` malloc arenas (glibc makes one per thread that allocates
+ * concurrently, up to 8 per core). Returns 1 on success. */
+int ws_malloc_arena_max(int n);
+
+/* malloc_trim(0): gives free heap memory back to the system. Returns 1 if some was released. */
+int ws_malloc_trim(void);
+
 /* poll(2)'s POLLRDHUP: the peer shut down its writing side. */
 extern const short WS_POLLRDHUP;
 
