@@ -1,3 +1,5 @@
+import CShim
+
 #if canImport(Glibc)
     import Glibc
 #endif
