@@ -44,10 +44,17 @@ build: deps
 
 # The Swift suites (which include the kiosk page in headless Chromium against the real simulator,
 # daemon and waystation-web: Tests/WaystationTests/KioskBrowserTests.swift runs Tests/kiosk/test_kiosk.py).
+# SYSTEMTEST=0 leaves out the Debian package and its system test under a real systemd (a release
+# build and a container; needs root, and the Debian mirror the first time, for debootstrap).
+SYSTEMTEST ?= 1
+
 test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 examples/district/test-district.py --bin .build/debug
+ifneq ($(SYSTEMTEST),0)
+	$(MAKE) systemtest
+endif
 
 # The district side alone (Prometheus agent, remote write, rules, Alertmanager routing):
 # DISTRICT_OUTAGE_SECONDS=20 shortens the uplink outage it rides out (CI runs the full two minutes).
