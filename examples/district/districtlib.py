@@ -1,13 +1,14 @@
 """Helpers shared by test-district.py and fleet.py: free ports, the real Prometheus / Alertmanager /
-node-exporter binaries on loopback, config rendering, the HTTP APIs, and a tiny webhook receiver.
+node-exporter binaries on loopback, simulated stations (waystation-sim, waystationd, waystation-web),
+config rendering, the HTTP APIs, and a tiny webhook receiver.
 Python 3.11 standard library only. Every process started here is remembered and stopped by its pid."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -20,7 +21,6 @@ AGENT_TEMPLATE = os.path.join(HERE, "station", "prometheus-agent.yml")
 DISTRICT_CONFIG = os.path.join(HERE, "district", "prometheus.yml")
 DISTRICT_RULES = os.path.join(HERE, "district", "rules")
 AM_CONFIG = os.path.join(HERE, "alertmanager", "alertmanager.yml")
-STANDIN = os.path.join(HERE, "standin", "make-standin.py")
 DEMO_STATION = os.path.join(REPO, "examples", "demo-station.toml")
 
 PROMETHEUS = os.environ.get("PROMETHEUS", "prometheus")
@@ -313,28 +313,13 @@ def start_node_exporter(procs, workdir, port):
     return p
 
 
-def start_standin_web(procs, workdir, port, station, district, config=None):
-    """STAND-IN for waystation-web: python3 -m http.server serving a per-station copy of the stand-in
-    exposition at /metrics."""
-    d = os.path.join(workdir, "standin-web")
-    os.makedirs(d, exist_ok=True)
-    argv = [sys.executable, STANDIN, "--station", station, "--district", district, "--now",
-            f"{time.time():.0f}", "-o", os.path.join(d, "metrics")]
-    if config:
-        argv += ["--config", config]
-    subprocess.run(argv, check=True)
-    p = procs.start("standin-web", [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                    "--directory", d], os.path.join(workdir, "standin-web.log"))
-    wait_http(f"http://127.0.0.1:{port}/metrics", 30)
-    return p
-
-
 # ---- simulated stations ---------------------------------------------------------------------------
 
-def station_config(sid, d, rs485_port, cabinet_port, am_port, web_port, with_web, district=None):
+def station_config(sid, d, rs485_port, cabinet_port, am_port, web_port, district=None):
     """A station config for a simulated station in dir d, from examples/demo-station.toml: TCP only (its
     RS-485 bus becomes a Modbus TCP bus on its own port, served by the simulator like an RS-485 gateway),
-    its own ports and paths, [[notify]] to the Alertmanager on am_port, and [web] listen when with_web."""
+    its own ports and paths, [[notify]] to the Alertmanager on am_port, and waystation-web's
+    [web] listen on 127.0.0.1:web_port."""
     with open(DEMO_STATION) as f:
         text = f.read()
     rep = [
@@ -353,13 +338,12 @@ def station_config(sid, d, rs485_port, cabinet_port, am_port, web_port, with_web
             raise SystemExit(f"examples/demo-station.toml changed: {old!r} not found; update districtlib.py")
         text = text.replace(old, new)
     text += f'\n[[notify]]\nkind = "alertmanager"\nurl = "http://127.0.0.1:{am_port}"\n'
-    if with_web:
-        # The demo station has a [web] table of its own (the kiosk at 127.0.0.1:8480): move it.
-        demo_listen = 'listen = "127.0.0.1:8480"'
-        if demo_listen in text:
-            text = text.replace(demo_listen, f'listen = "127.0.0.1:{web_port}"')
-        else:
-            text += f'\n[web]\nlisten = "127.0.0.1:{web_port}"\n'
+    # The demo station has a [web] table of its own (the kiosk and /metrics at 127.0.0.1:8480): move it.
+    demo_listen = 'listen = "127.0.0.1:8480"'
+    if demo_listen in text:
+        text = text.replace(demo_listen, f'listen = "127.0.0.1:{web_port}"')
+    else:
+        text += f'\n[web]\nlisten = "127.0.0.1:{web_port}"\n'
     return text
 
 
@@ -376,6 +360,41 @@ def start_sim_and_daemon(procs, d, bin_dir, config):
     if not wait_until(lambda: os.path.exists(os.path.join(d, "control.sock")), 30, 0.2):
         raise RuntimeError(f"waystationd did not start:\n{tail(daemon.logfile)}")
     return sim, daemon
+
+
+def start_web(procs, d, bin_dir, config, port, name="waystation-web"):
+    """The real waystation-web for a station made by station_config() in dir d (after its daemon is up),
+    serving the kiosk and /metrics on 127.0.0.1:port; returns once /metrics answers.
+
+    As root (the tests, the fleet) it runs as nobody through setpriv, with the control socket's group as
+    its only group, as its systemd unit runs it (DynamicUser=, SupplementaryGroups= with the socket's
+    group): an unprivileged reader of the socket, which is all /metrics needs (the unit adds the kiosk
+    group for the kiosk page; these simulated stations have none). As anyone else it runs as the caller,
+    who owns the daemon's socket and so reaches it as a reader too."""
+    argv = [os.path.join(bin_dir, "waystation-web"), "--config", config]
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        sock = os.path.join(d, "control.sock")
+        closed = [p for p in _parents(d) if not os.stat(p).st_mode & 0o001]
+        if closed:
+            raise RuntimeError(f"waystation-web runs as nobody and cannot reach {d}: "
+                               f"no o+x on {', '.join(closed)}")
+        argv = [shutil.which("setpriv"), "--reuid=65534", "--regid=65534",
+                f"--groups={os.stat(sock).st_gid}", *argv]
+    p = procs.start(name, argv, os.path.join(d, "web.log"))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/metrics", 30)
+    except TimeoutError as e:
+        raise RuntimeError(f"waystation-web did not start: {e}\n{tail(p.logfile)}") from None
+    return p
+
+
+def _parents(d):
+    d = os.path.abspath(d)
+    out = [d]
+    while d != os.path.dirname(d):
+        d = os.path.dirname(d)
+        out.append(d)
+    return out
 
 
 def sim_command(sock_path, line):

@@ -1,16 +1,12 @@
 #!/usr/bin/env python3
 """A district on one machine (issue 13): N simulated stations, each with its own waystation-sim,
-waystationd and /metrics process, its own ports and state dir, and its own Prometheus agent; the district
-Prometheus (remote-write receiver) and Alertmanager; one node-exporter that every station's agent scrapes
-as if it were its own. After a warm-up it measures what the district takes in and extrapolates it to 140
-and 1,400 stations.
+waystationd and waystation-web (serving the station's /metrics; as nobody with the control socket's group
+when run as root), its own ports and state dir, and its own Prometheus agent; the district Prometheus
+(remote-write receiver) and Alertmanager; one node-exporter that every station's agent scrapes as if it
+were its own. After a warm-up it measures what the district takes in and what each station's processes
+take, and extrapolates the district's figures to 140 and 1,400 stations.
 
-    fleet.py [--stations 20] [--bin .build/release] [--seconds 120] [--web standin|waystation-web]
-
---web standin (the default until waystation-web exists): each station's /metrics is a STAND-IN, a
-per-station copy of standin/make-standin.py's exposition (5 devices, 74 points) served by
-`python3 -m http.server`. --web waystation-web runs `$BIN/waystation-web --config FILE` per station, with
-`[web] listen` set in its generated station config. Env FLEET_WEB does the same.
+    fleet.py [--stations 20] [--bin .build/release] [--seconds 120] [--no-faults] [--state state/fleet]
 
 Station configs come from examples/demo-station.toml, TCP only: its RS-485 bus becomes a Modbus TCP bus
 on its own port (the simulator serves units 1, 3, 4 behind it like an RS-485 gateway), so no socat pty
@@ -40,32 +36,25 @@ def human_bytes(n):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stations", "-n", type=int, default=int(os.environ.get("FLEET_STATIONS", 20)))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--stations", "-n", type=int, default=int(os.environ.get("FLEET_STATIONS", 20)),
+                    help="how many stations (default 20, env FLEET_STATIONS)")
     ap.add_argument("--bin", default=os.environ.get("BIN", ".build/release"),
-                    help="directory with waystation-sim, waystationd (and waystation-web)")
+                    help="directory with waystation-sim, waystationd and waystation-web")
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("FLEET_SECONDS", 120)),
                     help="how long the fleet runs before it is measured (default 120)")
-    ap.add_argument("--web", choices=["standin", "waystation-web"], default=os.environ.get("FLEET_WEB", "standin"),
-                    help="what serves each station's /metrics (default: the stand-in)")
-    ap.add_argument("--no-daemons", action="store_true",
-                    help="no simulator and daemon per station (only with --web standin)")
     ap.add_argument("--no-faults", action="store_true",
                     help="do not inject the two faults (microwave silent at station 1, slot overheating at 2)")
-    ap.add_argument("--state", default=os.environ.get("FLEET_STATE", "state/fleet"))
+    ap.add_argument("--state", default=os.environ.get("FLEET_STATE", "state/fleet"),
+                    help="state, configs and logs (default state/fleet, emptied first; env FLEET_STATE)")
     args = ap.parse_args()
 
     missing = [b for b in (dl.PROMETHEUS, dl.ALERTMANAGER, dl.NODE_EXPORTER) if not shutil.which(b)]
     if missing:
         sys.exit("missing: " + " ".join(missing) + "\nrun: apt-get install -y prometheus "
                  "prometheus-alertmanager prometheus-node-exporter")
-    run_daemons = not args.no_daemons
-    if args.web == "waystation-web" and not run_daemons:
-        sys.exit("--web waystation-web needs the daemons")
     bin_dir = os.path.abspath(args.bin)
-    needed = (["waystation-sim", "waystationd"] if run_daemons else []) + \
-             (["waystation-web"] if args.web == "waystation-web" else [])
-    for b in needed:
+    for b in ("waystation-sim", "waystationd", "waystation-web"):
         if not os.access(os.path.join(bin_dir, b), os.X_OK):
             sys.exit(f"{bin_dir}/{b} missing: build with `swift build -c release` (or pass --bin DIR)")
 
@@ -85,8 +74,7 @@ def main():
         dl.start_node_exporter(procs, state, node_port)
         dl.log(f"district Prometheus on :{prom_port} (RSS {human_bytes(base_rss)} empty), Alertmanager on "
                f":{am_port}, node-exporter on :{node_port}; starting {n} stations "
-               f"({'STAND-IN /metrics' if args.web == 'standin' else 'waystation-web'}"
-               f"{', waystation-sim + waystationd each' if run_daemons else ', no daemons'})")
+               "(waystation-sim, waystationd, waystation-web and a Prometheus agent each)")
 
         stations = []
         for i in range(1, n + 1):
@@ -97,36 +85,27 @@ def main():
             cfg = os.path.join(d, "station.toml")
             with open(cfg, "w") as f:
                 f.write(dl.station_config(sid, d, ports["rs485"], ports["cabinet"], am_port, ports["web"],
-                                       args.web == "waystation-web", district=DISTRICT))
+                                          district=DISTRICT))
             st = {"id": sid, "dir": d, "ports": ports, "config": cfg}
-            if run_daemons:
-                st["sim"] = procs.start(f"sim-{sid}", [
-                    os.path.join(bin_dir, "waystation-sim"), "--config", cfg, "--no-stdin",
-                    "--control-socket", os.path.join(d, "sim.sock")], os.path.join(d, "sim.log"))
+            st["sim"] = procs.start(f"sim-{sid}", [
+                os.path.join(bin_dir, "waystation-sim"), "--config", cfg, "--no-stdin",
+                "--control-socket", os.path.join(d, "sim.sock")], os.path.join(d, "sim.log"))
             stations.append(st)
-        if run_daemons:
-            for st in stations:
-                sock = os.path.join(st["dir"], "sim.sock")
-                if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
-                    sys.exit(f"simulator of {st['id']} did not start:\n{dl.tail(st['sim'].logfile)}")
-                st["daemon"] = procs.start(f"daemon-{st['id']}", [
-                    os.path.join(bin_dir, "waystationd"), "--config", st["config"]],
-                    os.path.join(st["dir"], "daemon.log"))
-            for st in stations:
-                sock = os.path.join(st["dir"], "control.sock")
-                if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
-                    sys.exit(f"daemon of {st['id']} did not start:\n{dl.tail(st['daemon'].logfile)}")
+        for st in stations:
+            sock = os.path.join(st["dir"], "sim.sock")
+            if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
+                sys.exit(f"simulator of {st['id']} did not start:\n{dl.tail(st['sim'].logfile)}")
+            st["daemon"] = procs.start(f"daemon-{st['id']}", [
+                os.path.join(bin_dir, "waystationd"), "--config", st["config"]],
+                os.path.join(st["dir"], "daemon.log"))
+        for st in stations:
+            sock = os.path.join(st["dir"], "control.sock")
+            if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
+                sys.exit(f"daemon of {st['id']} did not start:\n{dl.tail(st['daemon'].logfile)}")
         for st in stations:
             web_target = f"127.0.0.1:{st['ports']['web']}"
-            if args.web == "standin":
-                # STAND-IN until waystation-web exists.
-                st["web"] = dl.start_standin_web(procs, st["dir"], st["ports"]["web"], st["id"], DISTRICT,
-                                                 config=st["config"])
-            else:
-                st["web"] = procs.start(f"web-{st['id']}", [
-                    os.path.join(bin_dir, "waystation-web"), "--config", st["config"]],
-                    os.path.join(st["dir"], "web.log"))
-                dl.wait_http(f"http://{web_target}/metrics", 30)
+            st["web"] = dl.start_web(procs, st["dir"], bin_dir, st["config"], st["ports"]["web"],
+                                     name=f"web-{st['id']}")
             agent_port = st["ports"]["agent"]
             cfg = dl.render_agent_config(st["id"], DISTRICT, f"{base}/api/v1/write", web_target,
                                          f"127.0.0.1:{node_port}", f"127.0.0.1:{agent_port}")
@@ -134,7 +113,7 @@ def main():
         for st in stations:
             dl.wait_http(f"http://127.0.0.1:{st['ports']['agent']}/-/ready", 60)
 
-        if run_daemons and not args.no_faults and n >= 2:
+        if not args.no_faults and n >= 2:
             time.sleep(5)
             dl.sim_command(os.path.join(stations[0]["dir"], "sim.sock"), "silent microwave")
             dl.sim_command(os.path.join(stations[1]["dir"], "sim.sock"), "hold cabinet slot1_temp 75")
@@ -192,8 +171,7 @@ def main():
             return sum(v for k, v in cpu.items() if k.startswith(prefix)) / elapsed
 
         print()
-        print(f"== fleet: {n} stations, measured after {elapsed:.0f} s "
-              f"({'STAND-IN /metrics' if args.web == 'standin' else 'waystation-web'})")
+        print(f"== fleet: {n} stations (waystation-web /metrics), measured after {elapsed:.0f} s")
         if series:
             print(f"series per station       min {series[0]:.0f}  avg {sum(series) / len(series):.0f}  max {series[-1]:.0f}"
                   f"   ({len(series)} stations reporting)")
@@ -212,12 +190,23 @@ def main():
               f"  -> {100 * (sent - rw['failed']) / sent if sent else 0:.2f}% delivered")
         print(f"district Prometheus RSS  {human_bytes(rss)} (empty: {human_bytes(base_rss)});"
               f" CPU {100 * cpu_of('district-prometheus'):.1f}% of a core")
-        print(f"station agent            RSS avg {human_bytes(sum(agent_rss) / len(agent_rss))}, "
-              f"CPU {100 * cpu_of('agent-') / n:.2f}% of a core each, WAL {human_bytes(sum(wal) / len(wal))} each")
-        if run_daemons:
-            d_rss = [dl.rss_bytes(st["daemon"].pid) for st in stations]
-            print(f"waystationd              RSS avg {human_bytes(sum(d_rss) / len(d_rss))}, "
-                  f"CPU {100 * cpu_of('daemon-') / n:.2f}% of a core each")
+        d_rss = [dl.rss_bytes(st["daemon"].pid) for st in stations]
+        w_rss = [dl.rss_bytes(st["web"].pid) for st in stations]
+        s_rss = [dl.rss_bytes(st["sim"].pid) for st in stations]
+
+        def avg(xs):
+            return sum(xs) / len(xs)
+        print("per station (avg):")
+        print(f"  waystationd            RSS {human_bytes(avg(d_rss))}, CPU {100 * cpu_of('daemon-') / n:.2f}% of a core")
+        print(f"  waystation-web         RSS {human_bytes(avg(w_rss))}, CPU {100 * cpu_of('web-') / n:.2f}% of a core"
+              " (scraped every 15 s)")
+        print(f"  Prometheus agent       RSS {human_bytes(avg(agent_rss))}, CPU {100 * cpu_of('agent-') / n:.2f}% of a core,"
+              f" WAL {human_bytes(sum(wal) / len(wal))}")
+        print(f"  station total          RSS {human_bytes(avg(d_rss) + avg(w_rss) + avg(agent_rss))}, CPU "
+              f"{100 * (cpu_of('daemon-') + cpu_of('web-') + cpu_of('agent-')) / n:.2f}% of a core"
+              " (daemon + web + agent; node-exporter not counted)")
+        print(f"  (waystation-sim        RSS {human_bytes(avg(s_rss))}, CPU {100 * cpu_of('sim-') / n:.2f}% of a core:"
+              " the appliances, not at a station)")
         print(f"Alertmanager deliveries  safety {sum(1 for p, s, _ in alerts if p == '/safety')}, "
               f"maintenance {sum(1 for p, s, _ in alerts if p == '/maintenance')}: " + ", ".join(
                   sorted({f"{p[1:]}:{lab.get('alertname')}@{lab.get('station')}" for p, s, lab in alerts})))

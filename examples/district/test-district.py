@@ -6,15 +6,17 @@ Static checks: promtool check config (district and rendered station agent), prom
 promtool test rules on every district/tests/*.yml, promtool check metrics on the exposition, amtool
 check-config, and every case of alertmanager/routing-tests.txt with `amtool config routes test`.
 
-End to end: an agent scrapes the station's /metrics (and node-exporter) and remote-writes to the district
-Prometheus; a PromQL query at the district returns the station's series; the district Prometheus is
-stopped for --outage seconds (default 120) and started again, and the station's series must have no gap
-over the outage (raw samples, every scrape present); alerts POSTed to Alertmanager's API with the
-daemon's labels reach the right webhook receiver, a silent station inhibits its device alerts, and
-posting them with endsAt in the past delivers them resolved.
-
-The station's /metrics is a STAND-IN (standin/make-standin.py served by `python3 -m http.server`) until
-waystation-web exists; --web-target HOST:PORT scrapes a running waystation-web instead.
+End to end, with a simulated station from --bin (default .build/debug): waystation-sim, waystationd
+(pushing its alerts to the test's Alertmanager) and waystation-web (as nobody with the socket's group
+when run as root) serving the station's /metrics. promtool check metrics on that exposition; an agent
+scrapes it (and node-exporter) and remote-writes to the district Prometheus; a PromQL query at the
+district returns each device's state as `waystationctl status` has it and a point value equal to
+`waystationctl read`; the district Prometheus is stopped for --outage seconds (default 120) and started
+again, and the station's series must have no gap over the outage (raw samples, every scrape present);
+alerts POSTed to Alertmanager's API with the daemon's labels reach the right webhook receiver, a silent
+station inhibits its device alerts, and posting them with endsAt in the past delivers them resolved; a
+slot held at 75 °C in the simulator makes the daemon's SlotInterlock reach Alertmanager with station,
+district, device, slot and severity, and it resolves after `waystationctl enable-slot`.
 
 Prints PASS/FAIL per check and "district: N passed, M failed"; exits 1 on any failure.
 """
@@ -105,37 +107,31 @@ def e2e(args, tmp):
         dl.start_node_exporter(procs, tmp, node_port)
         sdir = os.path.join(tmp, "station")
         os.makedirs(sdir)
-        ctl = None
-        real_web = args.web == "waystation-web"
-        if args.bin:
-            # The real daemon on the simulator, pushing its alerts to this Alertmanager.
-            web_port = dl.free_port()
-            cfg = os.path.join(sdir, "station.toml")
-            with open(cfg, "w") as f:
-                f.write(dl.station_config(station, sdir, dl.free_port(), dl.free_port(), am_port, web_port,
-                                          real_web, district=args.district))
-            dl.start_sim_and_daemon(procs, sdir, args.bin, cfg)
-            dl.sim_command(os.path.join(sdir, "sim.sock"), "hold fridge cabinet_temp 4.5")
-            ctl = [os.path.join(args.bin, "waystationctl")]
-            sock = ["--socket", os.path.join(sdir, "control.sock")]
-            dl.log(f"      waystation-sim and waystationd running for {station}")
-        if real_web:
-            procs.start("waystation-web", [os.path.join(args.bin, "waystation-web"), "--config", cfg],
-                        os.path.join(sdir, "web.log"))
-            web_target = f"127.0.0.1:{web_port}"
-            dl.wait_http(f"http://{web_target}/metrics", 30)
-        elif args.web_target:
-            web_target = args.web_target
-        else:
-            web_port = dl.free_port()
-            dl.start_standin_web(procs, tmp, web_port, station, district)
-            web_target = f"127.0.0.1:{web_port}"
-            dl.log(f"      (station /metrics is the STAND-IN on {web_target})")
+        # The real station: simulator, daemon (alerts to this Alertmanager), waystation-web for /metrics.
+        web_port = dl.free_port()
+        cfg = os.path.join(sdir, "station.toml")
+        with open(cfg, "w") as f:
+            f.write(dl.station_config(station, sdir, dl.free_port(), dl.free_port(), am_port, web_port,
+                                      district=district))
+        dl.start_sim_and_daemon(procs, sdir, args.bin, cfg)
+        dl.sim_command(os.path.join(sdir, "sim.sock"), "hold fridge cabinet_temp 4.5")
+        dl.start_web(procs, sdir, args.bin, cfg, web_port)
+        web_target = f"127.0.0.1:{web_port}"
+        ctl = [os.path.join(args.bin, "waystationctl")]
+        sock = ["--socket", os.path.join(sdir, "control.sock")]
+        dl.log(f"      waystation-sim, waystationd and waystation-web ({web_target}) running for {station}")
 
+        def ctl_json(*argv):
+            rc, out = run([*ctl, *argv, "--json", *sock])
+            if rc != 0:
+                raise RuntimeError(f"waystationctl {' '.join(argv)}: {out}")
+            return json.loads(out)
+
+        # Every device polled, so that the exposition has every point.
+        dl.wait_until(lambda: all(d["state"] == "online" for d in ctl_json("status")["devices"]), 30, 0.5)
         expo_text = dl.get_text(f"http://{web_target}/metrics")
         rc, out = run([dl.PROMTOOL, "check", "metrics"], stdin=expo_text)
-        check(f"promtool check metrics on the station exposition ({'waystation-web' if args.web_target else 'stand-in'})",
-              rc == 0, out)
+        check("promtool check metrics on waystation-web's /metrics", rc == 0, out)
 
         agent_cfg = dl.render_agent_config(station, district, f"{base}/api/v1/write", web_target,
                                            f"127.0.0.1:{node_port}", f"127.0.0.1:{agent_port}")
@@ -147,24 +143,29 @@ def e2e(args, tmp):
         got = dl.wait_until(lambda: dl.prom_query(base, f'waystation_build_info{{{sel}}}'), 90)
         check("district returns the station's waystation_build_info (remote write)", got,
               "" if got else dl.tail(agent.logfile))
-        expo = dl.parse_exposition(expo_text)
-        n_dev = int(sum(1 for (n, l) in expo if n == "waystation_device_state" and ("state", "online") in l))
-        states = dl.wait_until(lambda: (r := dl.prom_query(base, f'waystation_device_state{{{sel}}} == 1'))
-                               and len(r) == n_dev and r, 30)
-        check(f"district returns the state of each of the station's {n_dev} devices", states,
-              ", ".join(f'{s["metric"]["device"]}={s["metric"]["state"]}' for s in states or []))
-        if real_web:
-            rc, out = run([*ctl, "read", "fridge", "cabinet_temp", "--json", *sock])
-            want = json.loads(out)["point"]["value"] if rc == 0 else None
-            what = "waystationctl read"
-        else:
-            want = next(v for (n, l), v in expo.items() if n == "waystation_point_value"
-                        and ("point", "cabinet_temp") in l and ("kind", "fridge") in l)
-            what = "the station's /metrics"
-        pv = dl.prom_query(base, f'waystation_point_value{{{sel},device="fridge",point="cabinet_temp"}}')
-        got_v = float(pv[0]["value"][1]) if pv else None
-        check(f"district fridge cabinet_temp equals {what}", got_v is not None and want is not None
-              and abs(got_v - want) < 1e-9, f"district {got_v}, station {want}")
+        # Each device's state at the district is the daemon's (`waystationctl status`).
+        def states():
+            want = {d["id"]: d["state"] for d in ctl_json("status")["devices"]}
+            got = {r["metric"]["device"]: r["metric"]["state"]
+                   for r in dl.prom_query(base, f'waystation_device_state{{{sel}}} == 1')}
+            return want, got
+        same = dl.wait_until(lambda: (st := states())[0] == st[1] and st, 60)
+        want, got = same or states()
+        check(f"district returns the state of each of the station's {len(want)} devices, as waystationctl "
+              "status has it", same and len(want) == 5,
+              "district " + ", ".join(f"{k}={v}" for k, v in sorted(got.items()))
+              + ("" if same else "; waystationctl " + ", ".join(f"{k}={v}" for k, v in sorted(want.items()))))
+
+        # A point value at the district equals `waystationctl read` (the simulator holds it at 4.5).
+        def point():
+            want = ctl_json("read", "fridge", "cabinet_temp")["point"]["value"]
+            r = dl.prom_query(base, f'waystation_point_value{{{sel},device="fridge",point="cabinet_temp",'
+                                    'unit="celsius"}')
+            return want, (float(r[0]["value"][1]) if len(r) == 1 else None)
+        same = dl.wait_until(lambda: (pv := point())[1] is not None and abs(pv[0] - pv[1]) < 1e-9 and pv, 60)
+        want_v, got_v = same or point()
+        check("district fridge cabinet_temp (unit celsius) equals waystationctl read", same,
+              f"district {got_v}, waystationctl read {want_v}")
         n_series = dl.prom_scalar(base, f'count({{{sel}}})', 0)
         by_job = dl.prom_query(base, f'count by (job) ({{{sel}}})')
         dl.log("      series from the station at the district: %d (%s)" % (n_series, ", ".join(
@@ -291,22 +292,21 @@ def e2e(args, tmp):
               f"safety {receiver.count('/safety')} deliveries, maintenance {receiver.count('/maintenance')}")
 
         # 4. The real daemon: a slot interlock in the simulator reaches Alertmanager and resolves.
-        if args.bin:
-            dl.sim_command(os.path.join(sdir, "sim.sock"), "hold cabinet slot1_temp 75")
-            ok = dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "firing", station), 60, 0.5)
-            lab = next((l for _, s_, l in receiver.alerts("/safety")
-                        if l.get("alertname") == "SlotInterlock" and l.get("station") == station), {})
-            want_labels = ("alertname", "station", "district", "device", "slot", "severity")
-            missing = [k for k in want_labels if not lab.get(k)]
-            check("waystationd's SlotInterlock (slot at 75 °C in the simulator) reaches the safety receiver "
-                  "with station, district, device, slot, severity", ok and not missing,
-                  json.dumps(lab) + (f"; missing {missing}" if missing else ""))
-            dl.sim_command(os.path.join(sdir, "sim.sock"), "hold cabinet slot1_temp 25")
-            enabled = dl.wait_until(lambda: run([*ctl, "enable-slot", "slot-1", *sock])[0] == 0, 30, 1)
-            ok = enabled and dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "resolved", station),
-                                           60, 0.5)
-            check("after `waystationctl enable-slot slot-1` the SlotInterlock arrives resolved", ok,
-                  "" if enabled else "enable-slot refused: " + run([*ctl, "enable-slot", "slot-1", *sock])[1])
+        dl.sim_command(os.path.join(sdir, "sim.sock"), "hold cabinet slot1_temp 75")
+        ok = dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "firing", station), 60, 0.5)
+        lab = next((l for _, s_, l in receiver.alerts("/safety")
+                    if l.get("alertname") == "SlotInterlock" and l.get("station") == station), {})
+        want_labels = ("alertname", "station", "district", "device", "slot", "severity")
+        missing = [k for k in want_labels if not lab.get(k)]
+        check("waystationd's SlotInterlock (slot at 75 °C in the simulator) reaches the safety receiver "
+              "with station, district, device, slot, severity", ok and not missing,
+              json.dumps(lab) + (f"; missing {missing}" if missing else ""))
+        dl.sim_command(os.path.join(sdir, "sim.sock"), "hold cabinet slot1_temp 25")
+        enabled = dl.wait_until(lambda: run([*ctl, "enable-slot", "slot-1", *sock])[0] == 0, 30, 1)
+        ok = enabled and dl.wait_until(lambda: delivered("/safety", "SlotInterlock", "resolved", station),
+                                       60, 0.5)
+        check("after `waystationctl enable-slot slot-1` the SlotInterlock arrives resolved", ok,
+              "" if enabled else "enable-slot refused: " + run([*ctl, "enable-slot", "slot-1", *sock])[1])
     finally:
         procs.stop_all()
         receiver.close()
@@ -317,30 +317,21 @@ def main():
     ap.add_argument("--outage", type=float, default=float(os.environ.get("DISTRICT_OUTAGE_SECONDS", 120)),
                     help="seconds the district Prometheus is stopped (default 120, env DISTRICT_OUTAGE_SECONDS)")
     ap.add_argument("--static-only", action="store_true", help="only the config/rule/routing checks")
-    ap.add_argument("--bin", default=os.environ.get("DISTRICT_BIN"),
-                    help="directory with waystation-sim, waystationd, waystationctl (and waystation-web): run the "
-                         "real daemon on the simulator, pushing to Alertmanager (env DISTRICT_BIN)")
-    ap.add_argument("--web", choices=["standin", "waystation-web"],
-                    default=os.environ.get("DISTRICT_WEB", "standin"),
-                    help="what serves the station's /metrics: the STAND-IN (default until waystation-web "
-                         "exists) or $BIN/waystation-web (needs --bin; env DISTRICT_WEB)")
-    ap.add_argument("--web-target", default=os.environ.get("DISTRICT_WEB_TARGET"),
-                    help="HOST:PORT of an already running waystation-web to scrape instead of the stand-in")
-    ap.add_argument("--station", default=os.environ.get("DISTRICT_STATION", "test-001"),
-                    help="station id (must equal waystation-web's [station] id with --web-target)")
+    ap.add_argument("--bin", default=os.environ.get("DISTRICT_BIN", os.path.join(dl.REPO, ".build", "debug")),
+                    help="directory with waystation-sim, waystationd, waystationctl and waystation-web, which run "
+                         "the station end to end (default .build/debug of the repository; env DISTRICT_BIN)")
+    ap.add_argument("--station", default=os.environ.get("DISTRICT_STATION", "test-001"), help="station id")
     ap.add_argument("--district", default="testdistrict")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     args = ap.parse_args()
 
-    if args.web == "waystation-web" and not args.bin:
-        ap.error("--web waystation-web needs --bin")
-    if args.bin:
-        args.bin = os.path.abspath(args.bin)
-        need = ["waystation-sim", "waystationd", "waystationctl"] + (
-            ["waystation-web"] if args.web == "waystation-web" else [])
-        absent = [b for b in need if not os.access(os.path.join(args.bin, b), os.X_OK)]
+    args.bin = os.path.abspath(args.bin)
+    if not args.static_only:
+        absent = [b for b in ("waystation-sim", "waystationd", "waystationctl", "waystation-web")
+                  if not os.access(os.path.join(args.bin, b), os.X_OK)]
         if absent:
-            ap.error(f"not in {args.bin}: {' '.join(absent)}")
+            ap.error(f"not in {args.bin}: {' '.join(absent)} (run `swift build`, pass --bin DIR, "
+                     "or --static-only)")
     missing = [b for b in (dl.PROMETHEUS, dl.PROMTOOL, dl.ALERTMANAGER, dl.AMTOOL, dl.NODE_EXPORTER)
                if not shutil.which(b)]
     if missing:
@@ -349,6 +340,7 @@ def main():
         print("district: 0 passed, 1 failed")
         return 1
     tmp = tempfile.mkdtemp(prefix="ws-district-")
+    os.chmod(tmp, 0o755)  # waystation-web runs as nobody and reads the station's config in here
     try:
         static_checks(tmp)
         if not args.static_only:
