@@ -127,7 +127,7 @@ install: deps
 # package and checks the units (Tests/system/systemtest.py). The debootstrapped root is cached in
 # $(SYSTEMTEST_CACHE) (minutes the first time, then a run takes about a minute).
 # `make systemtest DEB=path/to/waystation.deb` tests a package without building one.
-DEB_APT_PACKAGES        := dpkg-dev help2man lintian binutils libcurl4-openssl-dev
+DEB_APT_PACKAGES        := dpkg-dev help2man lintian binutils
 SYSTEMTEST_APT_PACKAGES := systemd-container debootstrap util-linux python3 dpkg
 DEB_VERSION      = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' systemd/debian/changelog)
 DEB_ARCH         = $(shell dpkg --print-architecture)

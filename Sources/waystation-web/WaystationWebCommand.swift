@@ -10,8 +10,8 @@ struct WaystationWebCommand: AsyncParsableCommand {
         commandName: "waystation-web",
         abstract: "The station's unprivileged web face: the kiosk page at /, its API, and /metrics.",
         discussion: """
-            Reads the station config for [web] listen (default 127.0.0.1:8480), [web] metrics_listen
-            and the control socket, and talks to waystationd over that socket (in the waystation-kiosk
+            Reads the station config for [web] listen (default 127.0.0.1:8480), [web] metrics_listen \
+            and the control socket, and talks to waystationd over that socket (in the waystation-kiosk \
             group it may check riders in and file reports). It has no database access.
             """,
         version: WaystationVersion.string)

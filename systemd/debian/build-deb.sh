@@ -15,7 +15,7 @@
 # Debian has no package of the Swift runtime (libswiftCore, Foundation, Dispatch, ICU data), so a
 # dynamically linked build would need the toolchain's lib directory shipped beside it. Linked
 # statically, each executable is self-contained and only needs libraries Debian ships (libc6,
-# libstdc++6, libgcc-s1, libmodbus5, libsqlite3-0, libcurl4; dpkg-shlibdeps finds them), and the
+# libstdc++6, libgcc-s1, libmodbus5, libsqlite3-0; dpkg-shlibdeps finds them), and the
 # daemon's resident memory is several MiB smaller, as it maps no shared Swift libraries.
 #
 # Executables packaged when present in --bindir: waystationd, waystationctl (both required),
