@@ -32,7 +32,9 @@ struct BenchSettings {
         }
         self.quick = quick
         fastSeconds = seconds("BENCH_FAST_SECONDS", 5, 1)
-        slowSeconds = seconds("BENCH_SLOW_SECONDS", 90, 5)
+        // 0: one `flush_interval` of the engine's station (10 min by default), so that exactly one
+        // history flush falls in the window, as for the daemon below.
+        slowSeconds = seconds("BENCH_SLOW_SECONDS", 0, 5)
         warmUp = seconds("BENCH_WARMUP_SECONDS", 10, 2)
         // The warm-up leaves start-up writes (migrations, first states, learned splits) out; the
         // window is one `flush_interval` (10 min by default) long, so exactly one history flush
@@ -42,7 +44,8 @@ struct BenchSettings {
         collectdWarmUp = seconds("BENCH_COLLECTD_WARMUP_SECONDS", 10, 3)
         collectdSeconds = seconds("BENCH_COLLECTD_SECONDS", 120, 8)
         callgrindCycles = Int(seconds("BENCH_CALLGRIND_CYCLES", 60, 5))
-        callgrindWarmUpCycles = Int(seconds("BENCH_CALLGRIND_WARMUP_CYCLES", 10, 2))
+        // Past the daemon's one-time release of start-up pages, 30 s after READY: steady state only.
+        callgrindWarmUpCycles = Int(seconds("BENCH_CALLGRIND_WARMUP_CYCLES", 40, 2))
         alertRounds = Int(seconds("BENCH_ALERT_ROUNDS", 5, 2))
         output = env["BENCH_OUTPUT"] ?? "bench-results.json"
         workDir = env["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.path

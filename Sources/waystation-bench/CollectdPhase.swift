@@ -64,11 +64,7 @@ struct CollectdPhase {
         let served1 = try await sim.totalServed()
         let csv1 = directorySize(csv)
         return Figures(
-            window: WindowFigures(
-                seconds: elapsed, cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-                userSeconds: after.userSeconds - before.userSeconds,
-                writeBytes: after.writeBytes - before.writeBytes, wchar: after.wchar - before.wchar,
-                requests: served1 - served0),
+            window: WindowFigures(from: before, to: after, seconds: elapsed, requests: served1 - served0),
             rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, csvGrowth: csv1 - csv0, configPath: configPath,
             collected: config.collected, skipped: config.skipped)
     }

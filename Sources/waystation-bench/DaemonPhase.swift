@@ -50,11 +50,7 @@ struct DaemonPhase {
         daemon.signal(SIGTERM)
         if try await daemon.waitForExit(within: .seconds(30)) == nil { daemon.killHard() }
         return Figures(
-            window: WindowFigures(
-                seconds: elapsed, cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-                userSeconds: after.userSeconds - before.userSeconds,
-                writeBytes: after.writeBytes - before.writeBytes, wchar: after.wchar - before.wchar,
-                requests: served1 - served0),
+            window: WindowFigures(from: before, to: after, seconds: elapsed, requests: served1 - served0),
             rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, attribution: attribution,
             fileGrowth: zip(["db", "wal", "shm", "log"], zip(sizes0, sizes1).map { $1 - $0 }).map { ($0, $1) },
             devicesOnline: online)

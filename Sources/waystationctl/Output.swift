@@ -26,6 +26,23 @@ enum Output {
         }
     }
 
+    /// Writes CSV (a header line, then one line per row, fields quoted where they need it) to a file,
+    /// or to stdout when there is none.
+    static func csv(header: [String], rows: [[String]], to output: String?) throws {
+        var text = header.joined(separator: ",") + "\n"
+        for row in rows { text += row.map(csvField).joined(separator: ",") + "\n" }
+        if let output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+        } else {
+            SystemIO.writeOutput(text)
+        }
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"\(s.replacingAll("\"", with: "\"\""))\"" : s
+    }
+
     static func error(_ text: String) {
         SystemIO.writeError("waystationctl: \(text)\n")
     }

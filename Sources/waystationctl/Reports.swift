@@ -47,23 +47,20 @@ struct ReportsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Write to this file instead of stdout.") var output: String?
 
         func run() throws {
-            var csv = "id,reporter,category,created_at,outcome,points,judged_at,location\n"
+            var rows: [[String]] = []
             var quiet = global
             quiet.json = false
             try quiet.run(ListReports.self, .init(since: from, until: to)) { r in
                 for x in r.reports.reversed() {
-                    let fields = [
+                    rows.append([
                         "\(x.id)", x.reporter ?? "", x.category, x.createdAt, x.status,
                         x.status == "verified" ? "\(x.points)" : "0", x.judgedAt ?? "", x.location,
-                    ]
-                    csv += fields.map(VisitsCommand.Export.field).joined(separator: ",") + "\n"
+                    ])
                 }
             }
-            if let output {
-                try csv.write(toFile: output, atomically: true, encoding: .utf8)
-            } else {
-                SystemIO.writeOutput(csv)
-            }
+            try Output.csv(
+                header: ["id", "reporter", "category", "created_at", "outcome", "points", "judged_at", "location"],
+                rows: rows, to: output)
         }
     }
 }

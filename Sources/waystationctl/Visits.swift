@@ -104,28 +104,20 @@ struct VisitsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Write to this file instead of stdout.") var output: String?
 
         func run() throws {
-            var csv = "id,rider,category,source,checked_in,checked_out,closed_by\n"
+            var rows: [[String]] = []
             var quiet = global
             quiet.json = false
             try quiet.run(ListVisits.self, .init(since: from, until: to)) { r in
                 for v in r.visits {
-                    let fields = [
+                    rows.append([
                         "\(v.id)", v.worker, v.category, v.source ?? "", v.checkedIn, v.checkedOut ?? "",
                         v.closedBy ?? "",
-                    ]
-                    csv += fields.map(Self.field).joined(separator: ",") + "\n"
+                    ])
                 }
             }
-            if let output {
-                try csv.write(toFile: output, atomically: true, encoding: .utf8)
-            } else {
-                SystemIO.writeOutput(csv)
-            }
-        }
-
-        static func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-                ? "\"\(s.replacingAll("\"", with: "\"\""))\"" : s
+            try Output.csv(
+                header: ["id", "rider", "category", "source", "checked_in", "checked_out", "closed_by"],
+                rows: rows, to: output)
         }
     }
 }
