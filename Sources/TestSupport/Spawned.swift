@@ -30,8 +30,12 @@ public final class Spawned: @unchecked Sendable {
             for p in cArgs { free(p) }
             for p in cEnv { free(p) }
         }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        ChildProcesses.cleanSignals(&attributes)
         var child: pid_t = 0
-        let rc = posix_spawn(&child, path, &actions, nil, &cArgs, &cEnv)
+        let rc = posix_spawn(&child, path, &actions, &attributes, &cArgs, &cEnv)
         guard rc == 0 else { throw TestSupportError("cannot start \(path): \(String(cString: strerror(rc)))") }
         pid = child
         ChildProcesses.register(child)

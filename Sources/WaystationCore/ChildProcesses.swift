@@ -23,10 +23,36 @@ public enum ChildProcesses {
         _ = live.withLock { $0.pids.remove(pid) }
     }
 
+    /// Sets `attributes` so that the child starts with no signal blocked and every handler at its
+    /// default (plus `flags`, e.g. `POSIX_SPAWN_SETPGROUP`). A child inherits its parent's signal
+    /// mask, and the threads of a Swift program block the signals it handles through Dispatch: a
+    /// child spawned from one would ignore SIGTERM for its whole life.
+    public static func cleanSignals(_ attributes: inout posix_spawnattr_t, flags: Int32 = 0) {
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | flags))
+    }
+
+    /// SIGTERM first, so that a child can stop its own children (a simulator its socat pty pairs);
+    /// what is still there after a second gets SIGKILL.
     static func killAll() {
-        let pids = live.withLock { s in
+        var pids = live.withLock { s in
             defer { s.pids.removeAll() }
             return s.pids
+        }
+        for pid in pids { kill(pid, SIGTERM) }
+        for _ in 0..<100 where !pids.isEmpty {
+            pids = pids.filter { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) == 0
+            }
+            if !pids.isEmpty { usleep(10_000) }
         }
         for pid in pids { kill(pid, SIGKILL) }
     }

@@ -25,8 +25,12 @@ public final class PtyPair: @unchecked Sendable {
         let argv = [socat, "pty,raw,echo=0,link=\(daemonEnd)", "pty,raw,echo=0,link=\(simulatorEnd)"]
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        ChildProcesses.cleanSignals(&attributes)
         var child: pid_t = 0
-        guard posix_spawn(&child, socat, &actions, nil, &cArgs, environ) == 0 else {
+        guard posix_spawn(&child, socat, &actions, &attributes, &cArgs, environ) == 0 else {
             throw SimulatorError("cannot start socat")
         }
         pid = child

@@ -86,8 +86,9 @@ struct WaystationSimCommand: ParsableCommand {
         let socatProcesses = ptys
         DispatchQueue.global().async {
             stop.wait()
-            sim.stop()
+            // socat first: it must not outlive the simulator, whatever stopping the servers takes.
             for p in socatProcesses { p.stop() }
+            sim.stop()
             if let controlSocket { unlink(controlSocket) }
             Foundation.exit(0)
         }
