@@ -77,11 +77,7 @@ final class BusQueue: Sendable {
             s.queues[priority.rawValue].append(job)
             return nil
         }
-        if refusal == nil {
-            wake.lock()
-            wake.signal()
-            wake.unlock()
-        }
+        if refusal == nil { ring() }
         return refusal
     }
 

@@ -107,7 +107,7 @@ enum Bench {
         // (a) As fast as it can: our client layer, then a bare libmodbus loop with the same requests.
         // As the poller reads: on the bus thread, each device cycle's result handed on through a bounded
         // stream to a task that takes it in (the daemon's result pipe), no hop per request or cycle.
-        let (stream, results_) = AsyncStream<DeviceReader.Cycle>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let (stream, cycleResults) = AsyncStream<DeviceReader.Cycle>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let taker = Task {
             var cycles = 0
             for await _ in stream { cycles += 1 }
@@ -124,13 +124,13 @@ enum Bench {
                     let failed = cycle.readings.values.contains { if case .failed = $0 { true } else { false } }
                     reads += cycle.requests
                     errors += failed ? 1 : 0
-                    results_.yield(cycle)
+                    cycleResults.yield(cycle)
                 }
             }
             return (reads, errors)
         }
         let elapsedFast = (ContinuousClock.now - start).seconds
-        results_.finish()
+        cycleResults.finish()
         results["cycles_taken_in_fast"] = Double(await taker.value)
         results["reads_per_s"] = Double(reads) / elapsedFast
         results["read_errors_fast"] = Double(errors)

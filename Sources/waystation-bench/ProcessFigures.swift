@@ -87,21 +87,14 @@ struct WindowFigures {
     var wchar: Int64
     var requests: Int
 
-    init(seconds: Double, cpuSeconds: Double, userSeconds: Double, writeBytes: Int64, wchar: Int64, requests: Int) {
-        self.seconds = seconds
-        self.cpuSeconds = cpuSeconds
-        self.userSeconds = userSeconds
-        self.writeBytes = writeBytes
-        self.wchar = wchar
-        self.requests = requests
-    }
-
     /// What a process did between two readings `seconds` apart, in which `requests` were served.
     init(from before: ProcessFigures, to after: ProcessFigures, seconds: Double, requests: Int) {
-        self.init(
-            seconds: seconds, cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-            userSeconds: after.userSeconds - before.userSeconds, writeBytes: after.writeBytes - before.writeBytes,
-            wchar: after.wchar - before.wchar, requests: requests)
+        self.seconds = seconds
+        cpuSeconds = after.cpuSeconds - before.cpuSeconds
+        userSeconds = after.userSeconds - before.userSeconds
+        writeBytes = after.writeBytes - before.writeBytes
+        wchar = after.wchar - before.wchar
+        self.requests = requests
     }
 
     var cpuSecondsPerHour: Double { cpuSeconds / max(seconds, 1e-9) * 3600 }

@@ -6,6 +6,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import ArgumentParser
 import WaystationProtocol
 
 /// Human output: aligned tables, colour only on a terminal (and never with NO_COLOR).
@@ -196,4 +197,20 @@ enum Output {
 /// Writes a line to stdout unbuffered, so `watch` output reaches a pipe at once.
 func say(_ text: String = "") {
     SystemIO.writeOutput(text + "\n")
+}
+
+/// The options of a CSV export for the district: a time range and where the CSV goes.
+struct ExportOptions: ParsableArguments {
+    @Option(name: .long, help: "From (ISO 8601 date or date-time).") var from: String
+    @Option(name: .long, help: "To (exclusive).") var to: String
+    @Option(name: .shortAndLong, help: "Write to this file instead of stdout.") var output: String?
+
+    /// Calls the listing method for the rows (always its typed reply: `--json` does not apply to CSV).
+    func fetch<M: StationMethod>(
+        _ method: M.Type, _ parameters: M.Parameters, _ global: GlobalOptions, rows: (M.Reply) throws -> Void
+    ) throws {
+        var quiet = global
+        quiet.json = false
+        try quiet.run(method, parameters, human: rows)
+    }
 }

@@ -42,15 +42,11 @@ struct ReportsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write reports as CSV (pseudonymous reporter, category, time, outcome) for the district.")
         @OptionGroup var global: GlobalOptions
-        @Option(name: .long, help: "From (ISO 8601 date or date-time).") var from: String
-        @Option(name: .long, help: "To (exclusive).") var to: String
-        @Option(name: .shortAndLong, help: "Write to this file instead of stdout.") var output: String?
+        @OptionGroup var export: ExportOptions
 
         func run() throws {
             var rows: [[String]] = []
-            var quiet = global
-            quiet.json = false
-            try quiet.run(ListReports.self, .init(since: from, until: to)) { r in
+            try export.fetch(ListReports.self, .init(since: export.from, until: export.to), global) { r in
                 for x in r.reports.reversed() {
                     rows.append([
                         "\(x.id)", x.reporter ?? "", x.category, x.createdAt, x.status,
@@ -60,7 +56,7 @@ struct ReportsCommand: ParsableCommand {
             }
             try Output.csv(
                 header: ["id", "reporter", "category", "created_at", "outcome", "points", "judged_at", "location"],
-                rows: rows, to: output)
+                rows: rows, to: export.output)
         }
     }
 }

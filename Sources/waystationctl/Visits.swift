@@ -99,15 +99,11 @@ struct VisitsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write visits as CSV (pseudonymous rider ids) for the district.")
         @OptionGroup var global: GlobalOptions
-        @Option(name: .long, help: "From (ISO 8601 date or date-time).") var from: String
-        @Option(name: .long, help: "To (exclusive).") var to: String
-        @Option(name: .shortAndLong, help: "Write to this file instead of stdout.") var output: String?
+        @OptionGroup var export: ExportOptions
 
         func run() throws {
             var rows: [[String]] = []
-            var quiet = global
-            quiet.json = false
-            try quiet.run(ListVisits.self, .init(since: from, until: to)) { r in
+            try export.fetch(ListVisits.self, .init(since: export.from, until: export.to), global) { r in
                 for v in r.visits {
                     rows.append([
                         "\(v.id)", v.worker, v.category, v.source ?? "", v.checkedIn, v.checkedOut ?? "",
@@ -117,7 +113,7 @@ struct VisitsCommand: ParsableCommand {
             }
             try Output.csv(
                 header: ["id", "rider", "category", "source", "checked_in", "checked_out", "closed_by"],
-                rows: rows, to: output)
+                rows: rows, to: export.output)
         }
     }
 }
