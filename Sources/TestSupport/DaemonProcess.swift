@@ -37,9 +37,12 @@ public final class DaemonProcess: @unchecked Sendable {
     /// Notifications received; shared with the receiving thread (which must not retain the
     /// DaemonProcess, or its deinit would never kill the daemon).
     final class Inbox: @unchecked Sendable {
-        // @unchecked: `messages` is guarded by `lock`.
+        // @unchecked: `messages` and `lineCounts` are guarded by `lock`.
         let lock = NSLock()
         var messages: [String] = []
+        /// How many messages carry each line, kept as they arrive: a test polling `count` every few
+        /// ms through 1,000 reloads must not rescan thousands of messages each time.
+        var lineCounts: [String: Int] = [:]
     }
 
     public init(
@@ -66,6 +69,7 @@ public final class DaemonProcess: @unchecked Sendable {
                 let text = String(decoding: buffer[0..<n], as: UTF8.self)
                 inbox.lock.lock()
                 inbox.messages.append(text)
+                for line in Set(text.split(separator: "\n")) { inbox.lineCounts[String(line), default: 0] += 1 }
                 inbox.lock.unlock()
             }
         }
@@ -97,8 +101,11 @@ public final class DaemonProcess: @unchecked Sendable {
         return inbox.messages
     }
 
+    /// How many notifications had `message` as one of their lines.
     public func count(_ message: String) -> Int {
-        notifications.filter { $0.split(separator: "\n").contains { $0 == message } }.count
+        inbox.lock.lock()
+        defer { inbox.lock.unlock() }
+        return inbox.lineCounts[message] ?? 0
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -21,6 +21,11 @@ public actor ReloadService: Service, ConfigAuthority {
     private var services: [any Reloadable] = []
     private var applied: [@Sendable (StationConfig) async -> Void] = []
     private var status: @Sendable () async -> String = { "" }
+    /// When a reload last gave back code pages: at most once a minute, so a burst of reloads (a
+    /// script, a test) does not fault the daemon's code back in each time — on a filesystem without
+    /// a page cache for the binary that is a read per page.
+    private var lastRelease: ContinuousClock.Instant?
+    static let releaseAtMostEvery: Duration = .seconds(60)
 
     init(path: String, config: StationConfig, monitor: StationMonitor, notifier: SystemdNotifier, logger: Logger) {
         self.path = path
@@ -55,7 +60,11 @@ public actor ReloadService: Service, ConfigAuthority {
             monitor.publish(.reload(at: Date(), ok: true, detail: nil))
             notifier.notify("READY=1\nSTATUS=\(await status())")
             // The loader's code is not needed again until the next reload.
-            ResidentMemory.releaseStartupPages()
+            let now = ContinuousClock.now
+            if lastRelease.map({ now - $0 >= Self.releaseAtMostEvery }) ?? true {
+                ResidentMemory.releaseStartupPages()
+                lastRelease = now
+            }
             return nil
         } catch {
             let why = error.description

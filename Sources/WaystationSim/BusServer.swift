@@ -69,6 +69,10 @@ extension Simulator {
         modbus_reply(ctx, query, length, device.mapping)
         if isWrite { device.absorbWrite(table, address: address, count: count) }
         device.served += 1
+        if isWrite {
+            if device.servedAtWrites.count == 100 { device.servedAtWrites.removeFirst() }
+            device.servedAtWrites.append(device.served)
+        }
         return true
     }
 

@@ -23,6 +23,9 @@ final class SimDevice {
     var fault: SimFault?
     /// Requests answered normally.
     var served = 0
+    /// `served` just after each write a master made, the latest 100: how many requests it took to
+    /// get there, whatever a test's look afterwards adds.
+    var servedAtWrites: [Int] = []
 
     init(device: StationConfig.Device) throws {
         id = device.id

@@ -134,6 +134,11 @@ public final class Simulator: @unchecked Sendable {
         try withDevice(device) { $0.served }
     }
 
+    /// The device's served count just after each write a master made to it (the latest 100).
+    public func servedAtWrites(device: String) throws -> [Int] {
+        try withDevice(device) { $0.servedAtWrites }
+    }
+
     /// Drops every open connection of a TCP bus (its clients see a reset).
     public func dropConnections(bus: String) throws {
         guard let server = servers[bus] as? TCPBusServer else { throw SimulatorError("no TCP bus \"\(bus)\"") }

@@ -144,14 +144,18 @@ struct BudgetTests {
         let pid = daemon.process.pid
         let before = try Self.residentCodeKiB(pid)
         try await Self.reload(daemon, times: 1)
-        // Given back just after the reload's READY=1.
+        // Given back just after the reload's READY=1; what the daemon still runs faults back in
+        // from then on (faster on a fast machine), so the lowest figure seen is the one that counts.
+        // A quarter at least: on a fresh debug build about half goes (7.1 → 3.6 MiB here, 4.0 on a
+        // slower CI machine); without the release nothing does.
+        var after = try Self.residentCodeKiB(pid)
         try? await daemon.waitFor("code pages given back", within: .seconds(5)) {
-            try Self.residentCodeKiB(pid) * 2 < before
+            after = min(after, try Self.residentCodeKiB(pid))
+            return after * 4 < before * 3
         }
-        let after = try Self.residentCodeKiB(pid)
         print("budget: resident code of waystationd: \(before) KiB after start, \(after) KiB after the reload gave pages back")
         #expect(before > 0, "no code mapping of the executable found")
-        #expect(after * 2 < before, "resident code \(before) KiB → \(after) KiB: start-up pages not given back")
+        #expect(after * 4 < before * 3, "resident code \(before) KiB → \(after) KiB: start-up pages not given back")
         // Still polling and answering after its code was dropped (it comes back from the page cache).
         let served = try station.simulator.servedCount(device: "t1")
         try await daemon.waitFor("polls after the release") { try station.simulator.servedCount(device: "t1") > served + 2 }
