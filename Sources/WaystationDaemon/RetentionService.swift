@@ -61,11 +61,12 @@ public actor RetentionService: Service, Reloadable {
                 retainAggregates: config.storage.retainAggregates.seconds)
             let alertRows = try await alerts.prune(
                 before: now.addingTimeInterval(-config.storage.retainAlerts.seconds))
-            if removed.values + removed.aggregates + alertRows > 0 {
+            if removed.valueBlocks + removed.aggregateBlocks + alertRows > 0 {
                 logger.info(
                     "pruned old rows",
                     metadata: [
-                        "values": "\(removed.values)", "aggregates": "\(removed.aggregates)", "alerts": "\(alertRows)",
+                        "value_blocks": "\(removed.valueBlocks)", "aggregate_blocks": "\(removed.aggregateBlocks)",
+                        "alerts": "\(alertRows)",
                     ])
                 try await database.checkpoint()
             }

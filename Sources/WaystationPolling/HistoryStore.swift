@@ -19,7 +19,8 @@ public struct ClockLooksWrong: Error, CustomStringConvertible {
 /// Value history, device state transitions and learned read splits: the polling domain's tables.
 ///
 /// Everything one flush holds is written in one transaction. Values are stored sparsely (see
-/// `PointRecorder`) with integer timestamps and series ids, to keep bytes written low.
+/// `PointRecorder`), and packed: per series and flush, one row of samples and one of 1-minute
+/// aggregates, in tables per day (`HistoryBlocks`, `HistoryCodec`).
 public actor HistoryStore {
     public nonisolated let database: StationDatabase
     private var seriesIDs: [PointRecorder.SeriesKey: Int64] = [:]
@@ -89,8 +90,63 @@ public actor HistoryStore {
                         address INTEGER NOT NULL,
                         PRIMARY KEY (device, tbl, address)) WITHOUT ROWID;
                     """)
-        }
+        },
+        StorageMigration(order: 8, "v8: history in packed blocks") { db in
+            // The day tables are made as blocks are written (see HistoryBlocks); v1's rows move there.
+            try convertRows(db)
+            try db.execute(sql: "DROP TABLE point_value; DROP TABLE point_aggregate")
+        },
     ]
+
+    /// The v1 rows, an hour of samples and a day of minutes per block, a time range at a time (the
+    /// v1 tables' keys start with the time).
+    static func convertRows(_ db: Database) throws {
+        var tables: Set<String> = []
+        if let first = try Int64.fetchOne(db, sql: "SELECT min(at) FROM point_value"),
+            let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM point_value")
+        {
+            let hour: Int64 = 3_600_000
+            var from = first - first % hour
+            while from <= last {
+                var bySeries: [Int64: [HistoryCodec.Sample]] = [:]
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT series, at, value FROM point_value WHERE at >= ? AND at < ? ORDER BY at",
+                    arguments: [from, from + hour])
+                {
+                    bySeries[try row["series"], default: []].append(.init(at: try row["at"], value: try row["value"]))
+                }
+                for (series, samples) in bySeries.sorted(by: { $0.key < $1.key }) {
+                    try HistoryBlocks.insert(db, series: series, samples: samples, tables: &tables)
+                }
+                from += hour
+            }
+        }
+        if let first = try Int64.fetchOne(db, sql: "SELECT min(minute) FROM point_aggregate"),
+            let last = try Int64.fetchOne(db, sql: "SELECT max(minute) FROM point_aggregate")
+        {
+            let day: Int64 = 86_400
+            var from = first - first % day
+            while from <= last {
+                var bySeries: [Int64: [HistoryCodec.Minute]] = [:]
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT series, minute, min, max, avg, count FROM point_aggregate
+                        WHERE minute >= ? AND minute < ? ORDER BY minute
+                        """, arguments: [from, from + day])
+                {
+                    bySeries[try row["series"], default: []].append(
+                        .init(
+                            minute: try row["minute"], min: try row["min"], max: try row["max"], avg: try row["avg"],
+                            count: try row["count"]))
+                }
+                for (series, minutes) in bySeries.sorted(by: { $0.key < $1.key }) {
+                    try HistoryBlocks.insert(db, series: series, minutes: minutes, tables: &tables)
+                }
+                from += day
+            }
+        }
+    }
 
     static func ms(_ date: Date) -> Int64 { StationDatabase.ms(date) }
 
@@ -107,13 +163,14 @@ public actor HistoryStore {
         let (learned, skipped) = try await database.write { db -> ([PointRecorder.SeriesKey: Int64], Int) in
             var learned: [PointRecorder.SeriesKey: Int64] = [:]
             var skipped = 0
-            func row(_ body: () throws -> Void) throws {
+            /// `rows`: how many stored values the statement carries (a block: all its samples).
+            func row(_ rows: Int = 1, _ body: () throws -> Void) throws {
                 do {
                     try body()
                 } catch let e as DatabaseError
                     where [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG, .SQLITE_RANGE].contains(e.resultCode)
                 {
-                    skipped += 1
+                    skipped += rows
                 }
             }
             func id(_ key: PointRecorder.SeriesKey) throws -> Int64 {
@@ -122,22 +179,30 @@ public actor HistoryStore {
                 learned[key] = found
                 return found
             }
+            // One block per series (and day), blocks inserted in time order, so that each lands at
+            // the end of its table.
+            var tables: Set<String> = []
+            var samples: [Int64: [HistoryCodec.Sample]] = [:]
             for v in record.values {
                 try row {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO point_value (series, at, value) VALUES (?, ?, ?)",
-                        arguments: [try id(v.series), Self.ms(v.at), v.value.flatMap { $0.isFinite ? $0 : nil }])
+                    samples[try id(v.series), default: []].append(
+                        .init(at: Self.ms(v.at), value: v.value.flatMap { $0.isFinite ? $0 : nil }))
                 }
             }
+            for (series, list) in samples.sorted(by: { ($0.value[0].at, $0.key) < ($1.value[0].at, $1.key) }) {
+                try row(list.count) { try HistoryBlocks.insert(db, series: series, samples: list, tables: &tables) }
+            }
+            var minutes: [Int64: [HistoryCodec.Minute]] = [:]
             for a in record.aggregates where a.min.isFinite && a.max.isFinite && a.avg.isFinite {
                 try row {
-                    try db.execute(
-                        sql: """
-                            INSERT OR REPLACE INTO point_aggregate (series, minute, min, max, avg, count)
-                            VALUES (?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [try id(a.series), a.minute, a.min, a.max, a.avg, a.count])
+                    minutes[try id(a.series), default: []].append(
+                        .init(minute: a.minute, min: a.min, max: a.max, avg: a.avg, count: a.count))
                 }
+            }
+            for (series, list) in minutes.sorted(by: {
+                ($0.value[0].minute, $0.key) < ($1.value[0].minute, $1.key)
+            }) {
+                try row(list.count) { try HistoryBlocks.insert(db, series: series, minutes: list, tables: &tables) }
             }
             for (device, t) in record.transitions {
                 try row {
@@ -182,26 +247,23 @@ public actor HistoryStore {
         }
     }
 
-    /// Deletes raw values and aggregates older than their retention; returns rows removed.
+    /// Drops the days of values and of aggregates that are past their retention (see
+    /// `HistoryBlocks`), and device state transitions older than the aggregates' retention. Returns
+    /// the blocks dropped (a block: one series' values or minutes of one flush).
     @discardableResult
     public func prune(now: Date, retainValues: TimeInterval, retainAggregates: TimeInterval) async throws
-        -> (values: Int, aggregates: Int)
+        -> (valueBlocks: Int, aggregateBlocks: Int)
     {
-        // The primary keys start with the time: both deletes are range deletes. Never everything: a
-        // cutoff past the newest row means the clock is wrong, not that all history expired.
         try await database.write { db in
-            let newest = try Int64.fetchOne(db, sql: "SELECT max(at) FROM point_value") ?? 0
-            if newest > 0, newest < Self.ms(now.addingTimeInterval(-retainValues)) {
+            let valueCutoff = Self.ms(now.addingTimeInterval(-retainValues))
+            // Never everything: a cutoff past the newest value means the clock is wrong, not that
+            // all history expired.
+            if let newest = try HistoryBlocks.newestSample(db), newest < valueCutoff {
                 throw ClockLooksWrong(newest: StationDatabase.date(ms: newest), now: now)
             }
-            try db.execute(
-                sql: "DELETE FROM point_value WHERE at < ?", arguments: [Self.ms(now.addingTimeInterval(-retainValues))]
-            )
-            let values = db.changesCount
-            try db.execute(
-                sql: "DELETE FROM point_aggregate WHERE minute < ?",
-                arguments: [Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970)])
-            let aggregates = db.changesCount
+            let values = try HistoryBlocks.drop(db, .values, before: valueCutoff)
+            let aggregates = try HistoryBlocks.drop(
+                db, .aggregates, before: Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970))
             try db.execute(
                 sql: "DELETE FROM device_state WHERE at < ?",
                 arguments: [Self.ms(now.addingTimeInterval(-retainAggregates))])
@@ -209,28 +271,34 @@ public actor HistoryStore {
         }
     }
 
-    /// Stored rows of one point (tests, reports).
+    /// A series' id, or nil when it has no rows.
+    nonisolated static func seriesID(_ db: Database, device: String, point: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM series WHERE device = ? AND point = ?", arguments: [device, point])
+    }
+
+    /// Stored values of one point (tests, reports).
     public nonisolated func valueCount(device: String, point: String) throws -> Int {
-        try database.readNow { db in
-            try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM point_value v JOIN series s ON s.id = v.series
-                    WHERE s.device = ? AND s.point = ?
-                    """, arguments: [device, point]) ?? 0
-        }
+        try values(device: device, point: point).count
     }
 
     /// Stored values of one point, oldest first.
     public nonisolated func values(device: String, point: String) throws -> [(at: Date, value: Double?)] {
         try database.readNow { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT v.at, v.value FROM point_value v JOIN series s ON s.id = v.series
-                    WHERE s.device = ? AND s.point = ? ORDER BY v.at
-                    """, arguments: [device, point]
-            ).map { (StationDatabase.date(ms: try $0["at"]), try $0["value"]) }
+            guard let series = try Self.seriesID(db, device: device, point: point) else { return [] }
+            return try HistoryBlocks.blocks(db, .values, series: series)
+                .flatMap { try HistoryCodec.decodeSamples($0.data, base: $0.base) }
+                .sorted { $0.at < $1.at }
+                .map { (StationDatabase.date(ms: $0.at), $0.value) }
+        }
+    }
+
+    /// Stored 1-minute aggregates of one point, oldest first.
+    public nonisolated func aggregates(device: String, point: String) throws -> [HistoryCodec.Minute] {
+        try database.readNow { db in
+            guard let series = try Self.seriesID(db, device: device, point: point) else { return [] }
+            return try HistoryBlocks.blocks(db, .aggregates, series: series)
+                .flatMap { try HistoryCodec.decodeMinutes($0.data, base: $0.base) }
+                .sorted { $0.minute < $1.minute }
         }
     }
 
@@ -245,16 +313,9 @@ public actor HistoryStore {
         }
     }
 
-    /// Aggregate rows stored for one point.
+    /// Aggregates stored for one point.
     public nonisolated func aggregateCount(device: String, point: String) throws -> Int {
-        try database.readNow { db in
-            try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM point_aggregate a JOIN series s ON s.id = a.series
-                    WHERE s.device = ? AND s.point = ?
-                    """, arguments: [device, point]) ?? 0
-        }
+        try aggregates(device: device, point: point).count
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).

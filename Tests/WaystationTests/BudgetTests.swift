@@ -153,12 +153,16 @@ struct BudgetTests {
             after = min(after, try Self.residentCodeKiB(pid))
             return after * 4 < before * 3
         }
-        print("budget: resident code of waystationd: \(before) KiB after start, \(after) KiB after the reload gave pages back")
+        print(
+            "budget: resident code of waystationd: \(before) KiB after start, \(after) KiB after the reload gave pages back"
+        )
         #expect(before > 0, "no code mapping of the executable found")
         #expect(after * 4 < before * 3, "resident code \(before) KiB → \(after) KiB: start-up pages not given back")
         // Still polling and answering after its code was dropped (it comes back from the page cache).
         let served = try station.simulator.servedCount(device: "t1")
-        try await daemon.waitFor("polls after the release") { try station.simulator.servedCount(device: "t1") > served + 2 }
+        try await daemon.waitFor("polls after the release") {
+            try station.simulator.servedCount(device: "t1") > served + 2
+        }
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
     }

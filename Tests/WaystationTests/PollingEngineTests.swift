@@ -155,7 +155,7 @@ struct PollingEngineTests {
         #expect(try engine.history.valueCount(device: "t1", point: "u16") == 4)
     }
 
-    @Test("pruning removes old rows and keeps recent ones")
+    @Test("pruning drops the days past retention and keeps recent ones")
     func pruning() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-prune-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -172,9 +172,60 @@ struct PollingEngineTests {
         }
         try await store.write(record)
         let removed = try await store.prune(now: now, retainValues: 14 * 86400, retainAggregates: 25 * 86400)
-        #expect(removed.values == 2 && removed.aggregates == 1)
+        // One flush across 30 days: a block per day it touched; the days before the cutoff go whole.
+        #expect(removed.valueBlocks == 2 && removed.aggregateBlocks == 1)
         #expect(try store.values(device: "d", point: "p").map(\.value) == [10, 1, 0])
         #expect(try store.aggregateCount(device: "d", point: "p") == 4)
         #expect(try store.integrityCheck() == "ok")
+    }
+
+    @Test("history is packed: a day of one moving reading is a few KB, and dropping it writes almost nothing")
+    func packedAndCheapToPrune() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-packed-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let database = try openDatabase(dir + "/s.db")
+        let store = HistoryStore(database: database)
+        // Two days of a float32 voltage stored every 2 s (past its deadband), flushed every 10 min,
+        // with its minutes: as the daemon writes them.
+        let day = 86_400.0
+        let start = (Date().timeIntervalSince1970 / day).rounded(.down) * day - 3 * day
+        let key = PointRecorder.SeriesKey(device: "meter", point: "voltage")
+        var volts: Float = 229.5
+        var samples = 0
+        for flush in 0..<Int(2 * day / 600) {
+            var record = HistoryStore.CycleRecord()
+            for i in 0..<300 {
+                volts += i % 2 == 0 ? 0.73 : -0.61
+                let at = start + Double(flush) * 600 + Double(i) * 2
+                record.values.append(.init(series: key, at: Date(timeIntervalSince1970: at), value: Double(volts)))
+                if i % 30 == 29 {
+                    record.aggregates.append(
+                        .init(
+                            series: key, minute: Int64(at) / 60 * 60, min: Double(volts) - 1, max: Double(volts) + 1,
+                            avg: Double(volts), count: 60))
+                }
+            }
+            samples += record.values.count
+            try await store.write(record)
+        }
+        try await database.checkpoint()
+        let size = Self.fileSize(dir + "/s.db")
+        // A sample costs ~5 bytes (a row each cost ~20, as much again in index and page slack).
+        #expect(size < samples * 8, "\(size) bytes for \(samples) samples")
+        #expect(try store.valueCount(device: "meter", point: "voltage") == samples)
+
+        // Past retention, the oldest day goes as a table: a few pages of the free list, not the day's.
+        let removed = try await store.prune(
+            now: Date(timeIntervalSince1970: start + 2 * day + 60), retainValues: day, retainAggregates: day)
+        #expect(removed.valueBlocks == 144 && removed.aggregateBlocks == 144)
+        let wal = Self.fileSize(dir + "/s.db-wal")
+        print("history: \(samples) samples in \(size) bytes; pruning a day wrote \(wal) bytes of WAL")
+        #expect(wal < size / 10, "pruning a day of \(size / 2) bytes wrote \(wal) bytes of WAL")
+        #expect(try store.valueCount(device: "meter", point: "voltage") == samples / 2)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
 }

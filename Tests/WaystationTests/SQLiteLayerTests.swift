@@ -298,7 +298,8 @@ struct SQLiteLayerTests {
         #expect(throws: DatabaseError.self) { try s.queue.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
     }
 
-    @Test("history keeps row-level tolerance: a row the database refuses is skipped and counted, the rest land")
+    @Test(
+        "history keeps row-level tolerance: a block the database refuses is skipped, its values counted, the rest land")
     func historyRowTolerance() async throws {
         let s = try Scratch()
         let db = try openDatabase(s.dir + "/station.db")
@@ -306,19 +307,22 @@ struct SQLiteLayerTests {
         try await db.write { db in
             try db.execute(
                 sql: """
-                    CREATE TRIGGER refuse BEFORE INSERT ON point_value WHEN NEW.value < 0
+                    CREATE TABLE value_block_20786 (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+                    CREATE TRIGGER refuse BEFORE INSERT ON value_block_20786
+                    WHEN NEW.id & 1048575 = (SELECT id FROM series WHERE point = 'bad')
                     BEGIN SELECT RAISE(ABORT, 'refused'); END
                     """)
         }
         let history = HistoryStore(database: db)
         var record = HistoryStore.CycleRecord()
-        let now = Date()
-        for (i, value) in [1.0, -1, 2].enumerated() {
+        let now = Date(timeIntervalSince1970: 1_795_985_000)  // in day 20786 (UTC), the trigger's table
+        for (i, (point, value)) in [("p", 1.0), ("bad", -1), ("p", 2), ("bad", -2)].enumerated() {
             record.values.append(
-                .init(series: .init(device: "d", point: "p"), at: now.addingTimeInterval(Double(i)), value: value))
+                .init(series: .init(device: "d", point: point), at: now.addingTimeInterval(Double(i)), value: value))
         }
         try await history.write(record)
-        #expect(await history.skippedRows == 1)
+        #expect(await history.skippedRows == 2)
+        #expect(try history.values(device: "d", point: "bad").isEmpty)
         #expect(try history.values(device: "d", point: "p").map(\.value) == [1, 2])
     }
 }

@@ -44,7 +44,7 @@ struct StorageCompatibilityTests {
         return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
     }
 
-    @Test("a database of the current schema written before the layer opens as migrated, every row readable")
+    @Test("a database written before the layer opens as migrated, takes v8 (packed history), every row readable")
     func currentSchema() async throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -53,7 +53,10 @@ struct StorageCompatibilityTests {
             path, upTo: 7,
             rows: """
                 INSERT INTO series (id, device, point) VALUES (1, 'fridge', 'cabinet_temp');
-                INSERT INTO point_value (series, at, value) VALUES (1, 1700000000000, 4.5), (1, 1700000001000, NULL);
+                INSERT INTO point_value (series, at, value) VALUES (1, 1700000000000, 4.5), (1, 1700000001000, NULL),
+                    (1, 1700003600000, 5.25), (1, 1700003600500, -3);
+                INSERT INTO point_aggregate (series, minute, min, max, avg, count)
+                    VALUES (1, 1699999980, 4.5, 4.5, 4.5, 12), (1, 1700003580, 4.5, 5.25, 4.8125, 60);
                 INSERT INTO device_state (device, at, from_state, state, cause)
                     VALUES ('fridge', 1700000000000, 'unknown', 'online', 'answered');
                 INSERT INTO audit (at, uid, user, action, target, old, new)
@@ -74,10 +77,25 @@ struct StorageCompatibilityTests {
         #expect(before.count == 7)
 
         let db = try openDatabase(path)
-        #expect(try Self.identifiers(path) == before, "no migration ran again")
+        #expect(try Self.identifiers(path) == before + ["v8: history in packed blocks"], "only v8 ran")
         #expect(db.health.status.recoveredFrom == nil, "not taken for damage")
         let history = HistoryStore(database: db)
-        #expect(try history.values(device: "fridge", point: "cabinet_temp").map(\.value) == [4.5, nil])
+        // Two hours of v1 rows: two blocks of samples, one of minutes; the v1 tables are gone.
+        let values = try history.values(device: "fridge", point: "cabinet_temp")
+        #expect(values.map(\.value) == [4.5, nil, 5.25, -3])
+        #expect(
+            values.map { StationDatabase.ms($0.at) } == [
+                1_700_000_000_000, 1_700_000_001_000, 1_700_003_600_000, 1_700_003_600_500,
+            ])
+        #expect(
+            try history.aggregates(device: "fridge", point: "cabinet_temp") == [
+                .init(minute: 1_699_999_980, min: 4.5, max: 4.5, avg: 4.5, count: 12),
+                .init(minute: 1_700_003_580, min: 4.5, max: 5.25, avg: 4.8125, count: 60),
+            ])
+        #expect(try db.readNow { try Int.fetchOne($0, sql: "SELECT count(*) FROM value_block_19675") } == 2)
+        #expect(
+            try db.readNow { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master WHERE name LIKE 'point_%'") }
+                == 0)
         #expect(try history.transitions(device: "fridge").map(\.to) == ["online"])
         #expect(try await MaintenanceStore(database: db).load()["fridge"]?.reason == "cleaning")
         #expect(try await db.auditEntries(limit: 10).map(\.new) == ["cleaning"])
@@ -112,7 +130,7 @@ struct StorageCompatibilityTests {
                 INSERT INTO outbox (target, created, payload) VALUES ('hook', 1700000000000, '{}');
                 """)
         let db = try openDatabase(path)
-        #expect(try Self.identifiers(path).count == 7)
+        #expect(try Self.identifiers(path).count == 8)
         let alerts = try await AlertStore(database: db).loadAlerts()
         #expect(alerts.count == 1)
         #expect(alerts.first?.severity == .critical && alerts.first?.escalated == true)
@@ -127,11 +145,11 @@ struct StorageCompatibilityTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/station.db"
         try Self.oldDatabase(
-            path, upTo: 7, rows: "INSERT INTO grdb_migrations VALUES ('v99: from the future')")
+            path, upTo: 8, rows: "INSERT INTO grdb_migrations VALUES ('v99: from the future')")
         let refusal = #expect(throws: StationDatabase.Newer.self) { _ = try openDatabase(path) }
         #expect(refusal?.description.contains("v99: from the future") == true)
         #expect(refusal?.description.contains("newer waystationd") == true)
-        #expect(try Self.identifiers(path).count == 8, "nothing applied, nothing removed")
+        #expect(try Self.identifiers(path).count == 9, "nothing applied, nothing removed")
         let kept = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("corrupt") }
         #expect(kept.isEmpty, "a newer database is not damage: it is not moved aside")
     }
