@@ -44,20 +44,24 @@ enum HistoryBlocks {
     static func insert(
         _ db: Database, series: Int64, samples: [HistoryCodec.Sample], tables: inout Set<String>
     ) throws {
-        for (day, list) in try byDay(samples, \.at, .values) {
-            try insert(db, .values, day: day, series: series, base: list[0].at, tables: &tables) { base in
-                HistoryCodec.encode(samples: list, base: base)
-            }
-        }
+        try insert(db, .values, series: series, samples, time: \.at, tables: &tables, encode: HistoryCodec.encode)
     }
 
     /// Writes one series' minutes, a block per day they fall in.
     static func insert(
         _ db: Database, series: Int64, minutes: [HistoryCodec.Minute], tables: inout Set<String>
     ) throws {
-        for (day, list) in try byDay(minutes, \.minute, .aggregates) {
-            try insert(db, .aggregates, day: day, series: series, base: list[0].minute, tables: &tables) { base in
-                HistoryCodec.encode(minutes: list, base: base)
+        try insert(
+            db, .aggregates, series: series, minutes, time: \.minute, tables: &tables, encode: HistoryCodec.encode)
+    }
+
+    static func insert<T>(
+        _ db: Database, _ kind: Kind, series: Int64, _ entries: [T], time: KeyPath<T, Int64>,
+        tables: inout Set<String>, encode: ([T], Int64) -> Data
+    ) throws {
+        for (day, list) in try byDay(entries, time, kind) {
+            try insert(db, kind, day: day, series: series, base: list[0][keyPath: time], tables: &tables) { base in
+                encode(list, base)
             }
         }
     }

@@ -98,53 +98,46 @@ public actor HistoryStore {
         },
     ]
 
-    /// The v1 rows, an hour of samples and a day of minutes per block, a time range at a time (the
-    /// v1 tables' keys start with the time).
+    /// The v1 rows, an hour of samples and a day of minutes per block.
     static func convertRows(_ db: Database) throws {
         var tables: Set<String> = []
-        if let first = try Int64.fetchOne(db, sql: "SELECT min(at) FROM point_value"),
-            let last = try Int64.fetchOne(db, sql: "SELECT max(at) FROM point_value")
-        {
-            let hour: Int64 = 3_600_000
-            var from = first - first % hour
-            while from <= last {
-                var bySeries: [Int64: [HistoryCodec.Sample]] = [:]
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT series, at, value FROM point_value WHERE at >= ? AND at < ? ORDER BY at",
-                    arguments: [from, from + hour])
-                {
-                    bySeries[try row["series"], default: []].append(.init(at: try row["at"], value: try row["value"]))
-                }
-                for (series, samples) in bySeries.sorted(by: { $0.key < $1.key }) {
-                    try HistoryBlocks.insert(db, series: series, samples: samples, tables: &tables)
-                }
-                from += hour
-            }
+        try convert(db, table: "point_value", time: "at", columns: "at, value", span: 3_600_000) { row in
+            HistoryCodec.Sample(at: try row["at"], value: try row["value"])
+        } insert: { series, samples in
+            try HistoryBlocks.insert(db, series: series, samples: samples, tables: &tables)
         }
-        if let first = try Int64.fetchOne(db, sql: "SELECT min(minute) FROM point_aggregate"),
-            let last = try Int64.fetchOne(db, sql: "SELECT max(minute) FROM point_aggregate")
+        try convert(db, table: "point_aggregate", time: "minute", columns: "minute, min, max, avg, count", span: 86_400)
         {
-            let day: Int64 = 86_400
-            var from = first - first % day
-            while from <= last {
-                var bySeries: [Int64: [HistoryCodec.Minute]] = [:]
-                for row in try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT series, minute, min, max, avg, count FROM point_aggregate
-                        WHERE minute >= ? AND minute < ? ORDER BY minute
-                        """, arguments: [from, from + day])
-                {
-                    bySeries[try row["series"], default: []].append(
-                        .init(
-                            minute: try row["minute"], min: try row["min"], max: try row["max"], avg: try row["avg"],
-                            count: try row["count"]))
-                }
-                for (series, minutes) in bySeries.sorted(by: { $0.key < $1.key }) {
-                    try HistoryBlocks.insert(db, series: series, minutes: minutes, tables: &tables)
-                }
-                from += day
+            row in
+            HistoryCodec.Minute(
+                minute: try row["minute"], min: try row["min"], max: try row["max"], avg: try row["avg"],
+                count: try row["count"])
+        } insert: { series, minutes in
+            try HistoryBlocks.insert(db, series: series, minutes: minutes, tables: &tables)
+        }
+    }
+
+    /// Moves one v1 table's rows, `span` of time at a time (its key starts with the time), a block
+    /// per series and span.
+    static func convert<T>(
+        _ db: Database, table: String, time: String, columns: String, span: Int64, entry: (Row) throws -> T,
+        insert: (Int64, [T]) throws -> Void
+    ) throws {
+        guard let first = try Int64.fetchOne(db, sql: "SELECT min(\(time)) FROM \(table)"),
+            let last = try Int64.fetchOne(db, sql: "SELECT max(\(time)) FROM \(table)")
+        else { return }
+        var from = first - first % span
+        while from <= last {
+            var bySeries: [Int64: [T]] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT series, \(columns) FROM \(table) WHERE \(time) >= ? AND \(time) < ? ORDER BY \(time)",
+                arguments: [from, from + span])
+            {
+                bySeries[try row["series"], default: []].append(try entry(row))
             }
+            for (series, entries) in bySeries.sorted(by: { $0.key < $1.key }) { try insert(series, entries) }
+            from += span
         }
     }
 
