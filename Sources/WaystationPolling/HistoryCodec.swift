@@ -133,11 +133,6 @@ public enum HistoryCodec {
         return samples
     }
 
-    /// How many samples a block holds, without building them.
-    public static func sampleCount(_ data: Data) throws -> Int {
-        try decodeSamples(data, base: 0).count
-    }
-
     // MARK: Minutes
 
     public static func encode(minutes: [Minute], base: Int64) -> Data {

@@ -67,9 +67,9 @@ extension Simulator {
             return true
         }
         modbus_reply(ctx, query, length, device.mapping)
-        if isWrite { device.absorbWrite(table, address: address, count: count) }
         device.served += 1
         if isWrite {
+            device.absorbWrite(table, address: address, count: count)
             if device.servedAtWrites.count == 100 { device.servedAtWrites.removeFirst() }
             device.servedAtWrites.append(device.served)
         }

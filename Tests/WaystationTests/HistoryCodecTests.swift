@@ -25,7 +25,7 @@ struct HistoryCodecTests {
         ]
         let data = HistoryCodec.encode(samples: samples, base: base)
         #expect(try HistoryCodec.decodeSamples(data, base: base) == samples)
-        #expect(try HistoryCodec.sampleCount(data) == samples.count)
+        #expect(try HistoryCodec.decodeSamples(data, base: base).count == samples.count)
         // From another base, the times move with it.
         let moved = try HistoryCodec.decodeSamples(
             HistoryCodec.encode(samples: samples, base: base - 5), base: base - 5)
