@@ -205,11 +205,12 @@ public struct AlertEngine: Sendable {
             // Not polled yet since start: nothing is known, so nothing may fire or resolve (a restored
             // firing alert must not resolve just because the values are not in yet).
             if snap.state == .unknown { continue }
-            let values = snap.values
+            // Good values looked up where they are (no table of them built per poll).
+            let good = { (name: String) -> Double? in snap.points[name].flatMap { $0.failing ? nil : $0.value } }
             for c in compiled[id] ?? Self.compile(device, config) {
                 let (rule, labels, fp) = (c.rule, c.labels, c.fingerprint)
-                let value = rule.when.points.first.flatMap { values[$0] }
-                let active = !snap.inMaintenance && rule.when.evaluate(values: { values[$0] }, state: snap.state)
+                let value = rule.when.points.first.flatMap(good)
+                let active = !snap.inMaintenance && rule.when.evaluate(values: good, state: snap.state)
                 if !active && alerts[fp] == nil { continue }
                 var a =
                     alerts[fp]

@@ -11,7 +11,11 @@ import WaystationStorage
 /// Carries out what the `AlertEngine` decides: after every poll (interlocks first, in the same poll
 /// cycle) and every second. It reads the station through a snapshot source, switches relays
 /// through `RelayControl`, keeps alert state and the outbox in SQLite, and tells subscribers.
-public actor AlertService: Service, Reloadable {
+public actor AlertService: Service, Reloadable, PollObserver {
+    /// On the station's thread with the monitor: a poll's evaluation is no thread switch.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        ThreadExecutor.station.asUnownedSerialExecutor()
+    }
     private var engine: AlertEngine
     private let store: AlertStore
     private let snapshots: any StationSnapshotSource
@@ -26,6 +30,11 @@ public actor AlertService: Service, Reloadable {
     private var unsaved: [(alerts: [AlertInstance], outbox: [OutboxMessage], at: Date)] = []
     private var lastSaveError: String?
     private var unsavedLatches: [(slot: String, reason: String, at: Date)] = []
+    /// When `tick` last ran, and when a poll last came (monotonic).
+    private var lastTick: ContinuousClock.Instant?
+    private var lastPoll: ContinuousClock.Instant?
+    /// Set by `run`: only the running service ticks from polls (tests that drive `tick` keep control).
+    private var running = false
 
     private func recordLatch(_ slot: String, _ reason: String, at: Date? = nil) async -> Bool {
         do {
@@ -77,11 +86,18 @@ public actor AlertService: Service, Reloadable {
         let involved = engine.interlockDevices.contains(device)
         let snap = await snapshots.snapshot(of: involved ? engine.interlockDevices.union([device]) : [device])
         await perform(engine.afterPoll(device: device, snapshot: snap, now: now()))
+        // The second's tick rides on a poll while polls come (on a station, every second): the
+        // service then needs no timer of its own waking it (see `run`).
+        // (Polls come a second apart; 0.9 s lets a poll that comes a hair early still tick.)
+        let t = ContinuousClock.now
+        lastPoll = t
+        if running, lastTick.map({ t - $0 >= .milliseconds(900) }) ?? true { await tick() }
     }
 
     /// Every second: storage health, `for` timers, keep_firing_for, reminders, interlock retries,
     /// and unsaved alert state retried.
     public func tick() async {
+        lastTick = ContinuousClock.now
         let wanted = engine.tickDevices
         let snap = wanted.isEmpty ? StationSnapshot() : await snapshots.snapshot(of: wanted)
         let t = now()
@@ -127,10 +143,21 @@ public actor AlertService: Service, Reloadable {
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await self.tick()
-                try await Task.sleep(for: .seconds(1))
+                try await Task.sleep(for: await self.standIn())
             }
         }
+    }
+
+    /// The timer's turn, and how long to sleep. While polls come, they tick and the timer only looks
+    /// every 5 s, ticking itself only if they missed (a station's idle wake-ups cost CPU); when polls
+    /// stop (no device due, every bus down and backing off), it ticks every second again within 5 s.
+    private func standIn() async -> Duration {
+        running = true
+        let t = ContinuousClock.now
+        let polling = lastPoll.map { t - $0 < .seconds(2) } ?? false
+        // While polls come the timer leaves them the tick, or it would win by a hair every second.
+        if lastTick.map({ t - $0 >= (polling ? .milliseconds(1500) : .seconds(1)) }) ?? true { await tick() }
+        return polling ? .seconds(5) : .seconds(1)
     }
 
     /// Carries out actions in order; a switch-off's outcome is fed back to the engine at once.

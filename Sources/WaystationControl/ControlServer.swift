@@ -152,7 +152,7 @@ public final class ControlServer: Service, @unchecked Sendable {
                 polled.append((c.id, fds.count))
                 fds.append(pollfd(fd: c.fd, events: events, revents: 0))
             }
-            let n = poll(&fds, nfds_t(fds.count), 1000)
+            let n = poll(&fds, nfds_t(fds.count), idleWait())
             if n < 0, errno != EINTR { OSThread.sleep(.milliseconds(10)) }
             if fds[1].revents != 0 { drainWake() }
             deliverMail()
@@ -300,6 +300,23 @@ public final class ControlServer: Service, @unchecked Sendable {
         let mine = connections.values.filter { $0.peer.uid == peer.uid }.count
         if mine >= limits.maxPerReaderUID { return "uid \(peer.uid) has \(mine) connections open already" }
         return nil
+    }
+
+    /// How long `poll` may wait: until the first idle client is due to be dropped, or for ever
+    /// when none is (a busy client's reply and `stop` ring the wake pipe), so an idle station's
+    /// control thread does not wake every second for nothing.
+    private func idleWait() -> Int32 {
+        var first: ContinuousClock.Instant?
+        for c in connections.values where !c.busy {
+            let due = c.lastMessage + limits.idleTimeout
+            if first.map({ due < $0 }) ?? true { first = due }
+        }
+        guard let first else { return -1 }
+        let left = first - ContinuousClock.now
+        if left <= .zero { return 0 }
+        // Rounded up: waking a hair early would find nothing due and spin until it is.
+        let ms = left.components.seconds * 1000 + (left.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: ms + 1)
     }
 
     private func expireIdle() {

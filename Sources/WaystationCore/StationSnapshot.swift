@@ -61,6 +61,12 @@ public protocol StationSnapshotSource: Sendable {
     func snapshot(of devices: Set<String>?) async -> StationSnapshot
 }
 
+/// Reacts to each device's poll once the monitor has taken it in (the alert engine and the
+/// interlocks), in the same poll cycle.
+public protocol PollObserver: Sendable {
+    func afterPoll(device: String) async
+}
+
 /// Switches charging-slot relays: a write and a read-back on the relay's bus, before anything a
 /// control client asked for.
 public protocol RelayControl: Sendable {

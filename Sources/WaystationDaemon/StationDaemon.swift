@@ -57,7 +57,7 @@ public struct StationDaemon: Sendable {
             )
         }
         let alerts = self.alerts
-        await polling.monitor.setAfterIngest { device in await alerts.afterPoll(device: device) }
+        await polling.monitor.setAfterIngest(alerts)
         notifier = Notifier(config: config, store: alertStore, alerts: alerts, logger: logger)
         visits = try VisitBook(store: VisitStore(database: database), config: config, logger: logger)
         kiosk = KioskDesk(

@@ -97,7 +97,8 @@ final class BusPoller: BusSchedule {
         let done = (ContinuousClock.now - epoch).seconds
         let planner = self.planner
         state.withLock { s in
-            s.scheduler.completed(job, ok: ok, at: done, jitter: Double.random(in: 0.8...1.2))
+            // Jitter spreads only retries; a good poll keeps its cadence (and costs no getrandom call).
+            s.scheduler.completed(job, ok: ok, at: done, jitter: ok ? 1 : Double.random(in: 0.8...1.2))
             // The device may have been replaced by a reload while it was read: keep its new plan.
             if !cycle.learned.isEmpty, s.devices[device.id] == device {
                 s.barriers[device.id] = cycle.barriers

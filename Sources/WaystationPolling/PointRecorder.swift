@@ -57,10 +57,15 @@ public struct PointRecorder: Sendable {
 
     /// A steady value is stored again at least this often.
     public var heartbeat: TimeInterval
-    private var last: [SeriesKey: Last] = [:]
-    private var buckets: [SeriesKey: Bucket] = [:]
-    /// The value of each series' last stored aggregate.
-    private var lastAggregate: [SeriesKey: Double] = [:]
+    /// What one series remembers: its last stored sample, its open minute, and the value of its
+    /// last stored aggregate. One table, so a sample costs one lookup (polls offer every point).
+    struct Track: Sendable {
+        var last: Last?
+        var bucket: Bucket?
+        var lastAggregate: Double?
+    }
+
+    private var tracks: [SeriesKey: Track] = [:]
 
     public init(heartbeat: TimeInterval) {
         self.heartbeat = heartbeat
@@ -70,22 +75,29 @@ public struct PointRecorder: Sendable {
     public mutating func offer(_ series: SeriesKey, value: Double?, deadband: Double, at now: Date)
         -> (stored: StoredValue?, aggregate: Aggregate?)
     {
+        Self.offer(&tracks[series, default: Track()], series, value: value, deadband: deadband, heartbeat: heartbeat, at: now)
+    }
+
+    private static func offer(
+        _ track: inout Track, _ series: SeriesKey, value: Double?, deadband: Double, heartbeat: TimeInterval,
+        at now: Date
+    ) -> (stored: StoredValue?, aggregate: Aggregate?) {
         var finished: Aggregate?
         if let value {
             let minute = Int64(now.timeIntervalSince1970 / 60) * 60
-            if var bucket = buckets[series], bucket.minute == minute {
+            if var bucket = track.bucket, bucket.minute == minute {
                 bucket.min = Swift.min(bucket.min, value)
                 bucket.max = Swift.max(bucket.max, value)
                 bucket.sum += value
                 bucket.count += 1
-                buckets[series] = bucket
+                track.bucket = bucket
             } else {
-                if let old = buckets[series] { finished = keep(series, old) }
-                buckets[series] = Bucket(minute: minute, min: value, max: value, sum: value, count: 1)
+                if let old = track.bucket { finished = keep(series, old, in: &track) }
+                track.bucket = Bucket(minute: minute, min: value, max: value, sum: value, count: 1)
             }
         }
         let store: Bool
-        if let previous = last[series] {
+        if let previous = track.last {
             switch (previous.value, value) {
             case (nil, nil): store = false
             case (nil, _), (_, nil): store = true
@@ -93,27 +105,33 @@ public struct PointRecorder: Sendable {
             }
             if !store, now.timeIntervalSince(previous.at) < heartbeat { return (nil, finished) }
         }
-        last[series] = Last(value: value, at: now)
+        track.last = Last(value: value, at: now)
         return (StoredValue(series: series, at: now, value: value), finished)
     }
 
     /// Forgets a series' last stored value so the next sample is stored (e.g. after a device comes back).
     public mutating func reset(_ series: SeriesKey) {
-        last[series] = nil
+        tracks[series]?.last = nil
     }
 
     /// Flushes every open minute (on shutdown).
     public mutating func flushAggregates() -> [Aggregate] {
-        defer { buckets.removeAll() }
-        return buckets.sorted { $0.key < $1.key }.compactMap { keep($0.key, $0.value) }
+        var result: [Aggregate] = []
+        for series in tracks.keys.sorted() {
+            guard var track = tracks[series], let bucket = track.bucket else { continue }
+            track.bucket = nil
+            if let a = Self.keep(series, bucket, in: &track) { result.append(a) }
+            tracks[series] = track
+        }
+        return result
     }
 
     /// A finished minute's aggregate, unless the value did not move in it and equals the last stored
     /// one: a steady value writes nothing between heartbeats (flash wear).
-    mutating func keep(_ series: SeriesKey, _ b: Bucket) -> Aggregate? {
-        let a = Self.aggregate(series, b)
-        if a.min == a.max, let last = lastAggregate[series], last == a.avg { return nil }
-        lastAggregate[series] = a.avg
+    static func keep(_ series: SeriesKey, _ b: Bucket, in track: inout Track) -> Aggregate? {
+        let a = aggregate(series, b)
+        if a.min == a.max, let last = track.lastAggregate, last == a.avg { return nil }
+        track.lastAggregate = a.avg
         return a
     }
 

@@ -40,12 +40,10 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
     /// Starts polling on every bus, and the task that takes the results in.
     public func start() async {
         if consumer == nil {
-            let results = pipe.open()
-            consumer = Task { [monitor, pipe] in
-                for await result in results {
-                    await monitor.ingest(result)
-                    pipe.taken()
-                }
+            pipe.open()
+            // On the station's thread throughout: a result resumes the loop there, not on the pool.
+            consumer = Task(executorPreference: ThreadExecutor.station) { [monitor, pipe] in
+                await monitor.consume(pipe)
             }
         }
         for (name, poller) in pollers {

@@ -1,17 +1,38 @@
 import Logging
 import Synchronization
 
-/// Carries poll results from the bus threads to the monitor (one consuming task), and tells the
-/// watchdog whether they are being taken in. Bounded: if the monitor stalls (a database that hangs),
-/// the newest results are kept and the oldest dropped, counted and logged; the bus threads never wait.
+/// Carries poll results from the bus threads to the monitor (one consumer), and tells the watchdog
+/// whether they are being taken in. Bounded: if the monitor stalls (a database that hangs), the
+/// newest results are kept and the oldest dropped, counted and logged; the bus threads never wait.
+///
+/// Not an `AsyncStream` (its buffer and its nonisolated waits cost more than this): the consumer
+/// waits with its own isolation, and a result resumes it on its task's executor (the monitor's
+/// consumer runs with the station's thread as its preference, so a poll wakes that thread alone).
 final class ResultPipe: Sendable {
-    private struct State {
-        var continuation: AsyncStream<CycleResult>.Continuation?
+    private struct State: ~Copyable {
+        var buffer: [CycleResult] = []
+        /// Where the buffer starts (the taken ones before it are cleared now and then).
+        var head = 0
+        var waiter: UnsafeContinuation<CycleResult?, Never>?
+        var open = false
         /// Results handed on and not yet taken in.
         var pending = 0
         /// Since when the oldest of them has waited (roughly: reset whenever one is taken in).
         var waitingSince: ContinuousClock.Instant?
         var dropped = 0
+
+        var count: Int { buffer.count - head }
+
+        mutating func pop() -> CycleResult? {
+            guard head < buffer.count else { return nil }
+            let result = buffer[head]
+            head += 1
+            if head == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return result
+        }
     }
 
     /// Results that may wait at once (a few seconds of a busy station).
@@ -23,47 +44,62 @@ final class ResultPipe: Sendable {
         self.logger = logger
     }
 
-    /// A new stream of results (the previous one, if any, is finished).
-    func open() -> AsyncStream<CycleResult> {
-        let (stream, continuation) = AsyncStream<CycleResult>.makeStream(
-            bufferingPolicy: .bufferingNewest(Self.capacity))
+    /// Opens the pipe for a consumer (a consumer still waiting from before gets nil).
+    func open() {
         let old = state.withLock { s in
-            defer {
-                s.continuation = continuation
-                s.pending = 0
-                s.waitingSince = nil
-            }
-            return s.continuation
+            s.buffer.removeAll()
+            s.head = 0
+            s.open = true
+            s.pending = 0
+            s.waitingSince = nil
+            defer { s.waiter = nil }
+            return s.waiter
         }
-        old?.finish()
-        return stream
+        old?.resume(returning: nil)
     }
 
-    /// Ends the stream once what it holds is taken in.
+    /// Ends the pipe once what it holds is taken in.
     func close() {
         state.withLock { s in
-            defer { s.continuation = nil }
-            return s.continuation
-        }?.finish()
+            s.open = false
+            defer { s.waiter = nil }
+            return s.waiter
+        }?.resume(returning: nil)
+    }
+
+    /// The next result, waiting for one; nil once the pipe is closed and empty. One consumer only.
+    func next(isolation: isolated (any Actor)? = #isolation) async -> CycleResult? {
+        await withUnsafeContinuation(isolation: isolation) { (c: UnsafeContinuation<CycleResult?, Never>) in
+            let ready: CycleResult?? = state.withLock { s in
+                if let result = s.pop() { return .some(result) }
+                if !s.open { return .some(nil) }
+                s.waiter = c
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
     }
 
     /// Hands a result on (from a bus thread); never waits.
     func send(_ result: CycleResult) {
-        let dropped: Int? = state.withLock { s in
-            guard let c = s.continuation else { return nil }
-            switch c.yield(result) {
-            case .enqueued:
-                s.pending += 1
-                if s.waitingSince == nil { s.waitingSince = ContinuousClock.now }
-                return nil
-            case .dropped:
-                s.dropped += 1
-                return s.dropped
-            case .terminated:
-                return nil
-            @unknown default:
-                return nil
+        let (waiter, dropped) = state.withLock { s -> (UnsafeContinuation<CycleResult?, Never>?, Int?) in
+            guard s.open else { return (nil, nil) }
+            s.pending += 1
+            if s.waitingSince == nil { s.waitingSince = ContinuousClock.now }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                return (waiter, nil)
             }
+            s.buffer.append(result)
+            guard s.count > Self.capacity else { return (nil, nil) }
+            _ = s.pop()
+            s.pending -= 1
+            s.dropped += 1
+            return (nil, s.dropped)
+        }
+        if let waiter {
+            waiter.resume(returning: result)
+            return
         }
         if let dropped, dropped == 1 || dropped % 100 == 0 {
             logger.error(

@@ -11,6 +11,11 @@ import WaystationModbus
 /// result in order, records transitions and sparse history to the store in one transaction per
 /// cycle, and keeps counters for figures.
 public actor StationMonitor: StationSnapshotSource {
+    /// The station's thread (shared with the alert service): a result from a bus thread wakes it
+    /// alone, not the shared pool.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        ThreadExecutor.station.asUnownedSerialExecutor()
+    }
     public struct DeviceStatus: Sendable {
         public var id: String
         public var kind: Profile.Kind
@@ -50,10 +55,19 @@ public actor StationMonitor: StationSnapshotSource {
     public nonisolated let events = Broadcaster<MonitorEvent>()
     /// Runs after each poll result is taken in, before history is written: the alert engine and the
     /// interlocks react in the same poll cycle.
-    private var afterIngest: (@Sendable (String) async -> Void)?
+    private var afterIngest: (any PollObserver)?
 
-    public func setAfterIngest(_ hook: @escaping @Sendable (String) async -> Void) {
-        afterIngest = hook
+    public func setAfterIngest(_ observer: any PollObserver) {
+        afterIngest = observer
+    }
+
+    /// Takes results in as they come until the pipe is closed. Isolated here, so the loop waits
+    /// and resumes on the station's thread.
+    func consume(_ pipe: ResultPipe) async {
+        while let result = await pipe.next() {
+            await ingest(result)
+            pipe.taken()
+        }
     }
     /// A device that keeps failing is logged again at most this often.
     public var failureLogInterval: TimeInterval = 600
@@ -130,8 +144,15 @@ public actor StationMonitor: StationSnapshotSource {
             goodCycles[device.id, default: 0] += 1
         }
 
+        // The device's point states and live points are taken out, changed in place and put back:
+        // one lookup per point read instead of a copy of the device's whole table per poll.
+        var states = points.removeValue(forKey: device.id) ?? [:]
+        var livePoints = live.devices.removeValue(forKey: device.id)?.points ?? [:]
         for (name, reading) in result.readings {
-            guard var state = points[device.id]?[name], let spec = device.profile.point(named: name) else { continue }
+            guard let index = states.index(forKey: name), let spec = device.profile.point(named: name) else {
+                continue
+            }
+            var state = states.values[index]
             switch reading {
             case .value(let v):
                 state.value = v
@@ -145,11 +166,14 @@ public actor StationMonitor: StationSnapshotSource {
             case .failed(let e):
                 state.error = e.causeDescription
             }
-            points[device.id]?[name] = state
+            states.values[index] = state
+            livePoints[name] = Self.livePoint(state)
         }
         record.splits = result.newSplits.map { (device.id, $0.table, $0.address) }
-        refreshLive(device.id)
-        if let afterIngest { await afterIngest(device.id) }
+        points[device.id] = states
+        live.devices[device.id] = StationSnapshot.Device(
+            state: h.state, inMaintenance: maintenance[device.id] != nil, points: livePoints)
+        if let afterIngest { await afterIngest.afterPoll(device: device.id) }
         pending.append(record)
         // State changes and learned splits go to disk at once; value history is batched.
         let urgent = !record.transitions.isEmpty || !record.splits.isEmpty
@@ -248,10 +272,12 @@ public actor StationMonitor: StationSnapshotSource {
     {
         var points: [String: StationSnapshot.Point] = [:]
         points.reserveCapacity(states.count)
-        for (name, state) in states {
-            points[name] = .init(value: state.value?.doubleValue, readAt: state.readAt, failing: state.error != nil)
-        }
+        for (name, state) in states { points[name] = livePoint(state) }
         return .init(state: h.state, inMaintenance: inMaintenance, points: points)
+    }
+
+    private static func livePoint(_ state: PointState) -> StationSnapshot.Point {
+        .init(value: state.value?.doubleValue, readAt: state.readAt, failing: state.error != nil)
     }
 
     private func rebuildLive() {
