@@ -315,7 +315,8 @@ public final class ControlServer: Service, @unchecked Sendable {
         let left = first - ContinuousClock.now
         if left <= .zero { return 0 }
         // Rounded up: waking a hair early would find nothing due and spin until it is.
-        let ms = left.components.seconds * 1000 + (left.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        let ms =
+            left.components.seconds * 1000 + (left.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: ms + 1)
     }
 

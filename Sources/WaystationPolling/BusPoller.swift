@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 import Logging
 import Synchronization
@@ -35,7 +35,8 @@ final class BusPoller: BusSchedule {
         self.planner = planner
         self.pipe = pipe
         self.logger = logger
-        state = Mutex(Self.state(devices, barriers: barriers, planner: planner, start: 0, maxBackoff: maxBackoff.seconds))
+        state = Mutex(
+            Self.state(devices, barriers: barriers, planner: planner, start: 0, maxBackoff: maxBackoff.seconds))
     }
 
     private static func state(
@@ -80,7 +81,8 @@ final class BusPoller: BusSchedule {
 
     func runDue(on connection: ModbusConnection, now: ContinuousClock.Instant) {
         let t = (now - epoch).seconds
-        let picked = state.withLock { s -> (PollScheduler.Job, StationConfig.Device, [ReadRequest], RequestPlanner.Barriers)? in
+        let picked = state.withLock {
+            s -> (PollScheduler.Job, StationConfig.Device, [ReadRequest], RequestPlanner.Barriers)? in
             guard let (job, due) = s.scheduler.nextDue(), due <= t else { return nil }
             guard let device = s.devices[job.device] else {
                 s.scheduler.completed(job, ok: true, at: t)

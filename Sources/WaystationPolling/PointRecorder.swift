@@ -75,7 +75,8 @@ public struct PointRecorder: Sendable {
     public mutating func offer(_ series: SeriesKey, value: Double?, deadband: Double, at now: Date)
         -> (stored: StoredValue?, aggregate: Aggregate?)
     {
-        Self.offer(&tracks[series, default: Track()], series, value: value, deadband: deadband, heartbeat: heartbeat, at: now)
+        Self.offer(
+            &tracks[series, default: Track()], series, value: value, deadband: deadband, heartbeat: heartbeat, at: now)
     }
 
     private static func offer(
