@@ -25,6 +25,8 @@ public struct AlertEngine: Sendable {
     private var compiled: [String: [CompiledRule]] = [:]
     /// Devices the interlocks read (relays, temperatures, currents, battery contacts, smoke).
     public private(set) var interlockDevices: Set<String> = []
+    /// The station's own alerts' labels and fingerprints by name and severity (checked every second).
+    private var systemKeys: [String: (labels: [String: String], fingerprint: String)] = [:]
 
     struct CompiledRule: Sendable {
         var rule: AlertRuleSpec
@@ -54,6 +56,7 @@ public struct AlertEngine: Sendable {
             }
                 + config.interlock.smoke.map(\.device))
         compiled = [:]
+        systemKeys = [:]
         for device in config.devices { compiled[device.id] = Self.compile(device, config) }
     }
 
@@ -361,11 +364,18 @@ public struct AlertEngine: Sendable {
     public mutating func system(
         _ name: String, active: Bool, severity: Severity, summary: String, now: Date
     ) -> [AlertAction] {
-        var labels = [
-            "alertname": name, "device": "station", "station": config.station.id, "severity": severity.rawValue,
-        ]
-        if let district = config.station.district { labels["district"] = district }
-        let fp = AlertInstance.fingerprint(labels)
+        let key = "\(name)/\(severity.rawValue)"
+        let (labels, fp): ([String: String], String)
+        if let known = systemKeys[key] {
+            (labels, fp) = known
+        } else {
+            var l = [
+                "alertname": name, "device": "station", "station": config.station.id, "severity": severity.rawValue,
+            ]
+            if let district = config.station.district { l["district"] = district }
+            (labels, fp) = (l, AlertInstance.fingerprint(l))
+            systemKeys[key] = (labels, fp)
+        }
         if !active && alerts[fp] == nil { return [] }
         var a =
             alerts[fp]

@@ -15,14 +15,22 @@ public enum DeviceReader {
         throws(ModbusError) -> [String: PointValue]
     {
         var result: [String: PointValue] = [:]
+        try read(request, unit: unit, order: order, on: c) { result[$0] = $1 }
+        return result
+    }
+
+    /// Makes one request and hands each of its points' values to `put`.
+    static func read(
+        _ request: ReadRequest, unit: Int, order: WordOrder, on c: ModbusConnection,
+        _ put: (String, PointValue) -> Void
+    ) throws(ModbusError) {
         if request.table.isBits {
             let bits = try c.readBits(request.table, unit: unit, address: request.address, count: request.count)
-            for p in request.points { result[p.name] = p.decode(bits: bits, base: request.address) }
+            for p in request.points { put(p.name, p.decode(bits: bits, base: request.address)) }
         } else {
             let regs = try c.readRegisters(request.table, unit: unit, address: request.address, count: request.count)
-            for p in request.points { result[p.name] = p.decode(registers: regs, base: request.address, order: order) }
+            for p in request.points { put(p.name, p.decode(registers: regs, base: request.address, order: order)) }
         }
-        return result
     }
 
     /// What one cycle of reads produced.
@@ -42,13 +50,16 @@ public enum DeviceReader {
         barriers: RequestPlanner.Barriers, on c: ModbusConnection
     ) -> Cycle {
         var cycle = Cycle(barriers: barriers)
+        cycle.readings.reserveCapacity(plan.reduce(0) { $0 + $1.points.count })
         var queue = plan
         while !queue.isEmpty {
             let request = queue.removeFirst()
             cycle.requests += 1
             do {
-                let values = try execute(request, unit: device.unit, order: device.profile.wordOrder, on: c)
-                for (name, value) in values { cycle.readings[name] = .value(value) }
+                // Decoded straight into the cycle's readings (no table per request copied over).
+                try read(request, unit: device.unit, order: device.profile.wordOrder, on: c) {
+                    cycle.readings[$0] = .value($1)
+                }
             } catch {
                 let walls = RequestPlanner.splitBarriers(for: request)
                 if error.exception == .illegalDataAddress, !walls.isEmpty {

@@ -32,7 +32,15 @@ public actor StationMonitor: StationSnapshotSource {
     private let store: HistoryStore
     private var config: StationConfig
     private var health: [String: DeviceHealth] = [:]
-    private var points: [String: [String: PointState]] = [:]
+    private var points: [String: [String: Tracked]] = [:]
+
+    /// A point as the monitor follows it: its state, and what recording it needs, worked out once
+    /// per config rather than looked up in the profile for every reading.
+    struct Tracked: Sendable {
+        var state: PointState
+        let deadband: Double
+        let series: PointRecorder.SeriesKey
+    }
     private var recorder: PointRecorder
     private var goodCycles: [String: Int] = [:]
     private var failedCycles: [String: Int] = [:]
@@ -88,13 +96,15 @@ public actor StationMonitor: StationSnapshotSource {
     }
 
     private static func fresh(_ device: StationConfig.Device, _ polling: StationConfig.Polling)
-        -> (DeviceHealth, [String: PointState])
+        -> (DeviceHealth, [String: Tracked])
     {
         let h = DeviceHealth(
             offlineAfterFailures: polling.offlineAfterFailures, offlineAfterSilence: polling.offlineAfter.seconds)
-        var states: [String: PointState] = [:]
+        var states: [String: Tracked] = [:]
         for p in device.profile.points {
-            states[p.name] = PointState(staleAfter: max(3 * (p.interval ?? device.interval).seconds, 5))
+            states[p.name] = Tracked(
+                state: PointState(staleAfter: max(3 * (p.interval ?? device.interval).seconds, 5)),
+                deadband: p.deadband, series: PointRecorder.SeriesKey(device: device.id, point: p.name))
         }
         return (h, states)
     }
@@ -149,24 +159,22 @@ public actor StationMonitor: StationSnapshotSource {
         var states = points.removeValue(forKey: device.id) ?? [:]
         var livePoints = live.devices.removeValue(forKey: device.id)?.points ?? [:]
         for (name, reading) in result.readings {
-            guard let index = states.index(forKey: name), let spec = device.profile.point(named: name) else {
-                continue
-            }
-            var state = states.values[index]
+            guard let index = states.index(forKey: name) else { continue }
+            let tracked = states.values[index]
+            var state = tracked.state
             switch reading {
             case .value(let v):
                 state.value = v
                 state.readAt = result.at
                 state.error = nil
-                let key = PointRecorder.SeriesKey(device: device.id, point: name)
                 let (stored, aggregate) = recorder.offer(
-                    key, value: v.doubleValue, deadband: spec.deadband, at: result.at)
+                    tracked.series, value: v.doubleValue, deadband: tracked.deadband, at: result.at)
                 if let stored { record.values.append(stored) }
                 if let aggregate { record.aggregates.append(aggregate) }
             case .failed(let e):
                 state.error = e.causeDescription
             }
-            states.values[index] = state
+            states.values[index].state = state
             livePoints[name] = Self.livePoint(state)
         }
         record.splits = result.newSplits.map { (device.id, $0.table, $0.address) }
@@ -223,7 +231,7 @@ public actor StationMonitor: StationSnapshotSource {
         let states = points[id] ?? [:]
         return DeviceStatus(
             id: id, kind: device.profile.kind, profile: device.profile.name, health: h,
-            points: device.profile.points.map { ($0, states[$0.name] ?? PointState(staleAfter: 5)) },
+            points: device.profile.points.map { ($0, states[$0.name]?.state ?? PointState(staleAfter: 5)) },
             goodCycles: goodCycles[id] ?? 0, failedCycles: failedCycles[id] ?? 0, maintenance: maintenance[id],
             bus: device.bus, unit: device.unit)
     }
@@ -267,12 +275,12 @@ public actor StationMonitor: StationSnapshotSource {
         }
     }
 
-    private static func liveDevice(_ h: DeviceHealth, _ states: [String: PointState], inMaintenance: Bool)
+    private static func liveDevice(_ h: DeviceHealth, _ states: [String: Tracked], inMaintenance: Bool)
         -> StationSnapshot.Device
     {
         var points: [String: StationSnapshot.Point] = [:]
         points.reserveCapacity(states.count)
-        for (name, state) in states { points[name] = livePoint(state) }
+        for (name, tracked) in states { points[name] = livePoint(tracked.state) }
         return .init(state: h.state, inMaintenance: inMaintenance, points: points)
     }
 
