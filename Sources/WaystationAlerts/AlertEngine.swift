@@ -237,13 +237,6 @@ public struct AlertEngine: Sendable {
         return actions + persist(changed, notifications, now: now)
     }
 
-    /// Fills a rule's summary template: `{device}`, `{value}`, `{name}`.
-    public static func render(_ template: String, device: String, value: Double?, rule: String) -> String {
-        template.replacingAll("{device}", with: device)
-            .replacingAll("{value}", with: value.map(ValueText.format) ?? "?")
-            .replacingAll("{name}", with: rule)
-    }
-
     /// The log line and the event for an alert entering a state.
     func entered(_ a: AlertInstance, _ state: AlertState) -> [AlertAction] {
         let meta = ["alert": a.rule, "device": a.device, "fingerprint": a.fingerprint, "summary": a.summary]
@@ -255,10 +248,6 @@ public struct AlertEngine: Sendable {
             case .inactive: .log(.info, "alert no longer pending", meta)
             }
         return [log, .publish(.alert(a, entered: state))]
-    }
-
-    public func isSilenced(_ a: AlertInstance, at now: Date) -> Bool {
-        silences.contains { $0.matches(a, at: now) }
     }
 
     /// Saves changed alerts and queues their notifications (unless silenced) in one action.
@@ -300,15 +289,6 @@ public struct AlertEngine: Sendable {
 
     // MARK: Control
 
-    /// Alerts not inactive (or in one state), newest first, with whether each is silenced.
-    public func list(state: AlertState?, now: Date) -> [(AlertInstance, silenced: Bool)] {
-        alerts.values.filter { state == nil ? $0.state != .inactive : $0.state == state }
-            .sorted { ($0.firedAt ?? $0.activeSince ?? .distantPast) > ($1.firedAt ?? $1.activeSince ?? .distantPast) }
-            .map { ($0, isSilenced($0, at: now)) }
-    }
-
-    public var firingCount: Int { alerts.values.filter { $0.state == .firing }.count }
-
     /// Acknowledges a firing alert: reminders stop.
     public mutating func acknowledge(_ fingerprint: String, note: String, by user: String, now: Date)
         throws(AlertError) -> (AlertInstance, [AlertAction])
@@ -329,17 +309,6 @@ public struct AlertEngine: Sendable {
     /// Forgets expired silences.
     public mutating func dropSilences(before now: Date) {
         silences.removeAll { $0.until <= now }
-    }
-
-    /// The slot, if it may be switched back on now; refused while its hazard is still there.
-    public func checkEnable(_ slotID: String, snapshot: StationSnapshot, now: Date) throws(AlertError)
-        -> StationConfig.Slot
-    {
-        guard let slot = config.slots.first(where: { $0.id == slotID }) else { throw .slotNotFound }
-        if let hazard = InterlockLogic.hazard(for: slot, interlock: config.interlock, snapshot: snapshot, now: now) {
-            throw .stillUnsafe(hazard)
-        }
-        return slot
     }
 
     /// A slot was switched back on by an admin: it is no longer latched and its alerts resolve.
