@@ -314,10 +314,9 @@ public final class ControlServer: Service, @unchecked Sendable {
         guard let first else { return -1 }
         let left = first - ContinuousClock.now
         if left <= .zero { return 0 }
-        // Rounded up: waking a hair early would find nothing due and spin until it is.
-        let ms =
-            left.components.seconds * 1000 + (left.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: ms + 1)
+        // Past the due time (the milliseconds truncated, plus two): waking a hair early would find
+        // nothing due and spin until it is.
+        return Int32(clamping: left.milliseconds + 2)
     }
 
     private func expireIdle() {

@@ -10,9 +10,8 @@ import Synchronization
 /// consumer runs with the station's thread as its preference, so a poll wakes that thread alone).
 final class ResultPipe: Sendable {
     private struct State: ~Copyable {
+        /// Results waiting, oldest first (at most `capacity`).
         var buffer: [CycleResult] = []
-        /// Where the buffer starts (the taken ones before it are cleared now and then).
-        var head = 0
         var waiter: UnsafeContinuation<CycleResult?, Never>?
         var open = false
         /// Results handed on and not yet taken in.
@@ -21,18 +20,7 @@ final class ResultPipe: Sendable {
         var waitingSince: ContinuousClock.Instant?
         var dropped = 0
 
-        var count: Int { buffer.count - head }
-
-        mutating func pop() -> CycleResult? {
-            guard head < buffer.count else { return nil }
-            let result = buffer[head]
-            head += 1
-            if head == buffer.count {
-                buffer.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            return result
-        }
+        mutating func pop() -> CycleResult? { buffer.isEmpty ? nil : buffer.removeFirst() }
     }
 
     /// Results that may wait at once (a few seconds of a busy station).
@@ -48,7 +36,6 @@ final class ResultPipe: Sendable {
     func open() {
         let old = state.withLock { s in
             s.buffer.removeAll()
-            s.head = 0
             s.open = true
             s.pending = 0
             s.waitingSince = nil
@@ -91,7 +78,7 @@ final class ResultPipe: Sendable {
                 return (waiter, nil)
             }
             s.buffer.append(result)
-            guard s.count > Self.capacity else { return (nil, nil) }
+            guard s.buffer.count > Self.capacity else { return (nil, nil) }
             _ = s.pop()
             s.pending -= 1
             s.dropped += 1
