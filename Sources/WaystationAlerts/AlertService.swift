@@ -141,23 +141,29 @@ public actor AlertService: Service, Reloadable, PollObserver {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: await self.standIn())
+        // The timer is kept by the station's thread, which wakes for polls anyway (no pool thread).
+        let station = ThreadExecutor.station
+        await withTaskExecutorPreference(station) {
+            try? await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let (wait, tolerance) = await self.standIn()
+                    try await station.sleep(for: wait, tolerance: tolerance)
+                }
             }
         }
     }
 
     /// The timer's turn, and how long to sleep. While polls come, they tick and the timer only looks
-    /// every 5 s, ticking itself only if they missed (a station's idle wake-ups cost CPU); when polls
-    /// stop (no device due, every bus down and backing off), it ticks every second again within 5 s.
-    private func standIn() async -> Duration {
+    /// every 5 s (at the next poll's wake-up from then), ticking itself only if they missed (a
+    /// station's idle wake-ups cost CPU); when polls stop (no device due, every bus down and backing
+    /// off), it ticks every second again within 5 s.
+    private func standIn() async -> (Duration, tolerance: Duration) {
         running = true
         let t = ContinuousClock.now
         let polling = lastPoll.map { t - $0 < .seconds(2) } ?? false
         // While polls come the timer leaves them the tick, or it would win by a hair every second.
         if lastTick.map({ t - $0 >= (polling ? .milliseconds(1500) : .seconds(1)) }) ?? true { await tick() }
-        return polling ? .seconds(5) : .seconds(1)
+        return polling ? (.seconds(5), .seconds(1)) : (.seconds(1), .zero)
     }
 
     /// Carries out actions in order; a switch-off's outcome is fed back to the engine at once.

@@ -48,7 +48,8 @@ public actor Notifier: Service, Reloadable {
     private func start() {
         let targets = config.notify
         let station = config.station
-        loops = Task { [store, alerts, logger] in
+        // On the station's thread, with its timers (the exchanges themselves have their own threads).
+        loops = Task(executorPreference: ThreadExecutor.station) { [store, alerts, logger] in
             await withTaskGroup(of: Void.self) { group in
                 for target in targets {
                     let delivery = Delivery(target: target, store: store, logger: logger)
@@ -121,14 +122,14 @@ struct Delivery: Sendable {
                         metadata: ["target": "\(target.name)", "error": "\(error)"])
                 }
                 let delay = min(pow(2, Double(min(failures, 10))) * 0.25, 30)
-                do { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
+                do { try await ThreadExecutor.stationSleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
             }
         }
     }
 
     func resendLoop(alerts: AlertService, station: StationConfig.Station) async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: target.resendInterval) } catch { return }
+            do { try await ThreadExecutor.stationSleep(for: target.resendInterval) } catch { return }
             let now = Date()
             let current = await alerts.list(state: nil).filter { a, silenced in
                 !silenced

@@ -31,10 +31,13 @@ public final class Doorbell: Sendable {
         if state.withLock({ s in
             defer { s.rung = false }
             return s.rung
-        }) { return }
-        // A timeout rings the bell for everyone: they look once more, which is harmless.
-        let timer = Task { [weak self] in
-            do { try await Task.sleep(for: timeout) } catch { return }
+        }) {
+            return
+        }
+        // A timeout rings the bell for everyone: they look once more, which is harmless. Its timer is
+        // kept by the station's thread (a poll's wake-up takes it), not by libdispatch and the pool.
+        let timer = Task(executorPreference: ThreadExecutor.station) { [weak self] in
+            do { try await ThreadExecutor.stationSleep(for: timeout) } catch { return }
             self?.ring()
         }
         defer { timer.cancel() }

@@ -4,6 +4,23 @@ import CShim
     import Glibc
 #endif
 
+/// The monotonic clock the conditions' timed waits count on, in nanoseconds.
+public enum MonotonicTime {
+    public static var now: UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// `duration` in nanoseconds (none if negative, at most ~292 years).
+    public static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? UInt64.max / 2 : whole + UInt64(attoseconds / 1_000_000_000)
+    }
+}
+
 /// A mutex with a condition variable (pthreads), for a thread that sleeps until work arrives: what
 /// Foundation's `NSCondition` was. Lock, test the predicate, `wait()` in a loop, unlock.
 public final class ThreadCondition: @unchecked Sendable {
@@ -50,7 +67,12 @@ public final class ThreadCondition: @unchecked Sendable {
         deadline.tv_nsec = nanoseconds
         pthread_cond_timedwait(condition, mutex, &deadline)
     }
-    /// Wakes one waiting thread (call with the lock held).
+    /// As `wait()`, until the monotonic clock (`MonotonicTime.now`) reads `deadline` at most.
+    public func wait(untilNanoseconds deadline: UInt64) {
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        pthread_cond_timedwait(condition, mutex, &time)
+    }
+    /// Wakes one waiting thread (with the lock held, or after releasing it).
     public func signal() { pthread_cond_signal(condition) }
     /// Wakes every waiting thread (call with the lock held).
     public func broadcast() { pthread_cond_broadcast(condition) }

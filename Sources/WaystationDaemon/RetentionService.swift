@@ -33,16 +33,19 @@ public actor RetentionService: Service, Reloadable {
 
     /// Prunes every hour and checks the database file every ten minutes (a damaged page shows as a
     /// StorageFailing alert, and the watchdog then lets systemd restart the daemon onto a fresh file).
+    /// Its timer is kept by the station's thread, and it runs there (the database has its own).
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            var rounds = 0
-            while !Task.isCancelled {
-                if rounds % 6 == 0 { await self.prune(now: Date()) }
-                if let damage = await self.database.quickCheck() {
-                    self.logger.critical("the database is damaged", metadata: ["quick_check": "\(damage)"])
+        await withTaskExecutorPreference(ThreadExecutor.station) {
+            try? await cancelWhenGracefulShutdown {
+                var rounds = 0
+                while !Task.isCancelled {
+                    if rounds % 6 == 0 { await self.prune(now: Date()) }
+                    if let damage = await self.database.quickCheck() {
+                        self.logger.critical("the database is damaged", metadata: ["quick_check": "\(damage)"])
+                    }
+                    rounds += 1
+                    try await ThreadExecutor.stationSleep(for: .seconds(600))
                 }
-                rounds += 1
-                try await Task.sleep(for: .seconds(600))
             }
         }
     }

@@ -23,20 +23,25 @@ public struct SystemdService: Service {
     /// How long after READY the pages only start-up used are given back.
     static let startupPagesAfter: Duration = .seconds(30)
 
+    /// Its timers are kept by the station's thread and its loops run there (`Task.sleep` would wake
+    /// libdispatch's manager thread and a pool thread each time); their tolerance lets a poll's
+    /// wake-up take them.
     public func run() async throws {
         notifier.notify("READY=1\nSTATUS=\(await statusLine())")
         logger.info("waystationd started")
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await watchdog() }
-            group.addTask { await statusLoop() }
-            group.addTask {
-                // Past start-up and the first poll cycles: give back what only start-up used.
-                do { try await Task.sleep(for: Self.startupPagesAfter) } catch { return }
-                let bytes = ResidentMemory.releaseStartupPages()
-                logger.debug("start-up pages given back", metadata: ["code_bytes": "\(bytes)"])
+        await withTaskExecutorPreference(ThreadExecutor.station) {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await watchdog() }
+                group.addTask { await statusLoop() }
+                group.addTask {
+                    // Past start-up and the first poll cycles: give back what only start-up used.
+                    do { try await ThreadExecutor.stationSleep(for: Self.startupPagesAfter) } catch { return }
+                    let bytes = ResidentMemory.releaseStartupPages()
+                    logger.debug("start-up pages given back", metadata: ["code_bytes": "\(bytes)"])
+                }
+                try? await gracefulShutdown()
+                group.cancelAll()
             }
-            try? await gracefulShutdown()
-            group.cancelAll()
         }
         notifier.notify("STOPPING=1")
         logger.info("stopping: finishing requests, flushing storage")
@@ -57,13 +62,13 @@ public struct SystemdService: Service {
                     "watchdog ping withheld: polling stalled, or the database does not answer or is damaged",
                     metadata: ["storage": "\(storage.lastError ?? "ok")"])
             }
-            do { try await Task.sleep(for: interval) } catch { return }
+            do { try await ThreadExecutor.stationSleep(for: interval) } catch { return }
         }
     }
 
     private func statusLoop() async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: .seconds(10)) } catch { return }
+            do { try await ThreadExecutor.stationSleep(for: .seconds(10)) } catch { return }
             notifier.notify("STATUS=\(await statusLine())")
         }
     }

@@ -137,12 +137,15 @@ public actor VisitBook: Service, Reloadable {
     }
 
     /// Runs `maintain` every minute (more often for short maximum stays) until shutdown.
+    /// Its timer is kept by the station's thread, and it runs there (the database has its own).
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.maintain()
-                let every = min(60, max(0.2, await self.settings.maxStay.seconds / 4))
-                try await Task.sleep(for: .milliseconds(Int64(every * 1000)))
+        await withTaskExecutorPreference(ThreadExecutor.station) {
+            try? await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    await self.maintain()
+                    let every = min(60, max(0.2, await self.settings.maxStay.seconds / 4))
+                    try await ThreadExecutor.stationSleep(for: .milliseconds(Int64(every * 1000)))
+                }
             }
         }
     }
