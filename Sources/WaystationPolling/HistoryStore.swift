@@ -186,11 +186,8 @@ public actor HistoryStore {
                 try row(list.count) { try HistoryBlocks.insert(db, series: series, samples: list, tables: &tables) }
             }
             var minutes: [Int64: [HistoryCodec.Minute]] = [:]
-            for a in record.aggregates where a.min.isFinite && a.max.isFinite && a.avg.isFinite {
-                try row {
-                    minutes[try id(a.series), default: []].append(
-                        .init(minute: a.minute, min: a.min, max: a.max, avg: a.avg, count: a.count))
-                }
+            for a in record.aggregates where a.stats.min.isFinite && a.stats.max.isFinite && a.stats.avg.isFinite {
+                try row { minutes[try id(a.series), default: []].append(a.stats) }
             }
             for (series, list) in minutes.sorted(by: {
                 ($0.value[0].minute, $0.key) < ($1.value[0].minute, $1.key)

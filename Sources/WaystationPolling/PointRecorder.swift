@@ -21,15 +21,10 @@ public struct PointRecorder: Sendable {
         }
     }
 
-    /// A finished 1-minute aggregate.
+    /// A finished 1-minute aggregate of one series, as it is stored.
     public struct Aggregate: Sendable, Equatable {
         public var series: SeriesKey
-        /// Start of the minute, Unix seconds.
-        public var minute: Int64
-        public var min: Double
-        public var max: Double
-        public var avg: Double
-        public var count: Int
+        public var stats: HistoryCodec.Minute
     }
 
     public struct SeriesKey: Sendable, Hashable, Comparable {
@@ -131,13 +126,14 @@ public struct PointRecorder: Sendable {
     /// one: a steady value writes nothing between heartbeats (flash wear).
     static func keep(_ series: SeriesKey, _ b: Bucket, in track: inout Track) -> Aggregate? {
         let a = aggregate(series, b)
-        if a.min == a.max, let last = track.lastAggregate, last == a.avg { return nil }
-        track.lastAggregate = a.avg
+        if a.stats.min == a.stats.max, let last = track.lastAggregate, last == a.stats.avg { return nil }
+        track.lastAggregate = a.stats.avg
         return a
     }
 
     static func aggregate(_ series: SeriesKey, _ b: Bucket) -> Aggregate {
         Aggregate(
-            series: series, minute: b.minute, min: b.min, max: b.max, avg: b.sum / Double(b.count), count: b.count)
+            series: series,
+            stats: .init(minute: b.minute, min: b.min, max: b.max, avg: b.sum / Double(b.count), count: b.count))
     }
 }

@@ -168,7 +168,9 @@ struct PollingEngineTests {
             record.values.append(.init(series: key, at: at, value: days))
             record.aggregates.append(
                 .init(
-                    series: key, minute: Int64(at.timeIntervalSince1970) / 60 * 60, min: 0, max: 1, avg: 0.5, count: 2))
+                    series: key,
+                    stats: .init(minute: Int64(at.timeIntervalSince1970) / 60 * 60, min: 0, max: 1, avg: 0.5, count: 2))
+            )
         }
         try await store.write(record)
         let removed = try await store.prune(now: now, retainValues: 14 * 86400, retainAggregates: 25 * 86400)
@@ -201,8 +203,10 @@ struct PollingEngineTests {
                 if i % 30 == 29 {
                     record.aggregates.append(
                         .init(
-                            series: key, minute: Int64(at) / 60 * 60, min: Double(volts) - 1, max: Double(volts) + 1,
-                            avg: Double(volts), count: 60))
+                            series: key,
+                            stats: .init(
+                                minute: Int64(at) / 60 * 60, min: Double(volts) - 1, max: Double(volts) + 1,
+                                avg: Double(volts), count: 60)))
                 }
             }
             samples += record.values.count

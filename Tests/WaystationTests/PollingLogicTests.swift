@@ -141,7 +141,7 @@ struct PollingLogicTests {
         _ = r.offer(key, value: 3, deadband: 0, at: t0 + 10)
         _ = r.offer(key, value: 8, deadband: 0, at: t0 + 15)
         let turned = r.offer(key, value: 5, deadband: 0, at: t0 + 25).aggregate
-        #expect(turned == .init(series: key, minute: 1_700_000_040, min: 1, max: 8, avg: 4, count: 3))
-        #expect(r.flushAggregates().first?.avg == 5)
+        #expect(turned == .init(series: key, stats: .init(minute: 1_700_000_040, min: 1, max: 8, avg: 4, count: 3)))
+        #expect(r.flushAggregates().first?.stats.avg == 5)
     }
 }
