@@ -58,14 +58,7 @@ public final class ThreadCondition: @unchecked Sendable {
     public func wait() { pthread_cond_wait(condition, mutex) }
     /// As `wait()`, for at most `timeout`.
     public func wait(timeout: Duration) {
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let (seconds, attoseconds) = max(timeout, .zero).components
-        var nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
-        nanoseconds %= 1_000_000_000
-        deadline.tv_nsec = nanoseconds
-        pthread_cond_timedwait(condition, mutex, &deadline)
+        wait(untilNanoseconds: MonotonicTime.now &+ MonotonicTime.nanoseconds(timeout))
     }
     /// As `wait()`, until the monotonic clock (`MonotonicTime.now`) reads `deadline` at most.
     public func wait(untilNanoseconds deadline: UInt64) {

@@ -33,9 +33,11 @@ public final class SystemdNotifier: Sendable {
     public func notify(_ state: String) -> Bool {
         guard let address else { return false }
         // Never waits: a receiver that stopped reading (its queue full) must not stall the caller —
-        // it runs on the shared pool, and a stalled pool stops polling and the interlocks. The
-        // message is dropped instead (a missed ping: systemd restarts a daemon it cannot hear).
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        // the watchdog and the status line send from the station's thread, where the monitor and
+        // the interlocks run, and a stall there stops them. The message is dropped instead (a
+        // missed ping: systemd restarts a daemon it cannot hear).
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         let bytes = Array(state.utf8)
@@ -48,9 +50,5 @@ public final class SystemdNotifier: Sendable {
     }
 
     /// `MONOTONIC_USEC` as systemd wants it with `RELOADING=1`.
-    public static func monotonicUsec() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-    }
+    public static func monotonicUsec() -> UInt64 { MonotonicTime.now / 1000 }
 }
