@@ -117,7 +117,7 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
                 }
                 if !jobs.isEmpty || !fired.isEmpty || stopped { break }
                 sleeping = true
-                if let latest = timers.map(\.latest).min() {
+                if let latest = timers.lazy.map(\.latest).min() {
                     condition.wait(untilNanoseconds: latest)
                 } else {
                     condition.wait()
