@@ -8,12 +8,15 @@ public final class WebhookReceiver: @unchecked Sendable {
         public var path: String
         public var body: Data
         public var at: ContinuousClock.Instant
+        /// Header fields by lower-cased name.
+        public var headers: [String: String] = [:]
     }
 
     private let lock = NSLock()
     private var received: [Request] = []
     private var refusing = false
     private var rejecting = false
+    private var holding = false
     private var fd: Int32 = -1
     public let port: Int
 
@@ -58,6 +61,20 @@ public final class WebhookReceiver: @unchecked Sendable {
         lock.lock()
         rejecting = on
         lock.unlock()
+    }
+
+    /// While holding, every request is recorded but not answered; the connection stays open until the
+    /// sender gives up or holding ends (then it is answered 200).
+    public func setHolding(_ on: Bool) {
+        lock.lock()
+        holding = on
+        lock.unlock()
+    }
+
+    private var isHolding: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return holding
     }
 
     /// While refusing, every request is answered 503 and not recorded.
@@ -111,13 +128,26 @@ public final class WebhookReceiver: @unchecked Sendable {
             if let end = headerEnd, data.count >= end + contentLength {
                 let header = String(decoding: data[0..<end], as: UTF8.self)
                 let path = header.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+                var fields: [String: String] = [:]
+                for line in header.split(separator: "\r\n").dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    fields[line[..<colon].lowercased()] = line[line.index(after: colon)...]
+                        .trimmingCharacters(in: .whitespaces)
+                }
                 lock.lock()
                 let refuse = refusing || rejecting
                 let reject = rejecting
                 if !refuse {
-                    received.append(Request(path: path, body: Data(data[end..<(end + contentLength)]), at: .now))
+                    received.append(
+                        Request(
+                            path: path, body: Data(data[end..<(end + contentLength)]), at: .now, headers: fields))
                 }
                 lock.unlock()
+                // Holding: keep the answer back until holding ends or the sender closes.
+                var probe = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
+                while !refuse && isHolding {
+                    if poll(&probe, 1, 20) > 0 { return }
+                }
                 let status = reject ? "400 Bad Request" : refuse ? "503 Service Unavailable" : "200 OK"
                 let reply = "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 _ = reply.utf8CString.withUnsafeBufferPointer { write(c, $0.baseAddress, $0.count - 1) }

@@ -88,13 +88,18 @@ public actor HTTPPoster {
     deinit { thread.stop() }
 
     /// POSTs `body` as JSON; returns the status code. Throws when no answer came within `timeout`.
-    public func post(_ endpoint: HTTPEndpoint, body: [UInt8], timeout: Duration) throws(HTTPFailure) -> Int {
+    /// `idempotencyKey`, when given, goes out as `Idempotency-Key`: the same for every attempt of one
+    /// notification, so a receiver can drop a copy sent again after a crash.
+    public func post(
+        _ endpoint: HTTPEndpoint, body: [UInt8], idempotencyKey: String? = nil, timeout: Duration
+    ) throws(HTTPFailure) -> Int {
         let deadline = ContinuousClock.now + timeout
         let fd = try connect(endpoint, deadline: deadline)
         defer { close(fd) }
         var head = "POST \(endpoint.path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n"
         head += "User-Agent: waystationd/\(WaystationVersion.string)\r\nContent-Type: application/json\r\n"
         if let auth = endpoint.authorization { head += "Authorization: \(auth)\r\n" }
+        if let key = idempotencyKey { head += "Idempotency-Key: \(key)\r\n" }
         head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         try send(fd, Array(head.utf8) + body, deadline: deadline)
         let answer = try receiveHead(fd, deadline: deadline)

@@ -52,7 +52,7 @@ public actor Notifier: Service, Reloadable {
         loops = Task(executorPreference: ThreadExecutor.station) { [store, alerts, logger] in
             await withTaskGroup(of: Void.self) { group in
                 for target in targets {
-                    let delivery = Delivery(target: target, store: store, logger: logger)
+                    let delivery = Delivery(target: target, station: station.id, store: store, logger: logger)
                     group.addTask { await delivery.deliverLoop() }
                     if target.kind == .alertmanager {
                         group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
@@ -66,13 +66,16 @@ public actor Notifier: Service, Reloadable {
 /// One target's delivery.
 struct Delivery: Sendable {
     let target: StationConfig.Notify
+    /// The station's id, part of each notification's idempotency key.
+    let station: String
     let store: AlertStore
     let logger: Logger
     let poster: HTTPPoster
     let exec: ExecRunner
 
-    init(target: StationConfig.Notify, store: AlertStore, logger: Logger) {
+    init(target: StationConfig.Notify, station: String, store: AlertStore, logger: Logger) {
         self.target = target
+        self.station = station
         self.store = store
         self.logger = logger
         poster = HTTPPoster(name: target.name)
@@ -95,7 +98,10 @@ struct Delivery: Sendable {
                 continue
             }
             do {
-                try await send(item.payload)
+                // Delivered at least once: a crash after the receiver's answer and before the mark
+                // sends it again, with the same key (the row's id and creation time, which a
+                // database set aside and started afresh does not repeat).
+                try await send(item.payload, idempotencyKey: "\(station)-\(id)-\(item.created)")
                 try await store.markDelivered(id, at: Date())
                 if failures > 0 {
                     logger.notice("notification target reachable again", metadata: ["target": "\(target.name)"])
@@ -141,7 +147,7 @@ struct Delivery: Sendable {
         }
     }
 
-    func send(_ payload: String) async throws {
+    func send(_ payload: String, idempotencyKey: String? = nil) async throws {
         switch target.kind {
         case .exec:
             try await exec.run(target.command, stdin: payload, timeout: target.timeout)
@@ -151,7 +157,8 @@ struct Delivery: Sendable {
                 let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
                 endpoint = endpoint.with(path: base + "/api/v2/alerts")
             }
-            let status = try await poster.post(endpoint, body: Array(payload.utf8), timeout: target.timeout)
+            let status = try await poster.post(
+                endpoint, body: Array(payload.utf8), idempotencyKey: idempotencyKey, timeout: target.timeout)
             guard (200..<300).contains(status) else {
                 // Redirects are not followed (a notification goes where it was configured to).
                 let permanent = (400..<500).contains(status) && status != 408 && status != 429

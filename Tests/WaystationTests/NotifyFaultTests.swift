@@ -79,6 +79,32 @@ struct NotifyFaultTests {
         #expect(r.daemon.process.isRunning)
     }
 
+    @Test("killed while the receiver has a notification unanswered: sent again after the restart, same idempotency key")
+    func crashBeforeTheMark() async throws {
+        let receiver = try WebhookReceiver()
+        receiver.setHolding(true)
+        let r = try await Self.run(
+            "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nurl = \"http://127.0.0.1:\(receiver.port)/h\"\n")
+        try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
+        try await r.daemon.waitFor("the receiver has it, unanswered") { receiver.requests.count == 1 }
+        r.daemon.killHard()
+        receiver.setHolding(false)
+        try await r.restart()
+        try await r.daemon.waitFor("sent again after the restart") { receiver.requests.count >= 2 }
+        try r.station.simulator.set(device: "fridge", point: "door_open", value: 0)
+        try await r.daemon.waitFor("the resolution") { receiver.requests.count >= 3 }
+        try await r.waitForPolls("fridge", cycles: 10)
+        let requests = receiver.requests
+        let keys = requests.map { $0.headers["idempotency-key"] ?? "" }
+        let statuses = requests.map { JSON.parse($0.body)?["status"]?.string ?? "" }
+        // The firing twice (the receiver answered nothing before the kill), under one key the
+        // receiver can drop it by; the resolution once, under its own key. The key names the station.
+        #expect(statuses == ["firing", "firing", "resolved"])
+        #expect(keys[0] == keys[1] && requests[0].body == requests[1].body)
+        #expect(keys[2] != keys[0] && keys.allSatisfy { $0.hasPrefix("test-") })
+        #expect(try outbox(r).map(\.delivered) == [true, true])
+    }
+
     @Test("a notification refused for good becomes a dead letter; the next ones go on, in order")
     func deadLetter() async throws {
         let receiver = try WebhookReceiver()

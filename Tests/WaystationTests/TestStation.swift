@@ -259,9 +259,12 @@ final class StationRun: @unchecked Sendable {
         }
     }
 
+    /// Stops the daemon with SIGTERM (unless it is gone already, e.g. killed) and starts it again.
     func restart() async throws {
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        if daemon.process.isRunning {
+            daemon.signal(SIGTERM)
+            _ = try await daemon.waitForExit()
+        }
         daemon = try DaemonProcess(config: station.configPath, dir: station.dir)
         let d = daemon
         try await d.waitFor("READY=1 after restart") { d.count("READY=1") >= 1 }
