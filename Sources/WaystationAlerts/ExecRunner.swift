@@ -24,7 +24,12 @@ actor ExecRunner {
 
     deinit { thread.stop() }
 
-    func run(_ command: [String], stdin payload: String, timeout: Duration) throws(HTTPFailure) {
+    /// The environment variable that carries a notification's idempotency key to the program.
+    static let idempotencyVariable = "WAYSTATION_IDEMPOTENCY_KEY"
+
+    func run(
+        _ command: [String], stdin payload: String, idempotencyKey: String? = nil, timeout: Duration
+    ) throws(HTTPFailure) {
         guard let program = command.first else { throw HTTPFailure("empty command") }
         let deadline = ContinuousClock.now + timeout
         var fds: [Int32] = [-1, -1]
@@ -47,8 +52,10 @@ actor ExecRunner {
         ChildProcesses.cleanSignals(&attributes, flags: Int32(POSIX_SPAWN_SETPGROUP))
         var argv = command.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
+        var envp = Self.environment(idempotencyKey: idempotencyKey)
+        defer { for p in envp { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, &argv, environ)
+        let rc = posix_spawn(&pid, program, &actions, &attributes, &argv, &envp)
         close(readEnd)
         guard rc == 0 else {
             close(writeEnd)
@@ -106,5 +113,18 @@ actor ExecRunner {
             }
         }
         return nil
+    }
+
+    /// The daemon's environment for the child, with the notification's key (replacing any inherited one).
+    private static func environment(idempotencyKey: String?) -> [UnsafeMutablePointer<CChar>?] {
+        var result: [UnsafeMutablePointer<CChar>?] = []
+        let prefix = idempotencyVariable + "="
+        var entry = environ
+        while let p = entry.pointee {
+            if !String(cString: p).hasPrefix(prefix) { result.append(strdup(p)) }
+            entry += 1
+        }
+        if let idempotencyKey { result.append(strdup(prefix + idempotencyKey)) }
+        return result + [nil]
     }
 }

@@ -150,7 +150,7 @@ struct Delivery: Sendable {
     func send(_ payload: String, idempotencyKey: String? = nil) async throws {
         switch target.kind {
         case .exec:
-            try await exec.run(target.command, stdin: payload, timeout: target.timeout)
+            try await exec.run(target.command, stdin: payload, idempotencyKey: idempotencyKey, timeout: target.timeout)
         case .webhook, .alertmanager:
             var endpoint = try HTTPEndpoint(url: target.url ?? "")
             if target.kind == .alertmanager, !endpoint.path.hasSuffix("/api/v2/alerts") {

@@ -276,7 +276,7 @@ struct AlertTests {
                 [[notify]]
                 kind = "exec"
                 name = "script"
-                command = ["/bin/sh", "-c", "cat >> \(out)"]
+                command = ["/bin/sh", "-c", "cat >> \(out); echo ' key='$WAYSTATION_IDEMPOTENCY_KEY >> \(out)"]
                 timeout = "5s"
 
                 """
@@ -299,6 +299,9 @@ struct AlertTests {
         try await r.daemon.waitFor("exec ran") {
             ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("CabinetSmoke")
         }
+        // The program gets the notification's idempotency key in its environment.
+        let ran = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(ran.contains(" key=test-"), "\(ran)")
     }
 
     @Test("acknowledge and silence are admin changes, audited")
