@@ -47,6 +47,16 @@ extension Bench {
                 "  \(title)  \(figure)  \(bound.padding(toLength: 10, withPad: " ", startingAt: 0))  \(met ? "met" : "MISSED")"
             )
         }
+        // Not goals of the issue; beside the per-request figure because reads are merged (one request
+        // carries several values; collectd makes one per value).
+        for (title, key) in [
+            ("CPU per station vs collectd", "daemon_cpu_ratio_vs_collectd"),
+            ("CPU per value read vs collectd", "daemon_cpu_per_value_ratio_vs_collectd"),
+        ] {
+            guard let value = results[key] else { continue }
+            let padded = title.padding(toLength: 36, withPad: " ", startingAt: 0)
+            lines.append("  \(padded)  " + String(format: "%10.2f ×", value) + "      (for comparison, not a goal)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -302,7 +302,10 @@ struct BudgetTests {
             #expect(figure(key) != nil, "\(key) missing; bench:\n\(text)")
         }
         if FileManager.default.isExecutableFile(atPath: "/usr/sbin/collectd") {
-            for key in ["collectd_rss_mib", "collectd_requests_per_s", "daemon_rss_ratio_vs_collectd"] {
+            for key in [
+                "collectd_rss_mib", "collectd_requests_per_s", "daemon_rss_ratio_vs_collectd",
+                "daemon_cpu_per_value_ratio_vs_collectd",
+            ] {
                 #expect((figure(key) ?? 0) > 0, "\(key) missing or 0; bench:\n\(text)")
             }
         }
