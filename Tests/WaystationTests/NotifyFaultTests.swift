@@ -28,6 +28,15 @@ struct NotifyFaultTests {
         return try await StationRun(station, waitForOnline: ["fridge"])
     }
 
+    /// The station with one webhook target, `hook`, posting to `receiver`, and the fridge's door
+    /// opened.
+    static func run(webhook receiver: WebhookReceiver) async throws -> StationRun {
+        let r = try await run(
+            "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nurl = \"http://127.0.0.1:\(receiver.port)/h\"\n")
+        try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
+        return r
+    }
+
     /// Attempts made so far per target for the outbox rows (read from the real database file).
     func outbox(_ r: StationRun) throws -> [(target: String, attempts: Int, delivered: Bool, failed: Bool)] {
         let db = try openDatabase(r.station.dir + "/station.db")
@@ -83,9 +92,7 @@ struct NotifyFaultTests {
     func crashBeforeTheMark() async throws {
         let receiver = try WebhookReceiver()
         receiver.setHolding(true)
-        let r = try await Self.run(
-            "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nurl = \"http://127.0.0.1:\(receiver.port)/h\"\n")
-        try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
+        let r = try await Self.run(webhook: receiver)
         try await r.daemon.waitFor("the receiver has it, unanswered") { receiver.requests.count == 1 }
         r.daemon.killHard()
         receiver.setHolding(false)
@@ -109,9 +116,7 @@ struct NotifyFaultTests {
     func deadLetter() async throws {
         let receiver = try WebhookReceiver()
         receiver.setRejecting(true)
-        let r = try await Self.run(
-            "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nurl = \"http://127.0.0.1:\(receiver.port)/h\"\n")
-        try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
+        let r = try await Self.run(webhook: receiver)
         try await r.daemon.waitFor("dead letter", within: .seconds(40)) { try outbox(r).first?.failed == true }
         receiver.setRejecting(false)
         try r.station.simulator.set(device: "fridge", point: "door_open", value: 0)
