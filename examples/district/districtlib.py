@@ -4,6 +4,7 @@ config rendering, the HTTP APIs, and a tiny webhook receiver.
 Python 3.11 standard library only. Every process started here is remembered and stopped by its pid."""
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -37,15 +38,36 @@ def log(msg):
 _used_ports = set()
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A free TCP port on 127.0.0.1 (not handed out twice by this process)."""
-    while True:
+    """A free TCP port on 127.0.0.1, not handed out twice by this process.
+
+    Taken from just below the kernel's ephemeral range: a port bound and released inside it can be
+    taken by any outgoing connection before the listener it was meant for binds it."""
+    top = _ephemeral_low()
+    bottom = max(1024, top - 12000)
+    candidates = list(range(bottom, top))
+    random.shuffle(candidates)
+    for port in candidates + [0]:
+        if port in _used_ports:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
             port = s.getsockname()[1]
         if port not in _used_ports:
             _used_ports.add(port)
             return port
+    raise RuntimeError("no free loopback port")
 
 
 class Procs:
