@@ -107,12 +107,13 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
             while true {
                 if !timers.isEmpty {
                     let now = MonotonicTime.now
-                    // A cancelled sleeper's timer goes too (firing it does nothing: its task went on).
-                    let over = { (timer: Timer) in timer.due <= now || timer.sleeper.isCancelled }
-                    if timers.contains(where: over) {
+                    // One pass, in place: the timers that are over move to the end. A cancelled
+                    // sleeper's timer goes too (firing it does nothing: its task went on).
+                    let split = timers.partition { $0.due <= now || $0.sleeper.isCancelled }
+                    if split < timers.endIndex {
                         // In the order they fell due (several may, in one wake-up).
-                        fired = timers.filter(over).sorted { $0.due < $1.due }.map(\.sleeper)
-                        timers.removeAll(where: over)
+                        fired = timers[split...].sorted { $0.due < $1.due }.map(\.sleeper)
+                        timers.removeSubrange(split...)
                     }
                 }
                 if !jobs.isEmpty || !fired.isEmpty || stopped { break }
