@@ -39,8 +39,8 @@ extension Bench {
         results["daemon_requests_per_s"] = w.requestsPerSecond
         results["daemon_cpu_us_per_request"] = w.cpuPerRequest * 1e6
         // Every point of the bench station is read once a second.
-        let daemonValuesPerSecond = Double(BenchStation.pointCount)
-        results["daemon_cpu_us_per_value"] = w.cpuSecondsPerHour / 3600 / daemonValuesPerSecond * 1e6
+        let daemonPerValue = w.cpuSecondsPerHour / 3600 / Double(BenchStation.pointCount)
+        results["daemon_cpu_us_per_value"] = daemonPerValue * 1e6
         for (file, growth) in daemon.fileGrowth {
             results["daemon_\(file)_growth_bytes_per_day"] = Double(growth) / max(w.seconds, 1e-9) * 86400
         }
@@ -72,8 +72,8 @@ extension Bench {
             results["collectd_cpu_us_per_request"] = c.cpuPerRequest * 1e6
             results["collectd_points"] = Double(collectd.collected)
             // collectd's Interval is 1 s: each collected point once a second.
-            let collectdValuesPerSecond = Double(max(collectd.collected, 1))
-            results["collectd_cpu_us_per_value"] = c.cpuSecondsPerHour / 3600 / collectdValuesPerSecond * 1e6
+            let collectdPerValue = c.cpuSecondsPerHour / 3600 / Double(max(collectd.collected, 1))
+            results["collectd_cpu_us_per_value"] = collectdPerValue * 1e6
             func ratio(_ key: String, _ ours: Double, _ theirs: Double) {
                 if theirs > 0 {
                     results[key] = ours / theirs
@@ -85,9 +85,7 @@ extension Bench {
             ratio("daemon_hwm_ratio_vs_collectd", Double(daemon.hwmKiB), Double(collectd.hwmKiB))
             ratio("daemon_cpu_ratio_vs_collectd", w.cpuSecondsPerHour, c.cpuSecondsPerHour)
             ratio("daemon_cpu_per_request_ratio_vs_collectd", w.cpuPerRequest, c.cpuPerRequest)
-            ratio(
-                "daemon_cpu_per_value_ratio_vs_collectd", w.cpuSecondsPerHour / daemonValuesPerSecond,
-                c.cpuSecondsPerHour / collectdValuesPerSecond)
+            ratio("daemon_cpu_per_value_ratio_vs_collectd", daemonPerValue, collectdPerValue)
             ratio("daemon_bytes_per_day_ratio_vs_collectd", w.bytesPerDay, c.bytesPerDay)
             ratio("daemon_requests_ratio_vs_collectd", w.requestsPerSecond, c.requestsPerSecond)
             report.append("\ncollectd config (generated from the station config): \(collectd.configPath)")
