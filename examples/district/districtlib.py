@@ -2,6 +2,7 @@
 node-exporter binaries on loopback, simulated stations (waystation-sim, waystationd, waystation-web),
 config rendering, the HTTP APIs, and a tiny webhook receiver.
 Python 3.11 standard library only. Every process started here is remembered and stopped by its pid."""
+import itertools
 import json
 import os
 import random
@@ -53,9 +54,9 @@ def free_port():
     taken by any outgoing connection before the listener it was meant for binds it."""
     top = _ephemeral_low()
     bottom = max(1024, top - 12000)
-    candidates = list(range(bottom, top))
-    random.shuffle(candidates)
-    for port in candidates + [0]:
+    # Random picks below the range, then the kernel's choice.
+    picks = (random.randrange(bottom, top) for _ in range(1000 if top - bottom >= 100 else 0))
+    for port in itertools.chain(picks, [0]):
         if port in _used_ports:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
