@@ -7,7 +7,7 @@ PREFIX      ?= /usr/local
 DESTDIR     ?=
 # Release builds are what ships: the Swift runtime linked statically (Debian ships none), bound at load.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
-APT_PACKAGES := libmodbus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
+APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
                 prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
 
 .PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district
@@ -51,6 +51,7 @@ SYSTEMTEST ?= 1
 test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	python3 Tests/toml/run-toml-test.py --decoder .build/debug/toml-test-decoder
 	python3 examples/district/test-district.py --bin .build/debug
 ifneq ($(SYSTEMTEST),0)
 	$(MAKE) systemtest

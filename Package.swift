@@ -50,6 +50,13 @@ let package = Package(
         ),
         // struct ucred, SO_PEERGROUPS and getgrouplist, which Swift's Glibc module does not reach.
         .target(name: "CShim"),
+        // toml++ (Debian libtomlplusplus-dev, a shared library) behind a small C interface: the TOML
+        // parser of configs and profiles, its tree handed to Swift as flat items.
+        .target(
+            name: "CTOML",
+            cxxSettings: [.define("TOML_HEADER_ONLY", to: "0"), .define("TOML_SHARED_LIB", to: "1")],
+            linkerSettings: [.linkedLibrary("tomlplusplus")]
+        ),
 
         // The control protocol: varlink framing, the request and reply types of io.waystation.Station,
         // its errors, a client, and the interface text (embedded from the one .varlink file). Also the
@@ -64,7 +71,7 @@ let package = Package(
         // domains share (reload, station snapshots, relays, event broadcasting). No I/O beyond files.
         .target(
             name: "WaystationCore",
-            dependencies: ["CShim", "WaystationProtocol"],
+            dependencies: ["CShim", "CTOML", "WaystationProtocol"],
             swiftSettings: essentials
         ),
         // Modbus client over libmodbus: one owner per context, on a dedicated thread per bus.
@@ -117,7 +124,8 @@ let package = Package(
         .target(
             name: "WaystationDaemon",
             dependencies: [
-                "CShim", "WaystationCore", "WaystationStorage", "WaystationPolling", "WaystationVisits", "WaystationAlerts",
+                "CShim", "WaystationCore", "WaystationStorage", "WaystationPolling", "WaystationVisits",
+                "WaystationAlerts",
                 "WaystationControl", logging, lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -176,6 +184,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // toml-test's decoder (`make test` runs the TOML 1.0 suite through it; not installed): one
+        // document on stdin, its tagged JSON on stdout, non-zero exit when refused.
+        .executableTarget(
+            name: "toml-test-decoder",
+            dependencies: ["WaystationCore"],
+            swiftSettings: strict
+        ),
         // `make bench`: figures for speed, CPU, memory and bytes written.
         .executableTarget(
             name: "waystation-bench",
@@ -204,5 +219,6 @@ let package = Package(
             swiftSettings: strict
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

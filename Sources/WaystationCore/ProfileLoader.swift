@@ -42,6 +42,13 @@ public enum ProfileLoader {
         return parse(source: source)
     }
 
+    /// Parses profile bytes as a file holds them (the fuzzer feeds these).
+    public static func parse(bytes: [UInt8], path: String) -> Result<Profile, ConfigErrors> {
+        let source: TOMLSource
+        do { source = try TOMLSource(path: path, bytes: bytes) } catch { return .failure(ConfigErrors([error])) }
+        return parse(source: source)
+    }
+
     static func parse(source: TOMLSource) -> Result<Profile, ConfigErrors> {
         let root = TableReader(source: source, table: source.root, section: nil)
         var errors: [ConfigError] = []
@@ -64,10 +71,12 @@ public enum ProfileLoader {
         errors += p.finish()
 
         var points: [PointSpec] = []
+        var pointTables: [TOMLTable] = []
         for (i, table) in root.tables("point").enumerated() {
             let r = TableReader(source: source, table: table, section: "point", index: i)
             if let point = parsePoint(r) {
                 points.append(point)
+                pointTables.append(table)
             }
             errors += r.finish()
         }
@@ -86,7 +95,7 @@ public enum ProfileLoader {
         if points.isEmpty, errors.isEmpty {
             errors.append(root.error(nil, "a profile needs at least one [[point]]"))
         }
-        errors += checkOverlaps(points, source: source)
+        errors += checkOverlaps(points, tables: pointTables, source: source)
 
         if !errors.isEmpty { return .failure(ConfigErrors(errors)) }
         var profile = Profile(
@@ -164,14 +173,16 @@ public enum ProfileLoader {
         return spec
     }
 
-    static func checkOverlaps(_ points: [PointSpec], source: TOMLSource) -> [ConfigError] {
+    /// Duplicate names and overlapping addresses; `tables[i]` is the table `points[i]` was read from.
+    static func checkOverlaps(_ points: [PointSpec], tables: [TOMLTable], source: TOMLSource) -> [ConfigError] {
+        func line(_ key: String, _ i: Int) -> Int? { tables[i].lines[key] ?? tables[i].line }
         var errors: [ConfigError] = []
         var names: Set<String> = []
         for (i, point) in points.enumerated() {
             if !names.insert(point.name).inserted {
                 errors.append(
                     ConfigError(
-                        file: source.path, line: source.keyLine("name", section: "point", index: i),
+                        file: source.path, line: line("name", i),
                         key: "[[point]] \"\(point.name)\" key 'name'", message: "duplicate point name"))
             }
         }
@@ -181,7 +192,7 @@ public enum ProfileLoader {
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.element.address <= a.element.lastAddress {
                 errors.append(
                     ConfigError(
-                        file: source.path, line: source.keyLine("address", section: "point", index: b.offset),
+                        file: source.path, line: line("address", b.offset),
                         key: "[[point]] \"\(b.element.name)\" key 'address'",
                         message:
                             "overlaps point \"\(a.element.name)\" (\(table.displayName) \(a.element.address)…\(a.element.lastAddress))"

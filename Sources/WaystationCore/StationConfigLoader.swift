@@ -27,6 +27,15 @@ public enum StationConfigLoader {
         return try load(source: source, extraProfilePaths: extraProfilePaths)
     }
 
+    /// Loads a config from bytes as a file holds them (the fuzzer feeds these).
+    public static func load(bytes: [UInt8], path: String, extraProfilePaths: [String] = []) throws(ConfigErrors)
+        -> StationConfig
+    {
+        let source: TOMLSource
+        do { source = try TOMLSource(path: path, bytes: bytes) } catch { throw ConfigErrors([error]) }
+        return try load(source: source, extraProfilePaths: extraProfilePaths)
+    }
+
     static func load(source: TOMLSource, extraProfilePaths: [String]) throws(ConfigErrors) -> StationConfig {
         var errors: [ConfigError] = []
         let root = TableReader(source: source, table: source.root, section: nil)

@@ -1,72 +1,67 @@
-/// A TOML file's text and parsed root, with a locator that finds the line a key was written on.
-///
-/// Keys carry the line they were set on (`TOMLTable.lines`); headers are found by scanning the text:
-/// the n-th `[[name]]` (or `[name]`) header.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A config or profile file's path and parsed root (the loaders' parse entry). Each table carries
+/// the lines of its keys and of its header (`TOMLTable.lines`, `TOMLTable.line`), so every error
+/// can name its line. Dates and times are refused here: no key takes one.
 struct TOMLSource {
     let path: String
-    let lines: [String]
     let root: TOMLTable
 
     init(path: String) throws(ConfigError) {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try SystemIO.readText(path)
+            bytes = try Self.readBounded(path, limit: TOMLParser.maxBytes)
         } catch {
-            throw ConfigError(file: path, message: "cannot read file: \(error)")
+            throw ConfigError(file: path, message: "cannot read file: \(String(cString: strerror(error.code)))")
         }
-        try self.init(path: path, text: text)
+        try self.init(path: path, bytes: bytes)
+    }
+
+    /// A document's bytes (as read from a file: the parser checks they are UTF-8).
+    init(path: String, bytes: [UInt8]) throws(ConfigError) {
+        self.path = path
+        self.root = try Self.parse(path: path) { () throws(TOMLError) in try TOMLParser.parse(bytes: bytes) }
     }
 
     init(path: String, text: String) throws(ConfigError) {
         self.path = path
-        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        self.root = try Self.parse(path: path) { () throws(TOMLError) in try TOMLParser.parse(text) }
+    }
+
+    private static func parse(path: String, _ body: () throws(TOMLError) -> TOMLTable) throws(ConfigError)
+        -> TOMLTable
+    {
         do {
-            self.root = try TOMLParser.parse(text)
+            return try body()
         } catch {
-            throw ConfigError(file: path, line: error.line, message: "invalid TOML: \(error.message)")
+            throw ConfigError(
+                file: path, line: error.line, key: error.key.map { "key '\($0)'" },
+                message: "invalid TOML: \(error.message)")
         }
     }
 
-    /// The 1-based line of a section header: `[name]` (index 0) or the index-th `[[name]]`.
-    func headerLine(_ section: String, index: Int) -> Int? {
-        var seen = 0
-        for (number, raw) in lines.enumerated() {
-            let line = Self.stripComment(raw).trimmingWhitespace()
-            if line == "[[\(section)]]" || line == "[\(section)]" {
-                if seen == index { return number + 1 }
-                seen += 1
+    struct ReadError: Error { var code: Int32 }
+
+    /// At most `limit + 1` bytes of a file: enough to refuse a larger one without reading it all (a
+    /// config pointed at /dev/zero must not fill the memory).
+    static func readBounded(_ path: String, limit: Int) throws(ReadError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadError(code: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                bytes.append(contentsOf: chunk[..<n])
+            } else if n == 0 {
+                return bytes
+            } else if errno != EINTR {
+                throw ReadError(code: errno)
             }
         }
-        return nil
-    }
-
-    /// The 1-based line a key is set on inside a section, or the section's header line.
-    func keyLine(_ key: String, section: String?, index: Int) -> Int? {
-        let start: Int
-        if let section {
-            guard let header = headerLine(section, index: index) else { return nil }
-            start = header  // index of the line after the header (0-based)
-        } else {
-            start = 0
-        }
-        var number = start
-        while number < lines.count {
-            let line = Self.stripComment(lines[number]).trimmingWhitespace()
-            if line.hasPrefix("[") { break }
-            if let eq = line.firstIndex(of: "=") {
-                let name = line[..<eq].trimmingWhitespace().trimmingScalars { $0 == "\"" || $0 == "'" }
-                if name == key { return number + 1 }
-            }
-            number += 1
-        }
-        return section == nil ? nil : start
-    }
-
-    private static func stripComment(_ line: String) -> String {
-        guard let hash = line.firstIndex(of: "#") else { return line }
-        // Good enough for our files: a '#' inside a quoted string on a header or key line is rare.
-        let before = line[..<hash]
-        if before.filter({ $0 == "\"" }).count % 2 == 1 { return line }
-        return String(before)
+        return bytes
     }
 }

@@ -23,9 +23,7 @@ final class TableReader {
     }
 
     func error(_ key: String?, _ message: String) -> ConfigError {
-        let line =
-            key.flatMap { table.lines[$0] } ?? key.flatMap { source.keyLine($0, section: section, index: index) }
-            ?? section.flatMap { source.headerLine($0, index: index) }
+        let line = key.flatMap { table.lines[$0] } ?? table.line
         let where_ = key.map { "\(label) key '\($0)'" } ?? label
         return ConfigError(file: source.path, line: line, key: where_, message: message)
     }
@@ -50,6 +48,7 @@ final class TableReader {
         case .bool: return "a boolean"
         case .table: return "a table"
         case .array: return "an array"
+        case .dateTime: return "a date or time"
         }
     }
 

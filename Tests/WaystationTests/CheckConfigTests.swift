@@ -157,6 +157,41 @@ struct CheckConfigTests {
         }
     }
 
+    /// About 50,000 levels of each shape (~100 KB): the hand-made parser overflowed its stack on them
+    /// and `--check-config` died of SIGSEGV (exit 139); a SIGHUP took the running daemon down.
+    static let deepShapes: [String: String] = {
+        let n = 50_000
+        let dotted = Array(repeating: "a", count: n).joined(separator: ".")
+        return [
+            "arrays": "deep = " + String(repeating: "[", count: n) + String(repeating: "]", count: n) + "\n",
+            "inline tables": "deep = " + String(repeating: "{b=", count: n) + "1" + String(repeating: "}", count: n)
+                + "\n",
+            "dotted keys": dotted + " = 1\n",
+            "table headers": "[" + dotted + "]\n",
+            "array-of-tables headers": "[[" + dotted + "]]\n",
+        ]
+    }()
+
+    @Test("a deeply nested config is refused with its line, without a crash", arguments: deepShapes.keys.sorted())
+    func deepConfig(shape: String) async throws {
+        let deep = try #require(Self.deepShapes[shape])
+        let line = Self.base.filter { $0 == "\n" }.count + 1
+        let (status, output) = try await Self.run(config: Self.base + deep, profile: Self.goodProfile)
+        #expect(status > 0 && status < 128, "\(shape): exit \(status): \(output.prefix(500))")
+        #expect(
+            output.contains("station.toml:\(line): invalid TOML: nested deeper than 100 levels"),
+            "\(output.prefix(500))")
+    }
+
+    @Test("a config over 1 MiB is refused without being read whole")
+    func hugeConfig() async throws {
+        let padding = String(repeating: "# padding\n", count: 110_000)
+        let (status, output) = try await Self.run(config: Self.base + padding, profile: Self.goodProfile)
+        #expect(status > 0 && status < 128, "exit \(status)")
+        #expect(output.contains("station.toml: invalid TOML: larger than"), "\(output.prefix(500))")
+        #expect(output.contains("larger than 1048576 bytes (1 MiB)"), "\(output.prefix(500))")
+    }
+
     @Test("a bus that cannot keep up is warned about")
     func slowBus() async throws {
         let slow = Self.base.replacingOccurrences(of: "baud = 9600", with: "baud = 1200")

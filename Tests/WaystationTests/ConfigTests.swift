@@ -82,6 +82,54 @@ struct ConfigTests {
         #expect(wrongType.contains { $0.message.contains("expected an integer, got a string") })
     }
 
+    @Test("the profile shape [[point]] then [point.labels], repeated, loads (the hand-made parser refused it)")
+    func pointLabels() throws {
+        let text =
+            "[profile]\nname = \"p\"\nkind = \"fridge\"\n\n"
+            + "[[point]]\nname = \"door\"\ntable = \"discrete\"\naddress = 0\ntype = \"bool\"\n"
+            + "[point.labels]\n0 = \"closed\"\n1 = \"open\"\n\n"
+            + "[[point]]\nname = \"mode\"\ntable = \"holding\"\naddress = 0\ntype = \"uint16\"\n"
+            + "[point.labels]\n0 = \"off\"\n1 = \"cool\"\n"
+        let profile = try ProfileLoader.parse(text: text, path: "/x/p.toml").get()
+        #expect(profile.point(named: "door")?.labels == [0: "closed", 1: "open"])
+        #expect(profile.point(named: "mode")?.labels == [0: "off", 1: "cool"])
+    }
+
+    /// Writes bytes to a temporary file and loads it as a profile.
+    static func loadProfile(bytes: [UInt8]) throws -> Result<Profile, ConfigErrors> {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ws-p-\(UUID().uuidString).toml").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return ProfileLoader.parse(path: path)
+    }
+
+    static let minimalProfile =
+        "[profile]\nname = \"p\"\nkind = \"fridge\"\n[[point]]\nname = \"t\"\ntable = \"input\"\naddress = 0\ntype = \"int16\"\n"
+
+    @Test("a file starting with a UTF-8 byte order mark loads (Windows editors write one)")
+    func byteOrderMark() throws {
+        let profile = try Self.loadProfile(bytes: [0xEF, 0xBB, 0xBF] + Array(Self.minimalProfile.utf8)).get()
+        #expect(profile.points.map(\.name) == ["t"])
+    }
+
+    @Test("invalid UTF-8, a date and an oversized file are refused naming the file and line")
+    func refusedFiles() throws {
+        let utf8 = try Self.loadProfile(
+            bytes: Array(Self.minimalProfile.utf8) + Array("unit = \"".utf8) + [0xC3, 0x28, 0x22, 0x0A])
+        guard case .failure(let e) = utf8 else { Issue.record("invalid UTF-8 was accepted"); return }
+        #expect(e.errors.first?.line == 9 && e.errors.first?.message.contains("invalid utf-8") == true, "\(e)")
+        #expect(e.errors.first?.description.contains(".toml:9: invalid TOML") == true, "\(e)")
+
+        let date = Self.profileErrors("[[point]]\nname = \"t\"\nsince = 2026-01-01\n")
+        #expect(date.first?.line == 7, "\(date)")
+        #expect(date.first?.key == "key 'point.since'", "\(date)")
+        #expect(date.first?.message.contains("dates and times are not supported") == true, "\(date)")
+
+        let big = try Self.loadProfile(bytes: Array(Self.minimalProfile.utf8) + Array(repeating: 0x0A, count: 1 << 20))
+        guard case .failure(let b) = big else { Issue.record("a file over 1 MiB was accepted"); return }
+        #expect(b.errors.first?.message.contains("larger than 1048576 bytes (1 MiB)") == true, "\(b)")
+    }
+
     @Test("bad TOML reports the parser's line")
     func badTOML() {
         let errors = Self.profileErrors("[[point]\nname = 1\n")
