@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // HMAC-SHA256 for rider pseudonyms; since 4.0 it builds on FoundationEssentials only.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -97,7 +99,10 @@ let package = Package(
         // Check-ins: pseudonymised visits, occupancy, statistics.
         .target(
             name: "WaystationVisits",
-            dependencies: ["WaystationCore", "WaystationStorage", logging, lifecycle],
+            dependencies: [
+                "WaystationCore", "WaystationStorage", logging, lifecycle,
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: essentials
         ),
         // Alert rules and their lifecycle, the charging-slot interlocks (a pure engine), alert

@@ -8,7 +8,7 @@ public enum AlertAction: Sendable, Equatable {
     /// Switch a slot's relay off and read it back; the outcome goes back to `AlertEngine.tripped`.
     case switchOff(slot: String, relay: StationConfig.PointRef, kind: InterlockLogic.Kind, reason: String)
     /// Record durably that the slot is held off, with an audit entry.
-    case latch(slot: String, reason: String)
+    case latch(slot: String, InterlockLogic.Latch)
     /// Tell `Watch` subscribers.
     case publish(AlertEvent)
     /// Write a log line.

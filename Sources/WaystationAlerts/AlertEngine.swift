@@ -14,8 +14,8 @@ public struct AlertEngine: Sendable {
     /// Every known alert by fingerprint (inactive ones are forgotten when not stored).
     public private(set) var alerts: [String: AlertInstance] = [:]
     public private(set) var silences: [SilenceEntry] = []
-    /// Slots held off by an interlock, with the reason; kept until an admin re-enables them.
-    public private(set) var latched: [String: String] = [:]
+    /// Slots held off by an interlock, with its kind and reason; kept until an admin re-enables them.
+    public private(set) var latched: [String: InterlockLogic.Latch] = [:]
     /// Slots whose switch-off could not be confirmed: retried every tick.
     public private(set) var failingTrips: [String: (kind: InterlockLogic.Kind, reason: String)] = [:]
     /// The interlocks' own memory: unknown-since clocks and recent temperatures.
@@ -36,7 +36,7 @@ public struct AlertEngine: Sendable {
 
     public init(
         config: StationConfig, alerts: [AlertInstance] = [], silences: [SilenceEntry] = [],
-        latched: [String: String] = [:]
+        latched: [String: InterlockLogic.Latch] = [:]
     ) {
         self.config = config
         for a in alerts { self.alerts[a.fingerprint] = a }
@@ -139,8 +139,9 @@ public struct AlertEngine: Sendable {
             failingTrips[id] = nil
             let firstTime = latched[id] == nil
             if firstTime {
-                latched[id] = reason
-                actions.append(.latch(slot: id, reason: reason))
+                let latch = InterlockLogic.Latch(kind, reason)
+                latched[id] = latch
+                actions.append(.latch(slot: id, latch))
             }
             actions.append(
                 .log(
@@ -363,11 +364,11 @@ public struct AlertEngine: Sendable {
 
     /// Holds every slot off (latched) with a reason: after the database had to be recovered, nobody
     /// knows which slots were held off, so all are, until an admin re-enables each one.
-    public mutating func latchAll(reason: String) -> [AlertAction] {
+    public mutating func latchAll(_ latch: InterlockLogic.Latch) -> [AlertAction] {
         var actions: [AlertAction] = []
         for slot in config.slots where latched[slot.id] == nil {
-            latched[slot.id] = reason
-            actions.append(.latch(slot: slot.id, reason: reason))
+            latched[slot.id] = latch
+            actions.append(.latch(slot: slot.id, latch))
         }
         return actions
     }

@@ -14,8 +14,10 @@ import WaystationStorage
 public actor AlertService: Service, Reloadable, PollObserver {
     /// On the station's thread with the monitor: a poll's evaluation is no thread switch.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        ThreadExecutor.station.asUnownedSerialExecutor()
+        station.asUnownedSerialExecutor()
     }
+    /// The station's thread, given by the composition root.
+    private nonisolated let station: ThreadExecutor
     private var engine: AlertEngine
     private let store: AlertStore
     private let snapshots: any StationSnapshotSource
@@ -29,20 +31,20 @@ public actor AlertService: Service, Reloadable, PollObserver {
     /// retried every second, before anything newer, so nothing is lost or reordered.
     private var unsaved: [(alerts: [AlertInstance], outbox: [OutboxMessage], at: Date)] = []
     private var lastSaveError: String?
-    private var unsavedLatches: [(slot: String, reason: String, at: Date)] = []
+    private var unsavedLatches: [(slot: String, latch: InterlockLogic.Latch, at: Date)] = []
     /// When `tick` last ran, and when a poll last came (monotonic).
     private var lastTick: ContinuousClock.Instant?
     private var lastPoll: ContinuousClock.Instant?
     /// Set by `run`: only the running service ticks from polls (tests that drive `tick` keep control).
     private var running = false
 
-    private func recordLatch(_ slot: String, _ reason: String, at: Date? = nil) async -> Bool {
+    private func recordLatch(_ slot: String, _ latch: InterlockLogic.Latch, at: Date? = nil) async -> Bool {
         do {
             try await store.setSlotLock(
-                slot, reason: reason,
+                slot, latch,
                 audit: AuditRecord(
                     at: at ?? now(), uid: 0, user: "interlock", action: "interlock", target: slot, old: "on",
-                    new: "off: \(reason)"))
+                    new: "off: \(latch.reason)"))
             return true
         } catch {
             logger.error(
@@ -54,8 +56,9 @@ public actor AlertService: Service, Reloadable, PollObserver {
 
     public init(
         config: StationConfig, store: AlertStore, snapshots: any StationSnapshotSource, relays: any RelayControl,
-        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger, station: ThreadExecutor, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.station = station
         self.engine = AlertEngine(config: config)
         self.store = store
         self.snapshots = snapshots
@@ -116,14 +119,14 @@ public actor AlertService: Service, Reloadable, PollObserver {
     }
 
     /// Latches every slot (after a database recovery): they stay off until an admin re-enables them.
-    public func latchAll(reason: String) async {
-        await perform(engine.latchAll(reason: reason))
+    public func latchAll(kind: InterlockLogic.Kind, reason: String) async {
+        await perform(engine.latchAll(InterlockLogic.Latch(kind, reason)))
     }
 
     /// Retries unsaved latches and alert state, oldest first; stops at the first failure.
     private func flushUnsaved() async {
         while let first = unsavedLatches.first {
-            guard await recordLatch(first.slot, first.reason, at: first.at) else { return }
+            guard await recordLatch(first.slot, first.latch, at: first.at) else { return }
             unsavedLatches.removeFirst()
         }
         while let first = unsaved.first {
@@ -142,7 +145,7 @@ public actor AlertService: Service, Reloadable, PollObserver {
 
     public func run() async throws {
         // The timer is kept by the station's thread, which wakes for polls anyway (no pool thread).
-        let station = ThreadExecutor.station
+        let station = self.station
         await withTaskExecutorPreference(station) {
             try? await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
@@ -195,9 +198,9 @@ public actor AlertService: Service, Reloadable, PollObserver {
                 await perform(
                     engine.tripped(
                         slot: slot, kind: kind, reason: reason, confirmedOff: ok, failure: failure, now: now()))
-            case .latch(let slot, let reason):
+            case .latch(let slot, let latch):
                 // Held in memory at once (the engine has it); recorded durably now, or retried.
-                if !(await recordLatch(slot, reason)) { unsavedLatches.append((slot, reason, now())) }
+                if !(await recordLatch(slot, latch)) { unsavedLatches.append((slot, latch, now())) }
             case .publish(let event):
                 events.publish(event)
             case .log(let level, let message, let metadata):
@@ -228,7 +231,7 @@ public actor AlertService: Service, Reloadable, PollObserver {
 
     public var activeCount: Int { engine.firingCount }
 
-    public var latchedSlots: [String: String] { engine.latched }
+    public var latchedSlots: [String: InterlockLogic.Latch] { engine.latched }
 
     public func acknowledge(_ fingerprint: String, note: String, by user: String, uid: UInt32) async throws
         -> AlertInstance
@@ -264,12 +267,12 @@ public actor AlertService: Service, Reloadable, PollObserver {
         // waits must not find the slot latched yet on (it would switch it off again and leave it
         // off and unlatched while the admin is told it is on). If switching on fails, the slot is
         // unlatched and off: safe, and the admin is told.
-        let reason = engine.latched[slotID]
+        let held = engine.latched[slotID]
         try await store.setSlotLock(
-            slotID, reason: nil,
+            slotID, nil,
             audit: AuditRecord(
                 at: now(), uid: uid, user: user, action: "enable-slot", target: slotID,
-                old: reason.map { "off: \($0)" }, new: "on"))
+                old: held.map { "off: \($0.reason)" }, new: "on"))
         unsavedLatches.removeAll { $0.slot == slotID }
         await perform(engine.enabled(slotID, now: now()))
         do {

@@ -77,24 +77,3 @@ extension AlertStore.SilenceRecord: FetchableRecord, MutablePersistableRecord {
         ["id": id, "matchers": try AlertStore.json(matchers), "until": until, "by": by, "comment": comment]
     }
 }
-
-extension AlertStore.OutboxItem: FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "outbox"
-
-    public init(row: Row) throws {
-        id = try row["id"]
-        target = try row["target"]
-        created = try row["created"]
-        payload = try row["payload"]
-        attempts = try row["attempts"]
-        delivered = try row["delivered"]
-        failed = try row["failed"]
-    }
-
-    public func databaseColumns() -> KeyValuePairs<String, (any DatabaseValueConvertible)?> {
-        [
-            "id": id, "target": target, "created": created, "payload": payload, "attempts": attempts,
-            "delivered": delivered, "failed": failed,
-        ]
-    }
-}

@@ -6,7 +6,8 @@
 import WaystationCore
 import WaystationStorage
 
-/// The alerts domain's tables: alert state, silences, the notification outbox, latched slots.
+/// The alerts domain's tables: alert state, silences, latched slots. Notifications go through the
+/// outbox's owner, `Outbox` (in storage), in the same transaction as the alert state they announce.
 public struct AlertStore: Sendable {
     public let database: StationDatabase
 
@@ -86,18 +87,6 @@ public struct AlertStore: Sendable {
         var comment: String
     }
 
-    /// One outbox row: one notification for one target, delivered in id order.
-    public struct OutboxItem: Codable, Sendable, Equatable {
-        public var id: Int64?
-        public var target: String
-        public var created: Int64
-        public var payload: String
-        public var attempts: Int
-        public var delivered: Int64?
-        /// Set when the receiver refused it for good (dead letter): kept, no longer retried.
-        public var failed: Int64?
-    }
-
     public static let migrations = [
         StorageMigration(order: 4, "v4: alerts, silences, outbox, slot locks") { db in
             try db.execute(
@@ -111,19 +100,13 @@ public struct AlertStore: Sendable {
                         id INTEGER PRIMARY KEY,
                         body TEXT NOT NULL,           -- matchers, until, by, comment as JSON (until v5)
                         until INTEGER NOT NULL);
-                    CREATE TABLE outbox (
-                        id INTEGER PRIMARY KEY,
-                        target TEXT NOT NULL,
-                        created INTEGER NOT NULL,
-                        payload TEXT NOT NULL,
-                        attempts INTEGER NOT NULL DEFAULT 0,
-                        delivered INTEGER);
-                    CREATE INDEX outbox_pending ON outbox(target, id) WHERE delivered IS NULL;
                     CREATE TABLE slot_lock (
                         slot TEXT PRIMARY KEY,
                         reason TEXT NOT NULL,
                         at INTEGER NOT NULL) WITHOUT ROWID;
                     """)
+            // Shipped in this migration; the table's owner keeps its shape.
+            try Outbox.create(db)
         },
         // Columns instead of JSON bodies; existing rows are carried over.
         StorageMigration(order: 5, "v5: alert and silence columns") { db in
@@ -173,9 +156,20 @@ public struct AlertStore: Sendable {
                     ALTER TABLE silence_v5 RENAME TO silence;
                     """)
         },
-        // Dead letters: a notification its receiver refuses for good stops blocking the ones after it.
-        StorageMigration(order: 7, "v7: outbox dead letters") { db in
-            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN failed INTEGER")
+        // A latch's kind as a value (it was read back from the start of the English reason, so a
+        // "storage recovered" latch showed as overheated). Old rows get it derived once, here.
+        StorageMigration(order: 9, "v9: slot lock kinds") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE slot_lock ADD COLUMN kind TEXT NOT NULL DEFAULT 'overheated';
+                    UPDATE slot_lock SET kind = CASE
+                        WHEN reason LIKE 'smoke%' THEN 'smoke'
+                        WHEN reason LIKE 'temperature sensor lost%' THEN 'sensor_lost'
+                        WHEN reason LIKE 'temperature rising%' THEN 'temperature_rising'
+                        WHEN reason LIKE 'drawing%' THEN 'no_battery'
+                        WHEN reason LIKE 'storage recovered%' THEN 'storage_recovered'
+                        ELSE 'overheated' END;
+                    """)
         },
     ]
 
@@ -185,13 +179,8 @@ public struct AlertStore: Sendable {
         guard !alerts.isEmpty || !outbox.isEmpty else { return }
         try await database.write { db in
             for a in alerts { try AlertRecord(a, updated: now).save(db) }
-            for o in outbox {
-                var item = OutboxItem(
-                    target: o.target, created: StationDatabase.ms(now), payload: o.payload, attempts: 0)
-                try item.insert(db)
-            }
+            for o in outbox { try Outbox.insert(db, target: o.target, payload: o.payload, at: now) }
         }
-        if !outbox.isEmpty { Outbox.bell.ring() }
     }
 
     public func loadAlerts() async throws -> [AlertInstance] {
@@ -222,62 +211,27 @@ public struct AlertStore: Sendable {
         }
     }
 
-    /// The oldest undelivered notification of a target.
-    public func nextOutbox(target: String) async throws -> OutboxItem? {
+    /// Latched (tripped) slots: slot → kind and reason.
+    public func slotLocks() async throws -> [String: InterlockLogic.Latch] {
         try await database.read { db in
-            try OutboxItem.fetchOne(
-                db,
-                sql:
-                    "SELECT * FROM outbox WHERE target = ? AND delivered IS NULL AND failed IS NULL ORDER BY id LIMIT 1",
-                arguments: [target])
-        }
-    }
-
-    public func markDelivered(_ id: Int64, at now: Date) async throws {
-        try await database.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET delivered = ? WHERE id = ?", arguments: [StationDatabase.ms(now), id])
-        }
-    }
-
-    /// Gives up on a notification its receiver refuses for good (a dead letter, kept for inspection).
-    public func markFailed(_ id: Int64, at now: Date) async throws {
-        try await database.write { db in
-            try db.execute(sql: "UPDATE outbox SET failed = ? WHERE id = ?", arguments: [StationDatabase.ms(now), id])
-        }
-    }
-
-    public func markAttempt(_ id: Int64) async throws {
-        try await database.write { db in
-            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", arguments: [id])
-        }
-    }
-
-    /// Undelivered notifications (figures, self-test).
-    public func outboxBacklog() async throws -> Int {
-        try await database.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE delivered IS NULL AND failed IS NULL") ?? 0
-        }
-    }
-
-    /// Latched (tripped) slots: slot → reason.
-    public func slotLocks() async throws -> [String: String] {
-        try await database.read { db in
-            var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT slot, reason FROM slot_lock") {
-                try result[row["slot"]] = row["reason"]
+            var result: [String: InterlockLogic.Latch] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT slot, kind, reason FROM slot_lock") {
+                let kind: String = try row["kind"]
+                // A kind this version does not know still holds the slot off (its words say why).
+                try result[row["slot"]] = InterlockLogic.Latch(
+                    InterlockLogic.Kind(rawValue: kind) ?? .overheated, row["reason"])
             }
             return result
         }
     }
 
-    /// Latches or releases a slot, and audits it, in one durable transaction.
-    public func setSlotLock(_ slot: String, reason: String?, audit e: AuditRecord) async throws {
+    /// Latches (with its kind and reason) or releases a slot, and audits it, in one durable transaction.
+    public func setSlotLock(_ slot: String, _ latch: InterlockLogic.Latch?, audit e: AuditRecord) async throws {
         try await database.durableWrite { db in
-            if let reason {
+            if let latch {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO slot_lock (slot, reason, at) VALUES (?, ?, ?)",
-                    arguments: [slot, reason, e.at])
+                    sql: "INSERT OR REPLACE INTO slot_lock (slot, kind, reason, at) VALUES (?, ?, ?, ?)",
+                    arguments: [slot, latch.kind.rawValue, latch.reason, e.at])
             } else {
                 try db.execute(sql: "DELETE FROM slot_lock WHERE slot = ?", arguments: [slot])
             }
@@ -292,8 +246,7 @@ public struct AlertStore: Sendable {
             let cutoff = StationDatabase.ms(before)
             try db.execute(sql: "DELETE FROM alert WHERE state = 'resolved' AND updated < ?", arguments: [cutoff])
             var removed = db.changesCount
-            try db.execute(sql: "DELETE FROM outbox WHERE delivered < ?1 OR failed < ?1", arguments: [cutoff])
-            removed += db.changesCount
+            removed += try Outbox.prune(db, before: cutoff)
             try db.execute(sql: "DELETE FROM silence WHERE until < ?", arguments: [cutoff])
             return removed + db.changesCount
         }

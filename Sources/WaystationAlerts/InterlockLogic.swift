@@ -16,18 +16,19 @@ public struct InterlockLogic: Sendable {
     /// Current above this with no battery present is a fault (amperes).
     public static let currentThreshold = 0.1
 
-    /// Why a slot is cut; each raises its own alert.
-    public enum Kind: String, Sendable, CaseIterable {
-        case overheated, noBattery = "no_battery", smoke, sensorLost = "sensor_lost"
-        case temperatureRising = "temperature_rising"
+    /// Why a slot is cut; each raises its own alert. Stored with a latch (`slot_lock.kind`) and sent
+    /// as is to the kiosk, the metrics and `waystationctl`: a value, never read back from the words.
+    public typealias Kind = InterlockKind
 
-        /// The alert it raises.
-        public var alertName: String {
-            switch self {
-            case .overheated, .noBattery, .smoke: "SlotInterlock"
-            case .sensorLost: "SlotSensorLost"
-            case .temperatureRising: "SlotTemperatureRising"
-            }
+    /// A slot held off until an admin re-enables it: why, as a kind and in words.
+    public struct Latch: Sendable, Equatable {
+        public var kind: Kind
+        /// Shown in the alert, the audit log and `waystationctl alerts`.
+        public var reason: String
+
+        public init(_ kind: Kind, _ reason: String) {
+            self.kind = kind
+            self.reason = reason
         }
     }
 
@@ -74,7 +75,7 @@ public struct InterlockLogic: Sendable {
 
     /// Decides what to do given the latest snapshot. `latched` slots stay off whatever the values.
     public mutating func evaluate(
-        slots: [StationConfig.Slot], interlock: StationConfig.Interlock, latched: [String: String],
+        slots: [StationConfig.Slot], interlock: StationConfig.Interlock, latched: [String: Latch],
         snapshot: StationSnapshot, now: Date
     ) -> [Decision] {
         var smokeHazard: String?
@@ -134,7 +135,7 @@ public struct InterlockLogic: Sendable {
                 }
             } else if let held = latched[slot.id], relayOn {
                 // Latched: keep it off until an admin re-enables it.
-                decisions.append(Decision(slot: slot.id, kind: Self.kind(of: held), reason: held, switchOff: true))
+                decisions.append(Decision(slot: slot.id, kind: held.kind, reason: held.reason, switchOff: true))
             }
         }
         return decisions
@@ -164,15 +165,6 @@ public struct InterlockLogic: Sendable {
         return (late.value - early.value) / span
     }
 
-    /// The kind a latch reason was recorded for (the reason text starts with it).
-    public static func kind(of reason: String) -> Kind {
-        if reason.hasPrefix("smoke") { return .smoke }
-        if reason.hasPrefix("temperature sensor lost") { return .sensorLost }
-        if reason.hasPrefix("temperature rising") { return .temperatureRising }
-        if reason.hasPrefix("drawing") { return .noBattery }
-        return .overheated
-    }
-
     /// Whether a slot may be switched back on now: no hazard, and its sensors known right now (no grace).
     public static func hazard(
         for slot: StationConfig.Slot, interlock: StationConfig.Interlock, snapshot: StationSnapshot, now: Date
@@ -198,5 +190,16 @@ public struct InterlockLogic: Sendable {
             return "drawing \(ValueText.format(amps)) A with no battery present"
         }
         return nil
+    }
+}
+
+extension InterlockKind {
+    /// The alert it raises.
+    public var alertName: String {
+        switch self {
+        case .overheated, .noBattery, .smoke, .storageRecovered: "SlotInterlock"
+        case .sensorLost: "SlotSensorLost"
+        case .temperatureRising: "SlotTemperatureRising"
+        }
     }
 }

@@ -15,15 +15,18 @@ import WaystationStorage
 /// back-off while the receiver is down (never skipping ahead, so order holds), across restarts.
 /// An alertmanager target also gets the firing alerts re-sent periodically, as Alertmanager expects.
 public actor Notifier: Service, Reloadable {
-    private let store: AlertStore
+    private let outbox: Outbox
     private let alerts: AlertService
+    /// The station's thread: the loops and their timers run there.
+    private let thread: ThreadExecutor
     private let logger: Logger
     private var config: StationConfig
     private var loops: Task<Void, Never>?
 
-    public init(config: StationConfig, store: AlertStore, alerts: AlertService, logger: Logger) {
+    public init(config: StationConfig, outbox: Outbox, alerts: AlertService, logger: Logger, station: ThreadExecutor) {
+        thread = station
         self.config = config
-        self.store = store
+        self.outbox = outbox
         self.alerts = alerts
         self.logger = logger
     }
@@ -49,10 +52,11 @@ public actor Notifier: Service, Reloadable {
         let targets = config.notify
         let station = config.station
         // On the station's thread, with its timers (the exchanges themselves have their own threads).
-        loops = Task(executorPreference: ThreadExecutor.station) { [store, alerts, logger] in
+        loops = Task(executorPreference: thread) { [outbox, alerts, logger, thread] in
             await withTaskGroup(of: Void.self) { group in
                 for target in targets {
-                    let delivery = Delivery(target: target, station: station.id, store: store, logger: logger)
+                    let delivery = Delivery(
+                        target: target, station: station.id, outbox: outbox, logger: logger, thread: thread)
                     group.addTask { await delivery.deliverLoop() }
                     if target.kind == .alertmanager {
                         group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
@@ -68,15 +72,18 @@ struct Delivery: Sendable {
     let target: StationConfig.Notify
     /// The station's id, part of each notification's idempotency key.
     let station: String
-    let store: AlertStore
+    let outbox: Outbox
     let logger: Logger
+    /// The station's thread, which keeps the waits' timers.
+    let thread: ThreadExecutor
     let poster: HTTPPoster
     let exec: ExecRunner
 
-    init(target: StationConfig.Notify, station: String, store: AlertStore, logger: Logger) {
+    init(target: StationConfig.Notify, station: String, outbox: Outbox, logger: Logger, thread: ThreadExecutor) {
+        self.thread = thread
         self.target = target
         self.station = station
-        self.store = store
+        self.outbox = outbox
         self.logger = logger
         poster = HTTPPoster(name: target.name)
         exec = ExecRunner(name: target.name)
@@ -89,12 +96,12 @@ struct Delivery: Sendable {
         var failures = 0
         var refusals: (id: Int64, count: Int) = (0, 0)
         while !Task.isCancelled {
-            let item: AlertStore.OutboxItem?
-            do { item = try await store.nextOutbox(target: target.name) } catch { item = nil }
+            let item: Outbox.Item?
+            do { item = try await outbox.next(target: target.name) } catch { item = nil }
             guard let item, let id = item.id else {
                 // Nothing queued: wait for the next message (the outbox rings), looking again at
                 // least every 30 s in case a ring was missed.
-                await Outbox.bell.wait(timeout: .seconds(30))
+                await Outbox.bell.wait(timeout: .seconds(30), timers: thread)
                 continue
             }
             do {
@@ -102,7 +109,7 @@ struct Delivery: Sendable {
                 // sends it again, with the same key (the row's id and creation time, which a
                 // database set aside and started afresh does not repeat).
                 try await send(item.payload, idempotencyKey: "\(station)-\(id)-\(item.created)")
-                try await store.markDelivered(id, at: Date())
+                try await outbox.markDelivered(id, at: Date())
                 if failures > 0 {
                     logger.notice("notification target reachable again", metadata: ["target": "\(target.name)"])
                 }
@@ -110,11 +117,11 @@ struct Delivery: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
-                try? await store.markAttempt(id)
+                try? await outbox.markAttempt(id)
                 if let failure = error as? HTTPFailure, failure.permanent {
                     refusals = refusals.id == id ? (id, refusals.count + 1) : (id, 1)
                     if refusals.count >= Self.permanentFailuresBeforeDeadLetter {
-                        try? await store.markFailed(id, at: Date())
+                        try? await outbox.markFailed(id, at: Date())
                         logger.error(
                             "notification refused for good; kept as a dead letter, the next ones go on",
                             metadata: ["target": "\(target.name)", "outbox_id": "\(id)", "error": "\(failure)"])
@@ -128,14 +135,14 @@ struct Delivery: Sendable {
                         metadata: ["target": "\(target.name)", "error": "\(error)"])
                 }
                 let delay = min(pow(2, Double(min(failures, 10))) * 0.25, 30)
-                do { try await ThreadExecutor.stationSleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
+                do { try await thread.periodicSleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
             }
         }
     }
 
     func resendLoop(alerts: AlertService, station: StationConfig.Station) async {
         while !Task.isCancelled {
-            do { try await ThreadExecutor.stationSleep(for: target.resendInterval) } catch { return }
+            do { try await thread.periodicSleep(for: target.resendInterval) } catch { return }
             let now = Date()
             let current = await alerts.list(state: nil).filter { a, silenced in
                 !silenced

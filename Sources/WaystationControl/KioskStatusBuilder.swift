@@ -19,7 +19,7 @@ enum KioskStatusBuilder {
     static let risingMargin = 5.0
 
     static func build(
-        config: StationConfig, snapshot: StationSnapshot, latched: [String: String], occupancy: Int,
+        config: StationConfig, snapshot: StationSnapshot, latched: [String: InterlockLogic.Latch], occupancy: Int,
         visitCategories: [String], now: Date, time: LocalTime = .station
     ) -> KioskStatus {
         let capacity = config.station.capacity
@@ -82,8 +82,11 @@ enum KioskStatusBuilder {
         return (defaultColdLimit, true)
     }
 
-    static func slot(_ s: StationConfig.Slot, _ snapshot: StationSnapshot, latched: String?) -> KioskSlot {
-        if let latched { return KioskSlot(id: s.id, state: "off", reason: reasonCode(latched)) }
+    static func slot(_ s: StationConfig.Slot, _ snapshot: StationSnapshot, latched: InterlockLogic.Latch?) -> KioskSlot
+    {
+        if let latched {
+            return KioskSlot(id: s.id, state: "off", reason: latched.kind.rawValue, interlock: latched.kind)
+        }
         let deviceDown = snapshot.devices[s.relay.device].map { $0.state == .offline } ?? true
         guard let relay = snapshot.value(s.relay) else {
             return KioskSlot(id: s.id, state: "unknown", reason: deviceDown ? "sensor_lost" : nil)
@@ -99,10 +102,5 @@ enum KioskStatusBuilder {
             return KioskSlot(id: s.id, state: state, reason: "temperature_rising")
         }
         return KioskSlot(id: s.id, state: state)
-    }
-
-    /// A short code for an interlock's reason (the page has words for each): the interlock's own kind.
-    static func reasonCode(_ reason: String) -> String? {
-        InterlockLogic.kind(of: reason).rawValue
     }
 }

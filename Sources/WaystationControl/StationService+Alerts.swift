@@ -10,7 +10,7 @@ extension StationService {
         return ListAlerts.Reply(
             alerts: page.map { Wire.alert($0.0, silenced: $0.silenced) },
             latchedSlots: (await alerts.latchedSlots).sorted { $0.key < $1.key }.map {
-                LatchedSlot(slot: $0.key, reason: $0.value)
+                LatchedSlot(slot: $0.key, reason: $0.value.reason, kind: $0.value.kind)
             },
             next: start + limit < list.count ? String(start + limit) : nil)
     }

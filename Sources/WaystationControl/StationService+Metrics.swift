@@ -67,7 +67,9 @@ extension StationService {
             metrics: StationMetrics(
                 version: WaystationVersion.string, station: c.station.id, district: c.station.district,
                 devices: devices, points: points, buses: buses, alerts: alertRows,
-                slots: c.slots.map { SlotInterlock(slot: $0.id, interlocked: latched[$0.id] != nil) },
+                slots: c.slots.map {
+                    SlotInterlock(slot: $0.id, interlocked: latched[$0.id] != nil, kind: latched[$0.id]?.kind)
+                },
                 occupancy: (try? await visits.store.occupancy()) ?? 0, capacity: c.station.capacity,
                 checkIns: Set(categories).union(counts.keys).sorted().map {
                     CategoryCount(category: $0, count: counts[$0] ?? 0)

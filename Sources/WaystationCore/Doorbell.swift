@@ -26,8 +26,8 @@ public final class Doorbell: Sendable {
     }
 
     /// Returns when the bell rings (or rang since the last wait), after `timeout`, or when the task
-    /// is cancelled, whichever comes first.
-    public func wait(timeout: Duration) async {
+    /// is cancelled, whichever comes first. `timers` keeps the timeout's timer (the station's thread).
+    public func wait(timeout: Duration, timers: ThreadExecutor) async {
         if state.withLock({ s in
             defer { s.rung = false }
             return s.rung
@@ -36,8 +36,8 @@ public final class Doorbell: Sendable {
         }
         // A timeout rings the bell for everyone: they look once more, which is harmless. Its timer is
         // kept by the station's thread (a poll's wake-up takes it), not by libdispatch and the pool.
-        let timer = Task(executorPreference: ThreadExecutor.station) { [weak self] in
-            do { try await ThreadExecutor.stationSleep(for: timeout) } catch { return }
+        let timer = Task(executorPreference: timers) { [weak self] in
+            do { try await timers.periodicSleep(for: timeout) } catch { return }
             self?.ring()
         }
         defer { timer.cancel() }

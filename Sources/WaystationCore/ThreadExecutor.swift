@@ -5,7 +5,8 @@ import Synchronization
 /// Actors that make blocking calls (a bus's libmodbus calls, a notification target's HTTP exchange)
 /// run on one, so those calls occupy this thread and never a thread of Swift's shared pool.
 ///
-/// The station's per-poll work runs on `station`: the monitor taking a result in and the alert
+/// The station's per-poll work runs on one, the station's thread (made by the daemon's composition
+/// root, `StationDaemon`, and handed to every service that runs there): the monitor taking a result in and the alert
 /// engine and interlocks reacting to it. A result handed on by a bus thread then wakes this one
 /// thread, and the hops between those actors are no thread switches; on the shared pool the same
 /// work woke two or three pool threads per poll, and a wake-up costs the kernel more than the work.
@@ -18,9 +19,6 @@ import Synchronization
 /// a pool thread (started anew after each idle spell) before the work hops here anyway; with a
 /// tolerance, the timer is taken by a wake-up the thread has anyway (the next poll).
 public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
-    /// The station's: the monitor and the alert service run on it (the process's lifetime).
-    public static let station = ThreadExecutor(name: "station")
-
     private struct Timer {
         /// Due (monotonic ns): it fires at the first wake-up of the thread from then on …
         let due: UInt64
@@ -94,10 +92,11 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
         }
     }
 
-    /// A periodic service's wait, kept by the station's thread: up to a tenth longer (a second at
-    /// most), so that a poll's wake-up takes it. For tasks that prefer the station's thread.
-    public static func stationSleep(for duration: Duration) async throws {
-        try await station.sleep(for: duration, tolerance: min(duration / 10, .seconds(1)))
+    /// A periodic service's wait, kept by this thread: up to a tenth longer (a second at most), so
+    /// that another wake-up (on the station's thread, the next poll's) takes it. For tasks that
+    /// prefer this thread.
+    public func periodicSleep(for duration: Duration) async throws {
+        try await sleep(for: duration, tolerance: min(duration / 10, .seconds(1)))
     }
 
     private func run() {

@@ -19,9 +19,14 @@ public actor RetentionService: Service, Reloadable {
     private let alerts: AlertService
     private let database: StationDatabase
     private let logger: Logger
+    /// The station's thread: the loop and its timer run there.
+    private let station: ThreadExecutor
 
-    init(config: StationConfig, history: HistoryStore, alerts: AlertService, database: StationDatabase, logger: Logger)
-    {
+    init(
+        config: StationConfig, history: HistoryStore, alerts: AlertService, database: StationDatabase, logger: Logger,
+        station: ThreadExecutor
+    ) {
+        self.station = station
         self.config = config
         self.history = history
         self.alerts = alerts
@@ -35,7 +40,7 @@ public actor RetentionService: Service, Reloadable {
     /// StorageFailing alert, and the watchdog then lets systemd restart the daemon onto a fresh file).
     /// Its timer is kept by the station's thread, and it runs there (the database has its own).
     public func run() async throws {
-        await withTaskExecutorPreference(ThreadExecutor.station) {
+        await withTaskExecutorPreference(station) {
             try? await cancelWhenGracefulShutdown {
                 var rounds = 0
                 while !Task.isCancelled {
@@ -44,7 +49,7 @@ public actor RetentionService: Service, Reloadable {
                         self.logger.critical("the database is damaged", metadata: ["quick_check": "\(damage)"])
                     }
                     rounds += 1
-                    try await ThreadExecutor.stationSleep(for: .seconds(600))
+                    try await self.station.periodicSleep(for: .seconds(600))
                 }
             }
         }

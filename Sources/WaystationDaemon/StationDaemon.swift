@@ -33,33 +33,40 @@ public struct StationDaemon: Sendable {
 
     /// Every table of every domain.
     public static let migrations =
-        HistoryStore.migrations + VisitStore.migrations + AlertStore.migrations + HazardReportStore.migrations
+        HistoryStore.migrations + VisitStore.migrations + AlertStore.migrations + Outbox.migrations
+        + HazardReportStore.migrations
 
     /// Builds the station; storage is open and the control socket listens when this returns.
     public init(configPath: String, config: StationConfig, notifier systemdNotifier: SystemdNotifier, logger: Logger)
         async throws
     {
         self.logger = logger
+        // The station's thread: the monitor, the alert service and every periodic service run on it.
+        let station = ThreadExecutor(name: "station")
         lock = try StateLock(directory: PathText.parent(config.storage.path))
         database = try StationDatabase(path: config.storage.path, migrations: Self.migrations, logger: logger)
         let history = HistoryStore(database: database)
-        polling = try await PollingEngine(config: config, history: history, logger: logger)
+        polling = try await PollingEngine(config: config, history: history, logger: logger, station: station)
         let maintenance = MaintenanceStore(database: database)
         await polling.monitor.restoreMaintenance(try await maintenance.load())
         let alertStore = AlertStore(database: database)
         alerts = AlertService(
-            config: config, store: alertStore, snapshots: polling.monitor, relays: polling, logger: logger)
+            config: config, store: alertStore, snapshots: polling.monitor, relays: polling, logger: logger,
+            station: station)
         try await alerts.restore()
         if let aside = database.health.status.recoveredFrom {
             // Which slots were held off is lost with the damaged file: hold them all off (fail safe).
             await alerts.latchAll(
+                kind: .storageRecovered,
                 reason: "storage recovered (\(PathText.lastComponent(aside))); check the slot, then enable-slot"
             )
         }
         let alerts = self.alerts
         await polling.monitor.setAfterIngest(alerts)
-        notifier = Notifier(config: config, store: alertStore, alerts: alerts, logger: logger)
-        visits = try VisitBook(store: VisitStore(database: database), config: config, logger: logger)
+        notifier = Notifier(
+            config: config, outbox: Outbox(database: database), alerts: alerts, logger: logger, station: station)
+        visits = try VisitBook(
+            store: VisitStore(database: database), config: config, logger: logger, station: station)
         kiosk = KioskDesk(
             config: config, visits: visits, reports: HazardReportStore(database: database), logger: logger)
         reloader = ReloadService(
@@ -76,9 +83,10 @@ public struct StationDaemon: Sendable {
                 return limits
             }(), logger: logger)
         retention = RetentionService(
-            config: config, history: history, alerts: alerts, database: database, logger: logger)
+            config: config, history: history, alerts: alerts, database: database, logger: logger, station: station)
         systemd = SystemdService(
-            notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger)
+            notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger,
+            station: station)
         let control = self.control
         await reloader.register([polling, alerts, notifier, visits, kiosk, retention])
         await reloader.onApplied { config in control.update(policy: RolePolicy(config: config)) }

@@ -19,6 +19,8 @@ public struct SystemdService: Service {
     let alerts: AlertService
     let database: StationDatabase
     let logger: Logger
+    /// The station's thread: the loops and their timers run there.
+    let station: ThreadExecutor
 
     /// How long after READY the pages only start-up used are given back.
     static let startupPagesAfter: Duration = .seconds(30)
@@ -29,13 +31,13 @@ public struct SystemdService: Service {
     public func run() async throws {
         notifier.notify("READY=1\nSTATUS=\(await statusLine())")
         logger.info("waystationd started")
-        await withTaskExecutorPreference(ThreadExecutor.station) {
+        await withTaskExecutorPreference(station) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await watchdog() }
                 group.addTask { await statusLoop() }
                 group.addTask {
                     // Past start-up and the first poll cycles: give back what only start-up used.
-                    do { try await ThreadExecutor.stationSleep(for: Self.startupPagesAfter) } catch { return }
+                    do { try await station.periodicSleep(for: Self.startupPagesAfter) } catch { return }
                     let bytes = ResidentMemory.releaseStartupPages()
                     logger.debug("start-up pages given back", metadata: ["code_bytes": "\(bytes)"])
                 }
@@ -62,13 +64,13 @@ public struct SystemdService: Service {
                     "watchdog ping withheld: polling stalled, or the database does not answer or is damaged",
                     metadata: ["storage": "\(storage.lastError ?? "ok")"])
             }
-            do { try await ThreadExecutor.stationSleep(for: interval) } catch { return }
+            do { try await station.periodicSleep(for: interval) } catch { return }
         }
     }
 
     private func statusLoop() async {
         while !Task.isCancelled {
-            do { try await ThreadExecutor.stationSleep(for: .seconds(10)) } catch { return }
+            do { try await station.periodicSleep(for: .seconds(10)) } catch { return }
             notifier.notify("STATUS=\(await statusLine())")
         }
     }

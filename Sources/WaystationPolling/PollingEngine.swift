@@ -19,11 +19,12 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
     private var consumer: Task<Void, Never>?
     let logger: Logger
 
-    public init(config: StationConfig, history: HistoryStore, logger: Logger) async throws {
+    /// - Parameter station: the station's thread, where the monitor runs and results are taken in.
+    public init(config: StationConfig, history: HistoryStore, logger: Logger, station: ThreadExecutor) async throws {
         self.config = config
         self.history = history
         self.logger = logger
-        monitor = StationMonitor(config: config, store: history, logger: logger)
+        monitor = StationMonitor(config: config, store: history, logger: logger, station: station)
         pipe = ResultPipe(logger: logger)
         splits = try await history.loadSplits()
         for bus in config.buses { build(bus) }
@@ -42,7 +43,7 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
         if consumer == nil {
             pipe.open()
             // On the station's thread throughout: a result resumes the loop there, not on the pool.
-            consumer = Task(executorPreference: ThreadExecutor.station) { [monitor, pipe] in
+            consumer = Task(executorPreference: monitor.station) { [monitor, pipe] in
                 await monitor.consume(pipe)
             }
         }

@@ -14,8 +14,10 @@ public actor StationMonitor: StationSnapshotSource {
     /// The station's thread (shared with the alert service): a result from a bus thread wakes it
     /// alone, not the shared pool.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        ThreadExecutor.station.asUnownedSerialExecutor()
+        station.asUnownedSerialExecutor()
     }
+    /// The station's thread, given by the composition root.
+    public nonisolated let station: ThreadExecutor
     public struct DeviceStatus: Sendable {
         public var id: String
         public var kind: Profile.Kind
@@ -80,7 +82,8 @@ public actor StationMonitor: StationSnapshotSource {
     /// A device that keeps failing is logged again at most this often.
     public var failureLogInterval: TimeInterval = 600
 
-    public init(config: StationConfig, store: HistoryStore, logger: Logger) {
+    public init(config: StationConfig, store: HistoryStore, logger: Logger, station: ThreadExecutor) {
+        self.station = station
         self.config = config
         self.store = store
         self.logger = logger

@@ -40,13 +40,16 @@ public struct KioskSlot: Codable, Sendable, Equatable {
     public var id: String
     /// free, charging, off, unknown
     public var state: String
-    /// overheated, smoke, sensor_lost, no_battery, temperature_rising (absent: none)
+    /// overheated, smoke, sensor_lost, no_battery, temperature_rising, storage_recovered (absent: none)
     public var reason: String?
+    /// The interlock's kind while one holds the slot off (absent otherwise).
+    public var interlock: InterlockKind?
 
-    public init(id: String, state: String, reason: String? = nil) {
+    public init(id: String, state: String, reason: String? = nil, interlock: InterlockKind? = nil) {
         self.id = id
         self.state = state
         self.reason = reason
+        self.interlock = interlock
     }
 }
 

@@ -96,9 +96,12 @@ public struct AlertCount: Codable, Sendable, Equatable {
 public struct SlotInterlock: Codable, Sendable, Equatable {
     public var slot: String
     public var interlocked: Bool
-    public init(slot: String, interlocked: Bool) {
+    /// The interlock's kind while one holds the slot off.
+    public var kind: InterlockKind?
+    public init(slot: String, interlocked: Bool, kind: InterlockKind? = nil) {
         self.slot = slot
         self.interlocked = interlocked
+        self.kind = kind
     }
 }
 

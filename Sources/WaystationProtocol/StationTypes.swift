@@ -294,11 +294,23 @@ public struct Alert: Codable, Sendable, Equatable {
 public struct LatchedSlot: Codable, Sendable, Equatable {
     public var slot: String
     public var reason: String
+    /// Why, as a value (absent from a daemon older than the kind).
+    public var kind: InterlockKind?
 
-    public init(slot: String, reason: String) {
+    public init(slot: String, reason: String, kind: InterlockKind? = nil) {
         self.slot = slot
         self.reason = reason
+        self.kind = kind
     }
+}
+
+/// Why an interlock holds a charging slot off: stored with the latch, and sent as this value to the
+/// kiosk, the metrics and `waystationctl` (never read back from the reason's words).
+public enum InterlockKind: String, Codable, Sendable, CaseIterable {
+    case overheated, noBattery = "no_battery", smoke, sensorLost = "sensor_lost"
+    case temperatureRising = "temperature_rising"
+    /// Held off after the database was found damaged at start and begun afresh.
+    case storageRecovered = "storage_recovered"
 }
 
 /// What `Watch` streams.

@@ -14,6 +14,8 @@ public final class StorageHealth: Sendable {
         public var lastError: String?
         public var failingSince: Date?
         public var errors = 0
+        /// Write transactions committed since the database was opened.
+        public var commits = 0
         /// The disk is full (SQLITE_FULL): writes resume by themselves when space returns.
         public var full = false
         /// The file is damaged (SQLITE_CORRUPT / NOTADB): a restart moves it aside.
@@ -46,6 +48,7 @@ public final class StorageHealth: Sendable {
     /// Records a successful write: the disk takes writes again.
     func succeeded() {
         state.withLock {
+            $0.commits += 1
             if !$0.ok {
                 $0.ok = !$0.corrupt
                 $0.full = false

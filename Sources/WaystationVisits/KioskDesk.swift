@@ -6,6 +6,7 @@
 import Logging
 import WaystationCore
 import WaystationStorage
+import WaystationProtocol
 
 /// What the kiosk at the door may do for a rider: scan in or out, see their points, report a hazard.
 /// It holds the rider sessions and the scan limits; visits go through `VisitBook`, reports through
@@ -78,16 +79,15 @@ public actor KioskDesk: Reloadable {
     public var hazards: [StationConfig.Hazard] { config.front.hazards }
     public var sessionCount: Int { sessions.count }
 
-    /// A scan at the door: checks the rider out when inside, else in; opens a session either way.
+    /// A scan at the door: checks the rider out when inside, else in; opens a session either way. The
+    /// id is checked by `RiderID`'s rule, hashed once, and the visit decided and written in one
+    /// durable transaction.
     public func scan(worker: String, category: String) async throws -> ScanResult {
-        let id = worker.trimmingWhitespaceAndNewlines()
-        guard !id.isEmpty else { throw Refusal.invalidID("the rider id is empty") }
-        guard id.count <= 128, !id.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true }) else {
-            throw Refusal.invalidID("the rider id is longer than 128 characters or has control characters")
-        }
+        let rider: RiderID
+        do { rider = try RiderID(worker) } catch { throw Refusal.invalidID(error.description) }
         let categories = await visits.categories
         guard categories.contains(category) else { throw Refusal.unknownCategory(category, known: categories) }
-        let pseudonym = visits.pseudonym(id)
+        let pseudonym = visits.pseudonym(rider)
         let at = now()
         if let retry = limiter.admit(pseudonym, now: at) {
             logger.notice("kiosk scan refused: rate limit", metadata: ["retry_after": "\(retry)"])
@@ -97,11 +97,11 @@ public actor KioskDesk: Reloadable {
         let occupancy: Int
         var capacity = config.station.capacity
         var full = false
-        if let out = try await visits.checkOut(worker: id, at: at) {
+        switch try await visits.scan(pseudonym: pseudonym, category: category, source: "kiosk", at: at) {
+        case .checkedOut(_, let n):
             action = .checkedOut
-            occupancy = out.occupancy
-        } else {
-            let r = try await visits.checkIn(worker: id, category: category, source: "kiosk", at: at)
+            occupancy = n
+        case .checkedIn(let r):
             action = .checkedIn
             occupancy = r.occupancy
             capacity = r.capacity
@@ -111,7 +111,7 @@ public actor KioskDesk: Reloadable {
         sessions.open(token: token, pseudonym: pseudonym, now: at)
         return ScanResult(
             action: action, occupancy: occupancy, capacity: capacity, full: full, session: token,
-            rider: try await rider(pseudonym))
+            rider: try await self.rider(pseudonym))
     }
 
     /// The rider of a session: points and recent reports.

@@ -6,17 +6,18 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import Crypto
 import WaystationCore
+import WaystationProtocol
 
-/// Turns a rider's identifier (card number, phone number) into a pseudonym: HMAC-SHA256 with a
-/// per-station secret. The raw identifier is never stored or logged; the same rider gets the same
-/// pseudonym at one station and an unrelated one at another.
+/// Turns a rider's identifier (card number, phone number) into a pseudonym: HMAC-SHA256 (swift-crypto)
+/// with a per-station secret, over the id normalised by `RiderID`. The raw identifier is never stored
+/// or logged; the same rider gets the same pseudonym at one station and an unrelated one at another.
 public struct Pseudonymizer: Sendable {
-    /// The keyed hash, its key blocks hashed once.
-    private let mac: HMACSHA256
+    private let key: SymmetricKey
 
     public init(secret: Data) {
-        mac = HMACSHA256(key: secret)
+        key = SymmetricKey(data: secret)
     }
 
     /// Loads the station's secret, creating it (32 random bytes, mode 0600) on first start. A secret
@@ -69,9 +70,15 @@ public struct Pseudonymizer: Sendable {
         return Pseudonymizer(secret: Data(secret))
     }
 
-    /// The pseudonym: lowercase hex of HMAC-SHA256(secret, id).
-    public func pseudonym(_ worker: String) -> String {
-        HexText.bytes(mac.authenticationCode(for: worker.utf8))
+    /// The rider's pseudonym: lowercase hex of HMAC-SHA256(secret, the normalised id).
+    public func pseudonym(_ rider: RiderID) -> String {
+        pseudonym(exactly: rider.normalized)
+    }
+
+    /// Lowercase hex of HMAC-SHA256(secret, text), over the text as given (UTF-8). Callers with a
+    /// rider's id use `pseudonym(_:)`, which normalises it first.
+    public func pseudonym(exactly text: String) -> String {
+        HexText.bytes(Array(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key)))
     }
 }
 

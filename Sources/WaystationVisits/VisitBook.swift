@@ -7,10 +7,11 @@ import Logging
 import WaystationCore
 import ServiceLifecycle
 import WaystationStorage
+import WaystationProtocol
 
 /// Check-ins and check-outs: pseudonymises rider ids, keeps the rules (idempotent check-in, no
 /// check-out without a visit, automatic close after the maximum stay, "station full" notice), and
-/// tells subscribers. Raw ids go no further than `pseudonym(_:)`.
+/// tells subscribers. Raw ids go no further than `pseudonym(worker:)` (checked and normalised by `RiderID`).
 public actor VisitBook: Service, Reloadable {
     public enum Event: Sendable {
         case checkIn(VisitRecord, occupancy: Int, full: Bool)
@@ -39,7 +40,11 @@ public actor VisitBook: Service, Reloadable {
     /// Check-ins and check-outs as they happen (for `Watch`).
     public nonisolated let events = Broadcaster<Event>()
 
-    public init(store: VisitStore, config: StationConfig, logger: Logger) throws {
+    /// The station's thread, given by the composition root: `run`'s timer and loop are there.
+    private nonisolated let station: ThreadExecutor
+
+    public init(store: VisitStore, config: StationConfig, logger: Logger, station: ThreadExecutor) throws {
+        self.station = station
         self.store = store
         settings = config.visits
         capacity = config.station.capacity
@@ -54,25 +59,72 @@ public actor VisitBook: Service, Reloadable {
 
     public var categories: [String] { settings.categories }
 
-    public nonisolated func pseudonym(_ worker: String) -> String { pseudonymizer.pseudonym(worker) }
+    /// The rider's pseudonym (the only place a rider's id meets the key).
+    public nonisolated func pseudonym(_ rider: RiderID) -> String { pseudonymizer.pseudonym(rider) }
 
-    /// Checks a rider in. Throws `VisitError` for an unknown category or an empty id.
+    /// Checks and normalises a rider id; a refusal is a `VisitError` with words safe to show.
+    public nonisolated func pseudonym(worker: String) throws(VisitError) -> String {
+        do {
+            return pseudonym(try RiderID(worker))
+        } catch {
+            throw VisitError(error.description)
+        }
+    }
+
+    /// Checks a rider in. Throws `VisitError` for an unknown category or an invalid id.
     public func checkIn(worker: String, category: String, source: String?, at now: Date = Date()) async throws
         -> CheckInResult
     {
-        try Self.validate(worker)
+        let id = try pseudonym(worker: worker)
+        try checkCategory(category)
+        let (visit, created, occupancy) = try await store.checkIn(
+            worker: id, category: category, source: source, at: now)
+        return checkedIn(visit, created: created, occupancy: occupancy)
+    }
+
+    /// Checks a rider out; nil when the rider has no open visit.
+    public func checkOut(worker: String, at now: Date = Date()) async throws -> (visit: VisitRecord, occupancy: Int)? {
+        let id = try pseudonym(worker: worker)
+        guard let (visit, occupancy) = try await store.checkOut(worker: id, at: now) else { return nil }
+        checkedOut(visit, occupancy: occupancy)
+        return (visit, occupancy)
+    }
+
+    /// What a scan at the door did.
+    public enum ScanOutcome: Sendable {
+        case checkedIn(CheckInResult)
+        case checkedOut(visit: VisitRecord, occupancy: Int)
+    }
+
+    /// A scan at the door, for a rider already pseudonymised: checks the rider out when inside, else
+    /// in, deciding and writing in one durable transaction (no moment where a crash or a second scan
+    /// finds the decision made but not written).
+    public func scan(pseudonym: String, category: String, source: String?, at now: Date = Date()) async throws
+        -> ScanOutcome
+    {
+        try checkCategory(category)
+        switch try await store.scan(worker: pseudonym, category: category, source: source, at: now) {
+        case .checkedIn(let visit, let occupancy):
+            return .checkedIn(checkedIn(visit, created: true, occupancy: occupancy))
+        case .checkedOut(let visit, let occupancy):
+            checkedOut(visit, occupancy: occupancy)
+            return .checkedOut(visit: visit, occupancy: occupancy)
+        }
+    }
+
+    private func checkCategory(_ category: String) throws(VisitError) {
         guard settings.categories.contains(category) else {
             throw VisitError("unknown category \"\(category)\"; known: \(settings.categories.joined(separator: ", "))")
         }
-        let id = pseudonym(worker)
-        let (visit, created, occupancy) = try await store.checkIn(
-            worker: id, category: category, source: source, at: now)
+    }
+
+    private func checkedIn(_ visit: VisitRecord, created: Bool, occupancy: Int) -> CheckInResult {
         let result = CheckInResult(visit: visit, created: created, occupancy: occupancy, capacity: capacity)
         if created {
-            checkInsSinceStart[category, default: 0] += 1
+            checkInsSinceStart[visit.category, default: 0] += 1
             logger.info(
                 "check-in",
-                metadata: ["visit": "\(visit.id ?? 0)", "category": "\(category)", "occupancy": "\(occupancy)"])
+                metadata: ["visit": "\(visit.id ?? 0)", "category": "\(visit.category)", "occupancy": "\(occupancy)"])
             if result.full {
                 logger.notice(
                     "station full: more riders inside than its capacity; nobody is refused",
@@ -83,28 +135,9 @@ public actor VisitBook: Service, Reloadable {
         return result
     }
 
-    /// A rider id as a card reader or keypad gives it: 1 to 64 letters, digits, spaces and + - _ .
-    /// (the message never repeats the id).
-    public static func validate(_ worker: String) throws(VisitError) {
-        let trimmed = worker.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw VisitError("the rider id is empty") }
-        guard worker.count <= 64 else { throw VisitError("the rider id is longer than 64 characters") }
-        let allowed = { (s: Unicode.Scalar) in
-            TextScalars.isASCIIAlphanumeric(s) || " +-_.".unicodeScalars.contains(s)
-        }
-        guard worker.unicodeScalars.allSatisfy(allowed) else {
-            throw VisitError("the rider id may hold only letters, digits, spaces and + - _ .")
-        }
-    }
-
-    /// Checks a rider out; nil when the rider has no open visit.
-    public func checkOut(worker: String, at now: Date = Date()) async throws -> (visit: VisitRecord, occupancy: Int)? {
-        try Self.validate(worker)
-        let id = pseudonym(worker)
-        guard let (visit, occupancy) = try await store.checkOut(worker: id, at: now) else { return nil }
+    private func checkedOut(_ visit: VisitRecord, occupancy: Int) {
         logger.info("check-out", metadata: ["visit": "\(visit.id ?? 0)", "occupancy": "\(occupancy)"])
         publish(.checkOut(visit, occupancy: occupancy))
-        return (visit, occupancy)
     }
 
     /// Closes overstayed visits and deletes expired ones.
@@ -139,12 +172,12 @@ public actor VisitBook: Service, Reloadable {
     /// Runs `maintain` every minute (more often for short maximum stays) until shutdown.
     /// Its timer is kept by the station's thread, and it runs there (the database has its own).
     public func run() async throws {
-        await withTaskExecutorPreference(ThreadExecutor.station) {
+        await withTaskExecutorPreference(station) {
             try? await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     await self.maintain()
                     let every = min(60, max(0.2, await self.settings.maxStay.seconds / 4))
-                    try await ThreadExecutor.stationSleep(for: .milliseconds(Int64(every * 1000)))
+                    try await self.station.periodicSleep(for: .milliseconds(Int64(every * 1000)))
                 }
             }
         }

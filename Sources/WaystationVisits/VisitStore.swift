@@ -126,6 +126,28 @@ public struct VisitStore: Sendable {
         }
     }
 
+    /// What a scan did, decided and written in one transaction.
+    public enum ScanWrite: Sendable {
+        case checkedIn(VisitRecord, occupancy: Int)
+        case checkedOut(VisitRecord, occupancy: Int)
+    }
+
+    /// A scan at the door: closes the rider's open visit, or opens one when there is none, in one
+    /// durable transaction.
+    public func scan(worker: String, category: String, source: String?, at now: Date) async throws -> ScanWrite {
+        try await database.durableWrite { db in
+            if var visit = try Self.openVisit(db, worker: worker) {
+                visit.checkedOut = StationDatabase.ms(now)
+                visit.closedBy = "rider"
+                try visit.update(db)
+                return .checkedOut(visit, occupancy: try Self.occupancy(db))
+            }
+            var visit = VisitRecord(worker: worker, category: category, source: source, checkedIn: now)
+            try visit.insert(db)
+            return .checkedIn(visit, occupancy: try Self.occupancy(db))
+        }
+    }
+
     /// Closes visits open longer than `maxStay` (at check-in + maxStay) and deletes visits that
     /// started before `retainSince`. Returns the visits closed and the number deleted.
     public func maintain(now: Date, maxStay: TimeInterval, retainSince: Date) async throws

@@ -183,9 +183,9 @@ public struct KioskAPI: Sendable {
         return JSON.parse(buffer.readableBytesView)?.object
     }
 
-    /// What a card or QR reader types: letters and digits, 1 to 64 of them.
+    /// The one rider-id rule (`RiderID`), checked here too so a bad id never reaches the daemon.
     static func validID(_ id: String) -> Bool {
-        !id.isEmpty && id.count <= 64 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        (try? RiderID(id)) != nil
     }
 
     /// A session token: 32 hex digits.

@@ -76,8 +76,8 @@ public enum MetricsExposition {
         for s in m.slots {
             gauge(
                 r, "waystation_slot_interlocked",
-                "1 while an interlock holds the charging slot off (until an admin re-enables it).", [("slot", s.slot)],
-                s.interlocked ? 1 : 0)
+                "1 while an interlock holds the charging slot off (until an admin re-enables it); kind says why.",
+                [("slot", s.slot), ("kind", s.kind?.rawValue ?? "")], s.interlocked ? 1 : 0)
         }
         gauge(r, "waystation_occupancy_riders", "Riders checked in now.", [], m.occupancy)
         gauge(r, "waystation_capacity_riders", "Seats at the station.", [], m.capacity)

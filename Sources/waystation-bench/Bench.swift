@@ -142,7 +142,8 @@ enum Bench {
         let database = try StationDatabase(
             path: dir + "/bench.db", migrations: HistoryStore.migrations, logger: quiet())
         let engine = try await PollingEngine(
-            config: station, history: HistoryStore(database: database), logger: quiet())
+            config: station, history: HistoryStore(database: database), logger: quiet(),
+            station: ThreadExecutor(name: "station"))
         await engine.start()
         // Past start-up (migrations, first transitions). The window's flush is still the first, with
         // every point's first value and the day's tables: the figure is an upper bound.

@@ -21,7 +21,7 @@ struct AlertsCommand: ParsableCommand {
             say(rows.count == 1 ? "no alerts" : TextTable.render(rows))
             for s in r.latchedSlots {
                 say(
-                    "slot \(s.slot) is held OFF by the interlock: \(s.reason) — `waystationctl enable-slot \(s.slot)` once safe"
+                    "slot \(s.slot) is held OFF by the interlock (\(s.kind?.rawValue ?? "interlock")): \(s.reason) — `waystationctl enable-slot \(s.slot)` once safe"
                 )
             }
         }

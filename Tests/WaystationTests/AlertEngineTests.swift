@@ -114,9 +114,9 @@ struct AlertEngineTests {
         // Now it obeys: latched (durably), no second firing notification.
         let ok = engine.tripped(
             slot: "slot-1", kind: .overheated, reason: "hot", confirmedOff: true, failure: "", now: Self.at(1))
-        #expect(ok.contains(.latch(slot: "slot-1", reason: "hot")))
+        #expect(ok.contains(.latch(slot: "slot-1", .init(.overheated, "hot"))))
         #expect(F.notifications(ok).isEmpty)
-        #expect(engine.latched == ["slot-1": "hot"])
+        #expect(engine.latched == ["slot-1": .init(.overheated, "hot")])
         // Cool again but latched: refused only while unsafe; enabling resolves the alert.
         #expect(throws: AlertError.stillUnsafe("temperature 75 °C above the limit of 60 °C")) {
             _ = try engine.checkEnable("slot-1", snapshot: snapshot(2, cabinet: ["slot1_temp": 75]), now: Self.at(2))

@@ -6,6 +6,9 @@ import WaystationCore
 /// back until the fallback look, so these pin that no ring is lost and that nothing hangs.
 @Suite("Doorbell: wake-ups without polling")
 struct DoorbellTests {
+    /// Keeps the waits' timers (the daemon's station thread in the daemon).
+    static let timers = ThreadExecutor(name: "doorbell tests")
+
     @Test("a ring while nobody waits is kept for the next wait")
     func ringBeforeWait() async {
         let bell = Doorbell()
@@ -21,7 +24,7 @@ struct DoorbellTests {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
                 group.addTask {
-                    await bell.wait(timeout: .seconds(60))
+                    await bell.wait(timeout: .seconds(60), timers: Self.timers)
                     woken.value.add(1, ordering: .relaxed)
                 }
             }
@@ -40,16 +43,16 @@ struct DoorbellTests {
     func timeoutAndConsumed() async {
         let bell = Doorbell()
         bell.ring()
-        await bell.wait(timeout: .seconds(60))  // uses the ring
+        await bell.wait(timeout: .seconds(60), timers: Self.timers)  // uses the ring
         let start = ContinuousClock.now
-        await bell.wait(timeout: .milliseconds(200))
+        await bell.wait(timeout: .milliseconds(200), timers: Self.timers)
         #expect(ContinuousClock.now - start >= .milliseconds(150), "the used-up ring woke a second wait")
     }
 
     @Test("cancelling the waiting task ends the wait")
     func cancellation() async {
         let bell = Doorbell()
-        let task = Task { await bell.wait(timeout: .seconds(600)) }
+        let task = Task { await bell.wait(timeout: .seconds(600), timers: Self.timers) }
         try? await Task.sleep(for: .milliseconds(50))
         task.cancel()
         let ended = await withTaskGroup(of: Bool.self) { group in
@@ -74,7 +77,7 @@ struct DoorbellTests {
 
     private func wokeBeforeTimeout(_ bell: Doorbell, timeout: Duration) async -> Bool {
         let start = ContinuousClock.now
-        await bell.wait(timeout: timeout)
+        await bell.wait(timeout: timeout, timers: Self.timers)
         return ContinuousClock.now - start < timeout
     }
 }

@@ -11,7 +11,7 @@ struct InterlockLogicTests {
 
     func run(
         _ logic: inout InterlockLogic, _ config: StationConfig, _ cabinet: StationSnapshot.Device, at: Date,
-        latched: [String: String] = [:]
+        latched: [String: InterlockLogic.Latch] = [:]
     ) -> [InterlockLogic.Decision] {
         logic.evaluate(
             slots: config.slots, interlock: config.interlock, latched: latched,
@@ -32,10 +32,21 @@ struct InterlockLogicTests {
     func latched() throws {
         let config = try F.config()
         var logic = InterlockLogic()
-        let held = ["slot-1": "temperature 75 °C above the limit of 60 °C"]
+        let held = ["slot-1": InterlockLogic.Latch(.overheated, "temperature 75 °C above the limit of 60 °C")]
         let again = run(&logic, config, F.cabinet(at: F.t0), at: F.t0, latched: held)
         #expect(again.map(\.slot) == ["slot-1"] && again.first?.switchOff == true)
         #expect(run(&logic, config, F.cabinet(at: F.t0, ["slot1_relay": 0]), at: F.t0, latched: held).isEmpty)
+    }
+
+    @Test("a latch keeps its kind whatever its words: a storage-recovery latch found on is cut as such")
+    func latchKindIsAValue() throws {
+        let config = try F.config()
+        var logic = InterlockLogic()
+        // Words that start like an overheat, a kind that says otherwise: the kind wins.
+        let held = ["slot-1": InterlockLogic.Latch(.storageRecovered, "temperature unknown: storage recovered (x)")]
+        let again = run(&logic, config, F.cabinet(at: F.t0), at: F.t0, latched: held)
+        #expect(again.map(\.kind) == [.storageRecovered])
+        #expect(InterlockLogic.Kind.storageRecovered.alertName == "SlotInterlock")
     }
 
     @Test("current with no battery; smoke cuts every slot")
@@ -80,7 +91,6 @@ struct InterlockLogicTests {
         #expect(cut.map(\.slot) == ["slot-1"], "\(how)")
         #expect(cut.first?.kind == .sensorLost)
         #expect(cut.first?.reason.hasPrefix("temperature sensor lost") == true)
-        #expect(InterlockLogic.kind(of: cut.first?.reason ?? "") == .sensorLost)
     }
 
     @Test("a reading back within the grace resets the clock")

@@ -17,12 +17,15 @@ struct PollingEngineTests {
 
         """
 
+    /// The station's thread for the engines these tests build (one for the process, as in the daemon).
+    static let station = ThreadExecutor(name: "station")
+
     static func engine(_ station: TestStation, config: StationConfig? = nil) async throws -> PollingEngine {
         var logger = Logger(label: "test.poll")
         logger.logLevel = .error
         let cfg = config ?? station.config
         let store = HistoryStore(database: try openDatabase(cfg.storage.path))
-        return try await PollingEngine(config: cfg, history: store, logger: logger)
+        return try await PollingEngine(config: cfg, history: store, logger: logger, station: Self.station)
     }
 
     static func config(_ station: TestStation, interval: String) throws -> StationConfig {

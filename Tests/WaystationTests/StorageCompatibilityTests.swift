@@ -44,7 +44,7 @@ struct StorageCompatibilityTests {
         return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
     }
 
-    @Test("a database written before the layer opens as migrated, takes v8 (packed history), every row readable")
+    @Test("a database written before the layer opens as migrated, takes v8 and v9, every row readable")
     func currentSchema() async throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -72,12 +72,29 @@ struct StorageCompatibilityTests {
                 INSERT INTO outbox (target, created, payload, attempts) VALUES ('hook', 1700000000000, '{}', 2);
                 INSERT INTO hazard_report (reporter, category, location, note, created, status, points)
                     VALUES ('ab12', 'pothole', 'Main St', NULL, 1700000000000, 'pending', 5);
+                INSERT INTO slot_lock (slot, reason, at) VALUES
+                    ('slot-1', 'storage recovered (station.db.corrupt-x); check the slot, then enable-slot', 1),
+                    ('slot-2', 'temperature sensor lost (s.t): last reading 9 s old', 1),
+                    ('slot-3', 'temperature 70 °C above the limit of 60 °C', 1),
+                    ('slot-4', 'smoke detected (panel.smoke)', 1),
+                    ('slot-5', 'drawing 2 A with no battery present', 1),
+                    ('slot-6', 'temperature rising 3 °C/min, faster than 2 °C/min', 1);
                 """)
         let before = try Self.identifiers(path)
         #expect(before.count == 7)
 
         let db = try openDatabase(path)
-        #expect(try Self.identifiers(path) == before + ["v8: history in packed blocks"], "only v8 ran")
+        #expect(
+            try Self.identifiers(path) == before + ["v8: history in packed blocks", "v9: slot lock kinds"],
+            "only v8 and v9 ran")
+        // v9 gave each latch its kind, derived once from its words; the words are kept.
+        let locks = try await AlertStore(database: db).slotLocks()
+        #expect(
+            locks.mapValues(\.kind) == [
+                "slot-1": .storageRecovered, "slot-2": .sensorLost, "slot-3": .overheated, "slot-4": .smoke,
+                "slot-5": .noBattery, "slot-6": .temperatureRising,
+            ])
+        #expect(locks["slot-1"]?.reason.hasPrefix("storage recovered") == true)
         #expect(db.health.status.recoveredFrom == nil, "not taken for damage")
         let history = HistoryStore(database: db)
         // Two hours of v1 rows: two blocks of samples, one of minutes; the v1 tables are gone.
@@ -104,7 +121,7 @@ struct StorageCompatibilityTests {
         #expect(loaded.map(\.labels) == [["alertname": "FridgeDoorOpen", "device": "fridge"]])
         #expect(loaded.first?.state == .firing && loaded.first?.escalated == false && loaded.first?.value == 1.0)
         #expect(try await alerts.activeSilences(at: Date()).map(\.comment) == ["defrosting"])
-        #expect(try await alerts.nextOutbox(target: "hook")?.attempts == 2)
+        #expect(try await Outbox(database: alerts.database).next(target: "hook")?.attempts == 2)
         let visits = VisitStore(database: db)
         #expect(try await visits.occupancy() == 1)
         let reports = HazardReportStore(database: db)
@@ -130,12 +147,12 @@ struct StorageCompatibilityTests {
                 INSERT INTO outbox (target, created, payload) VALUES ('hook', 1700000000000, '{}');
                 """)
         let db = try openDatabase(path)
-        #expect(try Self.identifiers(path).count == 8)
+        #expect(try Self.identifiers(path).count == 9)
         let alerts = try await AlertStore(database: db).loadAlerts()
         #expect(alerts.count == 1)
         #expect(alerts.first?.severity == .critical && alerts.first?.escalated == true)
         #expect(alerts.first?.firedAt == Date(timeIntervalSince1970: 1_700_000_000.5))
-        #expect(try await AlertStore(database: db).nextOutbox(target: "hook")?.failed == nil)
+        #expect(try await Outbox(database: db).next(target: "hook")?.failed == nil)
         #expect(try db.integrityCheck() == "ok")
     }
 

@@ -74,6 +74,19 @@ struct StorageFaultTests {
         }
         try await r.daemon.waitFor("StorageRecovered") { try firing(r).contains("StorageRecovered") }
         #expect(try r.call("ListAlerts")["latched_slots"]?.array?.count == 2)
+        // The latches' kind is a value, stored with them: a restart (onto the fresh, healthy file)
+        // still shows a storage-recovery latch, not the overheat its words were once taken for.
+        func kinds() throws -> [[String?]] {
+            let listed = try r.call("ListAlerts")["latched_slots"]?.array?.map { $0["kind"]?.string } ?? []
+            let kiosk = try r.call("GetKioskStatus")["kiosk"]?["slots"]?.array?.map { $0["interlock"]?.string } ?? []
+            let metrics = try r.call("GetMetrics")["metrics"]?["slots"]?.array?.map { $0["kind"]?.string } ?? []
+            return [listed, kiosk, metrics]
+        }
+        let recovered = Array(repeating: "storage_recovered" as String?, count: 2)
+        #expect(try kinds() == [recovered, recovered, recovered])
+        try await r.restart()
+        #expect(try kinds() == [recovered, recovered, recovered], "after a restart")
+        #expect(try r.call("GetKioskStatus")["kiosk"]?["slots"]?.array?.map { $0["reason"]?.string } == recovered)
         // It polls and protects: values are fresh.
         try await r.waitForPolls("cabinet", cycles: 3)
         _ = try await eventually { try r.call("EnableSlot", ["slot": "slot-1"]) }

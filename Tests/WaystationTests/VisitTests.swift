@@ -84,6 +84,63 @@ struct VisitTests {
         #expect(r.daemon.log.contains("station full"))
     }
 
+    /// A kiosk desk on a real database file, in process, with a clock the test moves.
+    final class Desk: @unchecked Sendable {
+        // @unchecked: `time` is only moved by the test's own task, between scans.
+        final class Clock: @unchecked Sendable {
+            var time = Date(timeIntervalSince1970: 1_800_000_000)
+        }
+        let dir: String
+        let database: StationDatabase
+        let desk: KioskDesk
+        let clock = Clock()
+
+        init() throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-desk-\(UUID())").path
+            var config = try EngineFixture.config()
+            config.visits.secretPath = dir + "/visit-secret"
+            database = try openDatabase(dir + "/station.db")
+            let visits = try VisitBook(
+                store: VisitStore(database: database), config: config, logger: testLogger,
+                station: PollingEngineTests.station)
+            desk = KioskDesk(
+                config: config, visits: visits, reports: HazardReportStore(database: database), logger: testLogger,
+                now: { [clock] in clock.time })
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+        /// Scans `id` a minute after the last scan (past any rate limit): "action commits", the write
+        /// transactions the scan committed.
+        func scan(_ id: String) async throws -> String {
+            clock.time += 60
+            let before = database.health.status.commits
+            let r = try await desk.scan(worker: id, category: "courier")
+            return "\(r.action.rawValue) \(database.health.status.commits - before)"
+        }
+    }
+
+    @Test("one rider however the id is typed (case, spaces, - _ .); each scan is one transaction")
+    func normalisedRiderOneTransaction() async throws {
+        let d = try Desk()
+        // Check-in: decided and written in one durable transaction (not a check-out attempt, then a
+        // check-in, which a kill between the two could split).
+        #expect(try await d.scan("ALTC-1") == "checked_in 1")
+        #expect(try await d.scan("altc1") == "checked_out 1", "the same rider, typed in lower case")
+        #expect(try await d.scan(" Altc 1 ") == "checked_in 1")
+        #expect(try await d.scan("a.l_t-c.1") == "checked_out 1")
+        let visits = try await d.desk.visits.store.visits(since: nil, until: nil, activeOnly: false)
+        #expect(visits.count == 2 && Set(visits.map(\.worker)).count == 1, "one rider, two visits")
+        #expect(try await d.desk.visits.store.occupancy() == 0)
+        // A different rider stays different; a bad id is refused by the one rule, with its words.
+        #expect(try await d.scan("ALTC-2") == "checked_in 1")
+        await #expect(
+            throws: KioskDesk.Refusal.invalidID("the rider id may hold only letters, digits, spaces and + - _ .")
+        ) {
+            _ = try await d.scan("ALTC;1")
+        }
+    }
+
     @Test("a visit left open closes itself after the maximum stay and is marked automatic")
     func autoClose() async throws {
         let r = try await Running()

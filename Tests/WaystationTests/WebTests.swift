@@ -153,7 +153,7 @@ struct WebTests {
         }
         #expect((try await r.curl(["/api/rider?session=\(session)"])).status == 401)
         #expect((try await r.curl(["/api/rider?session=nothex"])).body.contains("session_expired"))
-        let badID = try await r.curl(["/api/scan"], method: "POST", body: #"{"id":"12 34","category":"courier"}"#)
+        let badID = try await r.curl(["/api/scan"], method: "POST", body: #"{"id":"12;34","category":"courier"}"#)
         #expect(badID.status == 400 && badID.body.contains("invalid_id"))
         let badCat = try await r.curl(["/api/scan"], method: "POST", body: #"{"id":"1234","category":"pilot"}"#)
         #expect(badCat.status == 400 && badCat.body.contains("invalid_category"))

@@ -44,6 +44,9 @@ wait_for() {  # wait_for WHAT SECONDS COMMAND...
   >"$dir/logs/sim.log" 2>&1 </dev/null &
 pids+=($!)
 wait_for "the simulator" 30 test -S "$dir/sim.sock"
+# A damaged database: the daemon keeps it aside, starts a fresh one and holds every slot off as a
+# storage-recovery latch, which the first test finds on the page (and then re-enables).
+head -c 8192 /dev/zero | tr '\0' 'Z' > "$dir/station.db"
 TZ=UTC "$bin/waystationd" --config "$dir/station.toml" >"$dir/logs/daemon.log" 2>&1 </dev/null &
 pids+=($!)
 wait_for "the daemon" 30 test -S "$dir/control.sock"
@@ -56,7 +59,7 @@ wait_for "the devices online" 30 sh -c "WAYSTATION_SOCKET='$dir/control.sock' '$
 status=0
 KIOSK_URL="http://127.0.0.1:$web_port/" \
 WAYSTATIONCTL="$bin/waystationctl" WAYSTATION_SOCKET="$dir/control.sock" \
-SIM_SOCKET="$dir/sim.sock" KIOSK_STATE_DIRS="$dir" KIOSK_SCREENSHOTS="$dir/shots" \
+SIM_SOCKET="$dir/sim.sock" KIOSK_STATE_DIRS="$dir" KIOSK_SCREENSHOTS="$dir/shots" KIOSK_RECOVERED=1 \
   python3 "$repo/Tests/kiosk/test_kiosk.py" -v || status=$?
 if [ -n "$shots_out" ] && [ "$status" = 0 ]; then
   mkdir -p "$shots_out"
