@@ -8,6 +8,7 @@
 #endif
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WaystationCore
 import WaystationStorage
 
@@ -19,7 +20,14 @@ public actor Notifier: Service, Reloadable {
     private let alerts: AlertService
     private let logger: Logger
     private var config: StationConfig
+    /// The delivery loops, one per target.
     private var loops: Task<Void, Never>?
+    /// Alertmanager's periodic re-sends.
+    private var resends: Task<Void, Never>?
+    private var stopping = StopFlag()
+    /// How long a stop lets a delivery in progress finish before it is abandoned (it is sent again
+    /// after the restart: delivery is at least once).
+    public static let deliveryGrace: Duration = .seconds(3)
 
     public init(config: StationConfig, store: AlertStore, alerts: AlertService, logger: Logger) {
         self.config = config
@@ -28,11 +36,22 @@ public actor Notifier: Service, Reloadable {
         self.logger = logger
     }
 
+    /// On a stop: no new delivery starts; one in progress gets `deliveryGrace`, then is cut off
+    /// (its exchange interrupted), so the daemon exits in time whatever a receiver or a name
+    /// server does. The daemon stops the notifier after history and state are flushed.
     public func run() async throws {
         start()
         try? await gracefulShutdown()
-        loops?.cancel()
-        await loops?.value
+        resends?.cancel()
+        stopping.set()
+        Outbox.bell.ring()
+        guard let loops else { return }
+        if await !Self.finished(loops, within: Self.deliveryGrace) {
+            logger.warning(
+                "a notification delivery was still in progress at the stop; it is sent again after the restart")
+            loops.cancel()
+            _ = await Self.finished(loops, within: .seconds(1))
+        }
     }
 
     /// Target changes restart delivery; undelivered rows stay queued.
@@ -41,6 +60,7 @@ public actor Notifier: Service, Reloadable {
         config = new
         if restart, loops != nil {
             loops?.cancel()
+            resends?.cancel()
             start()
         }
     }
@@ -48,18 +68,56 @@ public actor Notifier: Service, Reloadable {
     private func start() {
         let targets = config.notify
         let station = config.station
+        let stopping = self.stopping
+        let deliveries = targets.map { Delivery(target: $0, station: station.id, store: store, logger: logger) }
         // On the station's thread, with its timers (the exchanges themselves have their own threads).
-        loops = Task(executorPreference: ThreadExecutor.station) { [store, alerts, logger] in
+        loops = Task(executorPreference: ThreadExecutor.station) {
             await withTaskGroup(of: Void.self) { group in
-                for target in targets {
-                    let delivery = Delivery(target: target, station: station.id, store: store, logger: logger)
-                    group.addTask { await delivery.deliverLoop() }
-                    if target.kind == .alertmanager {
-                        group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
-                    }
+                for delivery in deliveries { group.addTask { await delivery.deliverLoop(until: stopping) } }
+            }
+        }
+        resends = Task(executorPreference: ThreadExecutor.station) { [alerts] in
+            await withTaskGroup(of: Void.self) { group in
+                for delivery in deliveries where delivery.target.kind == .alertmanager {
+                    group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
                 }
             }
         }
+    }
+
+    /// Whether `task` ended within `limit` (it is not waited for after that).
+    static func finished(_ task: Task<Void, Never>, within limit: Duration) async -> Bool {
+        let once = Once()
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            once.arm(c)
+            Task(executorPreference: ThreadExecutor.station) {
+                await task.value
+                once.resume(true)
+            }
+            Task(executorPreference: ThreadExecutor.station) {
+                try? await ThreadExecutor.stationSleep(for: limit)
+                once.resume(false)
+            }
+        }
+    }
+}
+
+/// Set once when the notifier stops: delivery loops end after the attempt in progress.
+final class StopFlag: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
+}
+
+/// A continuation resumed by the first of several racers.
+private final class Once: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+    func arm(_ c: CheckedContinuation<Bool, Never>) { continuation.withLock { $0 = c } }
+    func resume(_ value: Bool) {
+        continuation.withLock { c in
+            defer { c = nil }
+            return c
+        }?.resume(returning: value)
     }
 }
 
@@ -85,10 +143,10 @@ struct Delivery: Sendable {
     /// Refusals for good after which a notification becomes a dead letter.
     static let permanentFailuresBeforeDeadLetter = 5
 
-    func deliverLoop() async {
+    func deliverLoop(until stopping: StopFlag) async {
         var failures = 0
         var refusals: (id: Int64, count: Int) = (0, 0)
-        while !Task.isCancelled {
+        while !Task.isCancelled, !stopping.isSet {
             let item: AlertStore.OutboxItem?
             do { item = try await store.nextOutbox(target: target.name) } catch { item = nil }
             guard let item, let id = item.id else {
@@ -128,6 +186,7 @@ struct Delivery: Sendable {
                         metadata: ["target": "\(target.name)", "error": "\(error)"])
                 }
                 let delay = min(pow(2, Double(min(failures, 10))) * 0.25, 30)
+                if stopping.isSet { return }
                 do { try await ThreadExecutor.stationSleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
             }
         }
@@ -157,7 +216,7 @@ struct Delivery: Sendable {
                 let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
                 endpoint = endpoint.with(path: base + "/api/v2/alerts")
             }
-            let status = try await poster.post(
+            let status = try await poster.postCancellable(
                 endpoint, body: Array(payload.utf8), idempotencyKey: idempotencyKey, timeout: target.timeout)
             guard (200..<300).contains(status) else {
                 // Redirects are not followed (a notification goes where it was configured to).

@@ -15,7 +15,8 @@ import WaystationVisits
 
 /// The composition root: opens storage, builds every service with what it needs, and runs them as
 /// one `ServiceGroup` in dependency order (started in that order, stopped in reverse: the control
-/// socket closes before polling stops and flushes history).
+/// socket closes before polling stops and flushes history; the notifier stops last, so a hung
+/// receiver never holds up the flush, and gets a few seconds for a delivery in progress).
 public struct StationDaemon: Sendable {
     public let database: StationDatabase
     public let polling: PollingEngine
@@ -59,7 +60,8 @@ public struct StationDaemon: Sendable {
         let alerts = self.alerts
         await polling.monitor.setAfterIngest(alerts)
         notifier = Notifier(config: config, store: alertStore, alerts: alerts, logger: logger)
-        visits = try VisitBook(store: VisitStore(database: database), config: config, logger: logger)
+        let clock = try await RetentionService.clock(for: database, history: history, config: config)
+        visits = try VisitBook(store: VisitStore(database: database), config: config, logger: logger, clock: clock)
         kiosk = KioskDesk(
             config: config, visits: visits, reports: HazardReportStore(database: database), logger: logger)
         reloader = ReloadService(
@@ -69,14 +71,14 @@ public struct StationDaemon: Sendable {
             policy: RolePolicy(config: config),
             handler: StationService(
                 polling: polling, alerts: alerts, visits: visits, maintenance: maintenance, database: database,
-                config: reloader, logger: logger, kiosk: kiosk),
+                config: reloader, logger: logger, kiosk: kiosk, retentionClock: clock),
             limits: {
                 var limits = ControlServer.Limits()
                 limits.idleTimeout = config.control.idleTimeout
                 return limits
             }(), logger: logger)
         retention = RetentionService(
-            config: config, history: history, alerts: alerts, database: database, logger: logger)
+            config: config, history: history, alerts: alerts, database: database, clock: clock, logger: logger)
         systemd = SystemdService(
             notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger)
         let control = self.control
@@ -89,7 +91,7 @@ public struct StationDaemon: Sendable {
     public func run(maximumShutdown: Duration = .seconds(20)) async throws {
         var config = ServiceGroupConfiguration(
             services: [
-                .init(service: polling), .init(service: alerts), .init(service: notifier), .init(service: visits),
+                .init(service: notifier), .init(service: polling), .init(service: alerts), .init(service: visits),
                 .init(service: retention), .init(service: control), .init(service: reloader), .init(service: systemd),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -77,7 +77,10 @@ struct StorageCompatibilityTests {
         #expect(before.count == 7)
 
         let db = try openDatabase(path)
-        #expect(try Self.identifiers(path) == before + ["v8: history in packed blocks"], "only v8 ran")
+        #expect(
+            Set(try Self.identifiers(path)).subtracting(before)
+                == ["v8: history in packed blocks", "v9: duplicate hazard reports", "v10: retention horizon"],
+            "only the later migrations ran")
         #expect(db.health.status.recoveredFrom == nil, "not taken for damage")
         let history = HistoryStore(database: db)
         // Two hours of v1 rows: two blocks of samples, one of minutes; the v1 tables are gone.
@@ -130,7 +133,7 @@ struct StorageCompatibilityTests {
                 INSERT INTO outbox (target, created, payload) VALUES ('hook', 1700000000000, '{}');
                 """)
         let db = try openDatabase(path)
-        #expect(try Self.identifiers(path).count == 8)
+        #expect(try Self.identifiers(path).count == (StationDaemon.migrations + StationDatabase.migrations).count)
         let alerts = try await AlertStore(database: db).loadAlerts()
         #expect(alerts.count == 1)
         #expect(alerts.first?.severity == .critical && alerts.first?.escalated == true)
