@@ -7,7 +7,7 @@ PREFIX      ?= /usr/local
 DESTDIR     ?=
 # Release builds are what ships: the Swift runtime linked statically (Debian ships none), bound at load.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
-APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux \
+APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux faketime \
                 prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
 
 .PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district

@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/timex.h>
 
 int ws_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     struct ucred cred;
@@ -82,3 +85,110 @@ int ws_malloc_arena_max(int n) {
 int ws_malloc_trim(void) {
     return malloc_trim(0);
 }
+
+int ws_clock_synchronised(void) {
+    struct timex t;
+    memset(&t, 0, sizeof(t));
+    int state = adjtimex(&t);
+    if (state < 0) {
+        return -1;
+    }
+    return (t.status & STA_UNSYNC) || state == TIME_ERROR ? 0 : 1;
+}
+
+struct ws_lookup {
+    pthread_mutex_t lock;
+    int refs;
+    int fd;
+    int rc;
+    char *host;
+    char *port;
+    struct addrinfo *result;
+};
+
+static void ws_lookup_unref(struct ws_lookup *l) {
+    pthread_mutex_lock(&l->lock);
+    int left = --l->refs;
+    pthread_mutex_unlock(&l->lock);
+    if (left > 0) {
+        return;
+    }
+    if (l->result) {
+        freeaddrinfo(l->result);
+    }
+    close(l->fd);
+    free(l->host);
+    free(l->port);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+static void *ws_lookup_thread(void *arg) {
+    struct ws_lookup *l = arg;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo *list = NULL;
+    int rc = getaddrinfo(l->host, l->port, &hints, &list);
+    pthread_mutex_lock(&l->lock);
+    l->rc = rc;
+    l->result = rc == 0 ? list : NULL;
+    pthread_mutex_unlock(&l->lock);
+    uint64_t one = 1;
+    ssize_t written = write(l->fd, &one, sizeof(one));
+    (void)written;
+    ws_lookup_unref(l);
+    return NULL;
+}
+
+struct ws_lookup *ws_lookup_start(const char *host, const char *port) {
+    struct ws_lookup *l = calloc(1, sizeof(*l));
+    if (!l) {
+        return NULL;
+    }
+    l->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    l->host = strdup(host);
+    l->port = strdup(port);
+    if (l->fd < 0 || !l->host || !l->port) {
+        int saved = errno;
+        if (l->fd >= 0) {
+            close(l->fd);
+        }
+        free(l->host);
+        free(l->port);
+        free(l);
+        errno = saved;
+        return NULL;
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    l->refs = 2;
+    l->rc = EAI_AGAIN;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    pthread_t thread;
+    int err = pthread_create(&thread, &attr, ws_lookup_thread, l);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        l->refs = 1;
+        ws_lookup_unref(l);
+        errno = err;
+        return NULL;
+    }
+    return l;
+}
+
+int ws_lookup_fd(const struct ws_lookup *lookup) { return lookup->fd; }
+
+int ws_lookup_result(struct ws_lookup *lookup, struct addrinfo **result) {
+    pthread_mutex_lock(&lookup->lock);
+    int rc = lookup->rc;
+    *result = lookup->result;
+    lookup->result = NULL;
+    pthread_mutex_unlock(&lookup->lock);
+    return rc;
+}
+
+void ws_lookup_release(struct ws_lookup *lookup) { ws_lookup_unref(lookup); }

@@ -287,8 +287,9 @@ public actor AlertService: Service, Reloadable, PollObserver {
     }
 
     /// Deletes old resolved alerts, delivered notifications and expired silences (retention).
-    public func prune(before: Date) async throws -> Int {
+    /// At most `limit(count)` rows of each table go in one call (`RetentionClock.limit`).
+    public func prune(before: Date, limit: @escaping @Sendable (Int) -> Int = { $0 }) async throws -> Int {
         engine.forgetResolved(before: before)
-        return try await store.prune(before: before)
+        return try await store.prune(before: before, limit: limit)
     }
 }

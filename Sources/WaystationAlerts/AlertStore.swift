@@ -239,16 +239,26 @@ public struct AlertStore: Sendable {
         }
     }
 
-    /// Deletes resolved alerts, delivered notifications and expired silences older than `before`.
+    /// Deletes resolved alerts, delivered notifications and expired silences older than `before`,
+    /// oldest first, at most `limit(count)` of each table's `count` rows.
     @discardableResult
-    public func prune(before: Date) async throws -> Int {
+    public func prune(before: Date, limit: @escaping @Sendable (Int) -> Int = { $0 }) async throws -> Int {
         try await database.write { db in
             let cutoff = StationDatabase.ms(before)
-            try db.execute(sql: "DELETE FROM alert WHERE state = 'resolved' AND updated < ?", arguments: [cutoff])
-            var removed = db.changesCount
-            removed += try Outbox.prune(db, before: cutoff)
-            try db.execute(sql: "DELETE FROM silence WHERE until < ?", arguments: [cutoff])
-            return removed + db.changesCount
+            var removed = 0
+            for (table, key, condition) in [
+                ("alert", "fingerprint", "state = 'resolved' AND updated < ?1 ORDER BY updated"),
+                ("silence", "id", "until < ?1 ORDER BY until"),
+            ] {
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0
+                try db.execute(
+                    sql:
+                        "DELETE FROM \(table) WHERE \(key) IN (SELECT \(key) FROM \(table) WHERE \(condition) LIMIT ?2)",
+                    arguments: [cutoff, limit(count)])
+                removed += db.changesCount
+            }
+            removed += try Outbox.prune(db, before: cutoff, limit: limit(try Outbox.count(db)))
+            return removed
         }
     }
 }

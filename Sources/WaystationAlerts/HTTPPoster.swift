@@ -73,19 +73,50 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
 
 /// A minimal HTTP/1.1 POST client for notifications, on its own thread (blocking socket calls
 /// never run on Swift's shared pool): one request per connection, a total deadline for the whole
-/// exchange (connect, send, answer), no redirects, and a capped response read (the status line is
-/// all that matters).
+/// exchange (name lookup, connect, send, answer), no redirects, and a capped response read (the
+/// status line is all that matters). `interrupt()` (a stop) ends the exchange in progress at once.
 public actor HTTPPoster {
     private let thread: ThreadExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
     /// The most of an answer that is read.
     static let maxResponse = 16 << 10
+    /// A pipe every wait also watches: a byte written ends the exchange in progress.
+    private nonisolated let wake: (read: Int32, write: Int32)
 
     public init(name: String) {
         thread = ThreadExecutor(name: "notify-\(name)", stackSize: 256 << 10)
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            for fd in fds {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+        }
+        wake = (fds[0], fds[1])
     }
 
-    deinit { thread.stop() }
+    deinit {
+        thread.stop()
+        if wake.read >= 0 { close(wake.read) }
+        if wake.write >= 0 { close(wake.write) }
+    }
+
+    /// Ends the exchange in progress (or the next one) with a failure, whatever the receiver does.
+    public nonisolated func interrupt() {
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
+    }
+
+    /// POSTs like `post`, ended at once when the calling task is cancelled.
+    public nonisolated func postCancellable(
+        _ endpoint: HTTPEndpoint, body: [UInt8], idempotencyKey: String? = nil, timeout: Duration
+    ) async throws -> Int {
+        try await withTaskCancellationHandler {
+            try await post(endpoint, body: body, idempotencyKey: idempotencyKey, timeout: timeout)
+        } onCancel: {
+            interrupt()
+        }
+    }
 
     /// POSTs `body` as JSON; returns the status code. Throws when no answer came within `timeout`.
     /// `idempotencyKey`, when given, goes out as `Idempotency-Key`: the same for every attempt of one
@@ -94,7 +125,11 @@ public actor HTTPPoster {
         _ endpoint: HTTPEndpoint, body: [UInt8], idempotencyKey: String? = nil, timeout: Duration
     ) throws(HTTPFailure) -> Int {
         let deadline = ContinuousClock.now + timeout
-        let fd = try connect(endpoint, deadline: deadline)
+        // An interrupt meant for an earlier exchange is forgotten; one for this task is not.
+        var drain = [UInt8](repeating: 0, count: 64)
+        while read(wake.read, &drain, drain.count) > 0 {}
+        if Task.isCancelled { throw HTTPFailure("stopped") }
+        let fd = try connect(endpoint, deadline: deadline, timeout: timeout)
         defer { close(fd) }
         var head = "POST \(endpoint.path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n"
         head += "User-Agent: waystationd/\(WaystationVersion.string)\r\nContent-Type: application/json\r\n"
@@ -120,24 +155,32 @@ public actor HTTPPoster {
 
     private func wait(_ fd: Int32, _ events: Int16, deadline: ContinuousClock.Instant) throws(HTTPFailure) {
         while true {
-            var p = pollfd(fd: fd, events: events, revents: 0)
-            let n = poll(&p, 1, try remaining(deadline))
+            var p = [
+                pollfd(fd: fd, events: events, revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0),
+            ]
+            let n = poll(&p, 2, try remaining(deadline))
+            if n > 0, p[1].revents != 0 { throw HTTPFailure("stopped") }
             if n > 0 { return }
             if n == 0 { throw HTTPFailure("no answer within the timeout") }
             if errno != EINTR { throw HTTPFailure("poll: \(String(cString: strerror(errno)))") }
         }
     }
 
-    private func connect(_ endpoint: HTTPEndpoint, deadline: ContinuousClock.Instant) throws(HTTPFailure) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
-        guard rc == 0, let first = list else {
-            throw HTTPFailure("cannot resolve \(endpoint.host): \(String(cString: gai_strerror(rc)))")
+    private func connect(_ endpoint: HTTPEndpoint, deadline: ContinuousClock.Instant, timeout: Duration)
+        throws(HTTPFailure) -> Int32
+    {
+        // The name lookup is inside the deadline too (a silent name server takes 10 s per server).
+        let first: UnsafeMutablePointer<addrinfo>
+        do {
+            first = try NameLookup.resolve(
+                host: endpoint.host, port: endpoint.port, deadline: deadline, interrupt: wake.read)
+        } catch {
+            throw HTTPFailure(
+                error.timedOut
+                    ? "no answer from the name server for \(endpoint.host) within the \(DurationParser.format(timeout)) timeout"
+                    : error.description)
         }
-        defer { freeaddrinfo(list) }
+        defer { freeaddrinfo(first) }
         var lastError = "no address"
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let ai = cursor {

@@ -8,6 +8,7 @@
 #endif
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WaystationCore
 import WaystationStorage
 
@@ -21,7 +22,14 @@ public actor Notifier: Service, Reloadable {
     private let thread: ThreadExecutor
     private let logger: Logger
     private var config: StationConfig
+    /// The delivery loops, one per target.
     private var loops: Task<Void, Never>?
+    /// Alertmanager's periodic re-sends.
+    private var resends: Task<Void, Never>?
+    private var stopping = StopFlag()
+    /// How long a stop lets a delivery in progress finish before it is abandoned (it is sent again
+    /// after the restart: delivery is at least once).
+    public static let deliveryGrace: Duration = .seconds(3)
 
     public init(config: StationConfig, outbox: Outbox, alerts: AlertService, logger: Logger, station: ThreadExecutor) {
         thread = station
@@ -31,11 +39,22 @@ public actor Notifier: Service, Reloadable {
         self.logger = logger
     }
 
+    /// On a stop: no new delivery starts; one in progress gets `deliveryGrace`, then is cut off
+    /// (its exchange interrupted), so the daemon exits in time whatever a receiver or a name
+    /// server does. The daemon stops the notifier after history and state are flushed.
     public func run() async throws {
         start()
         try? await gracefulShutdown()
-        loops?.cancel()
-        await loops?.value
+        resends?.cancel()
+        stopping.set()
+        Outbox.bell.ring()
+        guard let loops else { return }
+        if await !Self.finished(loops, within: Self.deliveryGrace, on: thread) {
+            logger.warning(
+                "a notification delivery was still in progress at the stop; it is sent again after the restart")
+            loops.cancel()
+            _ = await Self.finished(loops, within: .seconds(1), on: thread)
+        }
     }
 
     /// Target changes restart delivery; undelivered rows stay queued.
@@ -44,6 +63,7 @@ public actor Notifier: Service, Reloadable {
         config = new
         if restart, loops != nil {
             loops?.cancel()
+            resends?.cancel()
             start()
         }
     }
@@ -51,19 +71,58 @@ public actor Notifier: Service, Reloadable {
     private func start() {
         let targets = config.notify
         let station = config.station
+        let stopping = self.stopping
+        let deliveries = targets.map {
+            Delivery(target: $0, station: station.id, outbox: outbox, logger: logger, thread: thread)
+        }
         // On the station's thread, with its timers (the exchanges themselves have their own threads).
-        loops = Task(executorPreference: thread) { [outbox, alerts, logger, thread] in
+        loops = Task(executorPreference: thread) {
             await withTaskGroup(of: Void.self) { group in
-                for target in targets {
-                    let delivery = Delivery(
-                        target: target, station: station.id, outbox: outbox, logger: logger, thread: thread)
-                    group.addTask { await delivery.deliverLoop() }
-                    if target.kind == .alertmanager {
-                        group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
-                    }
+                for delivery in deliveries { group.addTask { await delivery.deliverLoop(until: stopping) } }
+            }
+        }
+        resends = Task(executorPreference: thread) { [alerts] in
+            await withTaskGroup(of: Void.self) { group in
+                for delivery in deliveries where delivery.target.kind == .alertmanager {
+                    group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
                 }
             }
         }
+    }
+
+    /// Whether `task` ended within `limit` (it is not waited for after that).
+    static func finished(_ task: Task<Void, Never>, within limit: Duration, on thread: ThreadExecutor) async -> Bool {
+        let once = Once()
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            once.arm(c)
+            Task(executorPreference: thread) {
+                await task.value
+                once.resume(true)
+            }
+            Task(executorPreference: thread) {
+                try? await thread.sleep(for: limit)
+                once.resume(false)
+            }
+        }
+    }
+}
+
+/// Set once when the notifier stops: delivery loops end after the attempt in progress.
+final class StopFlag: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
+}
+
+/// A continuation resumed by the first of several racers.
+private final class Once: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+    func arm(_ c: CheckedContinuation<Bool, Never>) { continuation.withLock { $0 = c } }
+    func resume(_ value: Bool) {
+        continuation.withLock { c in
+            defer { c = nil }
+            return c
+        }?.resume(returning: value)
     }
 }
 
@@ -92,10 +151,10 @@ struct Delivery: Sendable {
     /// Refusals for good after which a notification becomes a dead letter.
     static let permanentFailuresBeforeDeadLetter = 5
 
-    func deliverLoop() async {
+    func deliverLoop(until stopping: StopFlag) async {
         var failures = 0
         var refusals: (id: Int64, count: Int) = (0, 0)
-        while !Task.isCancelled {
+        while !Task.isCancelled, !stopping.isSet {
             let item: Outbox.Item?
             do { item = try await outbox.next(target: target.name) } catch { item = nil }
             guard let item, let id = item.id else {
@@ -135,6 +194,7 @@ struct Delivery: Sendable {
                         metadata: ["target": "\(target.name)", "error": "\(error)"])
                 }
                 let delay = min(pow(2, Double(min(failures, 10))) * 0.25, 30)
+                if stopping.isSet { return }
                 do { try await thread.periodicSleep(for: .milliseconds(Int64(delay * 1000))) } catch { return }
             }
         }
@@ -164,7 +224,7 @@ struct Delivery: Sendable {
                 let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
                 endpoint = endpoint.with(path: base + "/api/v2/alerts")
             }
-            let status = try await poster.post(
+            let status = try await poster.postCancellable(
                 endpoint, body: Array(payload.utf8), idempotencyKey: idempotencyKey, timeout: target.timeout)
             guard (200..<300).contains(status) else {
                 // Redirects are not followed (a notification goes where it was configured to).

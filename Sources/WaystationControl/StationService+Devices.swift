@@ -113,20 +113,35 @@ extension StationService {
             checks.append(
                 DeviceCheck(id: d.id, ok: failure == nil, error: failure, latencyMs: (ms * 10).rounded() / 10))
         }
-        var storageError: String? = await database.ping() ? nil : "database does not answer"
-        if let damage = await database.quickCheck() { storageError = "database damaged: \(damage)" }
+        let storageError = await storageProblems(dir: PathText.parent(c.storage.path))
+        let now = Date()
+        // 2025-01-01: a clock reset to 1970 fails; so do an unsynchronised or jumped one (retention).
+        let clockError =
+            retentionClock?.problem(now: now)
+            ?? (now > Date(timeIntervalSince1970: 1_735_689_600) ? nil : "the clock reads before 2025")
+        let clockOK = clockError == nil
+        return SelfTest.Reply(
+            ok: checks.allSatisfy(\.ok) && storageError == nil && clockOK, devices: checks,
+            storageOk: storageError == nil, storageError: storageError, clockOk: clockOK, clock: Wire.iso(now),
+            clockError: clockError)
+    }
+
+    /// What is wrong with storage, the worst first (damaged, not answering, writes failing, little
+    /// space), each further one after a "; "; nil when nothing is.
+    func storageProblems(dir: String) async -> String? {
+        var problems: [String] = []
+        if let damage = await database.quickCheck() {
+            problems.append("database damaged: \(damage)")
+        } else if !(await database.ping()) {
+            problems.append("database does not answer")
+        }
         let health = database.health.status
-        if storageError == nil, !health.ok { storageError = health.lastError ?? "writes failing" }
-        let dir = PathText.parent(c.storage.path)
+        if !health.ok, problems.isEmpty || !health.corrupt { problems.append(health.lastError ?? "writes failing") }
         var fs = statvfs()
         if statvfs(dir, &fs) == 0 {
             let free = Double(fs.f_bavail) * Double(fs.f_frsize)
-            if free < 50 * 1024 * 1024 { storageError = "only \(Int(free / 1_048_576)) MiB free on \(dir)" }
+            if free < 50 * 1024 * 1024 { problems.append("only \(Int(free / 1_048_576)) MiB free on \(dir)") }
         }
-        let now = Date()
-        let clockOK = now > Date(timeIntervalSince1970: 1_735_689_600)  // 2025-01-01: a clock reset to 1970 fails
-        return SelfTest.Reply(
-            ok: checks.allSatisfy(\.ok) && storageError == nil && clockOK, devices: checks,
-            storageOk: storageError == nil, storageError: storageError, clockOk: clockOK, clock: Wire.iso(now))
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 }

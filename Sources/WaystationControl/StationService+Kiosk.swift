@@ -73,6 +73,6 @@ extension StationService {
             id: Int(r.id ?? 0), category: r.category, location: r.location, note: r.note,
             createdAt: Wire.iso(r.createdDate), status: r.status.rawValue, points: r.points,
             reporter: showReporter ? r.reporter : nil, judgedBy: r.judgedBy, judgedAt: r.judgedDate.map(Wire.iso),
-            judgeNote: r.judgeNote)
+            judgeNote: r.judgeNote, duplicateOf: r.duplicateOf.map(Int.init))
     }
 }

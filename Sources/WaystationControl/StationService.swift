@@ -30,13 +30,16 @@ public struct StationService: ControlHandler {
     let logger: Logger
     /// Kiosk sessions, scans and hazard reports.
     let kiosk: KioskDesk
+    /// Whether retention trusts the clock (the self-test reports it).
+    let retentionClock: RetentionClock?
 
     public init(
         polling: PollingEngine, alerts: AlertService, visits: VisitBook, maintenance: MaintenanceStore,
         database: StationDatabase, config: any ConfigAuthority, started: Date = Date(), logger: Logger,
-        kiosk: KioskDesk
+        kiosk: KioskDesk, retentionClock: RetentionClock? = nil
     ) {
         self.kiosk = kiosk
+        self.retentionClock = retentionClock
         self.polling = polling
         self.alerts = alerts
         self.visits = visits
@@ -76,6 +79,11 @@ public struct StationService: ControlHandler {
             replies.fail(e)
         } catch let e as StationError {
             replies.fail(e.varlink)
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL {
+            // In words a kiosk and a technician understand, not SQLite's.
+            logger.error("control call refused: the disk is full", metadata: ["method": "\(call.method)"])
+            replies.fail(
+                StationError.storageFull(directory: PathText.parent(await config.current.storage.path)).varlink)
         } catch {
             logger.error("control call failed", metadata: ["method": "\(call.method)", "error": "\(error)"])
             replies.fail(StationError.internalError(error: "\(error)").varlink)

@@ -22,6 +22,8 @@ public struct StationConfig: Sendable {
         /// (flash wear): a power cut loses at most this much history (SIGTERM flushes it). State
         /// changes, alerts, visits and slot locks are written at once.
         public var flushInterval: Duration = .seconds(600)
+        /// Prune only while the kernel says the clock is synchronised (see `RetentionClock`).
+        public var requireSynchronisedClock = true
     }
 
     public struct Control: Sendable, Hashable {

@@ -75,6 +75,7 @@ public enum StationConfigLoader {
             storage.retainAlerts = r.duration("retain_alerts", default: storage.retainAlerts) ?? storage.retainAlerts
             storage.flushInterval =
                 r.duration("flush_interval", default: storage.flushInterval) ?? storage.flushInterval
+            storage.requireSynchronisedClock = r.bool("require_synchronised_clock", default: true)
             errors += r.finish()
         }
 

@@ -12,7 +12,9 @@ import WaystationStorage
 
 /// Prunes old rows of every domain once an hour: value history and aggregates by their retention,
 /// resolved alerts, delivered notifications and expired silences after `retain_alerts`
-/// (visits prune themselves with their own retention). Then the WAL is checkpointed.
+/// (visits prune themselves with their own retention). Then the WAL is checkpointed. Retention
+/// counts from `RetentionClock`'s horizon, never from a clock it cannot trust, and each pass deletes
+/// at most one day table of history per kind and the retention's share of other rows.
 public actor RetentionService: Service, Reloadable {
     private var config: StationConfig
     private let history: HistoryStore
@@ -21,20 +23,47 @@ public actor RetentionService: Service, Reloadable {
     private let logger: Logger
     /// The station's thread: the loop and its timer run there.
     private let station: ThreadExecutor
+    /// Shared with the visits and the self-test.
+    public nonisolated let clock: RetentionClock
+    /// Seconds between passes.
+    static let period: TimeInterval = 3600
 
     init(
-        config: StationConfig, history: HistoryStore, alerts: AlertService, database: StationDatabase, logger: Logger,
-        station: ThreadExecutor
+        config: StationConfig, history: HistoryStore, alerts: AlertService, database: StationDatabase,
+        clock: RetentionClock, logger: Logger, station: ThreadExecutor
     ) {
         self.station = station
         self.config = config
         self.history = history
         self.alerts = alerts
         self.database = database
+        self.clock = clock
         self.logger = logger
     }
 
-    public func reload(_ new: StationConfig) { config = new }
+    /// The retention clock of a database: anchored at its newest record (history, visits, alerts,
+    /// reports) and at the horizon the last run reached.
+    static func clock(for database: StationDatabase, history: HistoryStore, config: StationConfig) async throws
+        -> RetentionClock
+    {
+        let newestElsewhere = try await database.read { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT max(t) FROM (SELECT max(checked_in) AS t FROM visit UNION ALL SELECT max(updated) FROM alert
+                    UNION ALL SELECT max(created) FROM outbox UNION ALL SELECT max(created) FROM hazard_report)
+                    """)
+        }.map(StationDatabase.date(ms:))
+        let newest = [try await history.newestSample(), newestElsewhere].compactMap { $0 }.max()
+        return RetentionClock(
+            newestRecord: newest, lastHorizon: try await database.retentionHorizon(),
+            requireSynchronised: config.storage.requireSynchronisedClock)
+    }
+
+    public func reload(_ new: StationConfig) {
+        config = new
+        clock.setRequireSynchronised(new.storage.requireSynchronisedClock)
+    }
 
     /// Prunes every hour and checks the database file every ten minutes (a damaged page shows as a
     /// StorageFailing alert, and the watchdog then lets systemd restart the daemon onto a fresh file).
@@ -55,20 +84,39 @@ public actor RetentionService: Service, Reloadable {
         }
     }
 
-    private var clock = ClockGuard()
+    private var skipping: String?
 
     /// One pass over every table; skipped while the clock is in doubt.
     public func prune(now: Date) async {
-        if let why = clock.distrust(now: now) {
-            logger.warning("pruning skipped while the clock is in doubt", metadata: ["why": "\(why)"])
+        let horizon: Date
+        switch clock.verdict(now: now) {
+        case .distrusted(let why):
+            if skipping != why {
+                logger.warning("pruning skipped while the clock is in doubt", metadata: ["why": "\(why)"])
+            }
+            skipping = why
             return
+        case .trusted(let h): horizon = h
         }
+        skipping = nil
+        if now.timeIntervalSince(horizon) > 60 {
+            logger.notice(
+                "retention counts from the station's newest record, not the clock",
+                metadata: ["horizon": "\(horizon.formatted(.iso8601))", "clock": "\(now.formatted(.iso8601))"])
+        }
+        let storage = config.storage
         do {
             let removed = try await history.prune(
-                now: now, retainValues: config.storage.retainValues.seconds,
-                retainAggregates: config.storage.retainAggregates.seconds)
+                now: horizon, retainValues: storage.retainValues.seconds,
+                retainAggregates: storage.retainAggregates.seconds, maxDays: 1,
+                limit: {
+                    RetentionClock.limit(count: $0, period: Self.period, retention: storage.retainAggregates.seconds)
+                })
             let alertRows = try await alerts.prune(
-                before: now.addingTimeInterval(-config.storage.retainAlerts.seconds))
+                before: horizon.addingTimeInterval(-storage.retainAlerts.seconds),
+                limit: { RetentionClock.limit(count: $0, period: Self.period, retention: storage.retainAlerts.seconds) }
+            )
+            try await database.setRetentionHorizon(horizon)
             if removed.valueBlocks + removed.aggregateBlocks + alertRows > 0 {
                 logger.info(
                     "pruned old rows",

@@ -15,7 +15,8 @@ import WaystationVisits
 
 /// The composition root: opens storage, builds every service with what it needs, and runs them as
 /// one `ServiceGroup` in dependency order (started in that order, stopped in reverse: the control
-/// socket closes before polling stops and flushes history).
+/// socket closes before polling stops and flushes history; the notifier stops last, so a hung
+/// receiver never holds up the flush, and gets a few seconds for a delivery in progress).
 public struct StationDaemon: Sendable {
     public let database: StationDatabase
     public let polling: PollingEngine
@@ -65,8 +66,9 @@ public struct StationDaemon: Sendable {
         await polling.monitor.setAfterIngest(alerts)
         notifier = Notifier(
             config: config, outbox: Outbox(database: database), alerts: alerts, logger: logger, station: station)
+        let clock = try await RetentionService.clock(for: database, history: history, config: config)
         visits = try VisitBook(
-            store: VisitStore(database: database), config: config, logger: logger, station: station)
+            store: VisitStore(database: database), config: config, logger: logger, station: station, clock: clock)
         kiosk = KioskDesk(
             config: config, visits: visits, reports: HazardReportStore(database: database), logger: logger)
         reloader = ReloadService(
@@ -76,14 +78,15 @@ public struct StationDaemon: Sendable {
             policy: RolePolicy(config: config),
             handler: StationService(
                 polling: polling, alerts: alerts, visits: visits, maintenance: maintenance, database: database,
-                config: reloader, logger: logger, kiosk: kiosk),
+                config: reloader, logger: logger, kiosk: kiosk, retentionClock: clock),
             limits: {
                 var limits = ControlServer.Limits()
                 limits.idleTimeout = config.control.idleTimeout
                 return limits
             }(), logger: logger)
         retention = RetentionService(
-            config: config, history: history, alerts: alerts, database: database, logger: logger, station: station)
+            config: config, history: history, alerts: alerts, database: database, clock: clock, logger: logger,
+            station: station)
         systemd = SystemdService(
             notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger,
             station: station)
@@ -97,7 +100,7 @@ public struct StationDaemon: Sendable {
     public func run(maximumShutdown: Duration = .seconds(20)) async throws {
         var config = ServiceGroupConfiguration(
             services: [
-                .init(service: polling), .init(service: alerts), .init(service: notifier), .init(service: visits),
+                .init(service: notifier), .init(service: polling), .init(service: alerts), .init(service: visits),
                 .init(service: retention), .init(service: control), .init(service: reloader), .init(service: systemd),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -59,20 +59,25 @@ final class BusQueue: Sendable {
     }
 
     /// Queues a job; returns why a client job was refused, or nil.
-    func enqueue(_ job: @escaping Job, _ priority: ModbusClient.Priority) -> ModbusError? {
+    func enqueue(_ job: @escaping Job, _ priority: ModbusClient.Priority, unit: Int = 0, limited: Bool = true)
+        -> ModbusError?
+    {
         let refusal: ModbusError? = state.withLock { s in
-            if s.stopped { return busy("the bus is stopped") }
+            if s.stopped { return busy("the bus is stopped", unit: unit) }
             if priority == .client {
                 let now = ContinuousClock.now
                 s.clientTokens = min(limits.burst, s.clientTokens + (now - s.tokensAt).seconds * limits.perSecond)
                 s.tokensAt = now
                 if s.queues[ModbusClient.Priority.client.rawValue].count >= limits.queue {
-                    return busy("\(limits.queue) client requests are already waiting on this bus")
+                    return busy("\(limits.queue) client requests are already waiting on this bus", unit: unit)
                 }
-                if s.clientTokens < 1 {
-                    return busy("more than \(Int(limits.perSecond)) client requests a second on this bus")
+                if limited {
+                    if s.clientTokens < 1 {
+                        return busy(
+                            "more than \(Int(limits.perSecond)) client requests a second on this bus", unit: unit)
+                    }
+                    s.clientTokens -= 1
                 }
-                s.clientTokens -= 1
             }
             s.queues[priority.rawValue].append(job)
             return nil
@@ -81,8 +86,8 @@ final class BusQueue: Sendable {
         return refusal
     }
 
-    private func busy(_ why: String) -> ModbusError {
-        ModbusError(operation: .connect, bus: bus.name, unit: 0, address: 0, count: 0, cause: .busy(why))
+    private func busy(_ why: String, unit: Int) -> ModbusError {
+        ModbusError(operation: .connect, bus: bus.name, unit: unit, address: 0, count: 0, cause: .busy(why))
     }
 
     private enum Step {

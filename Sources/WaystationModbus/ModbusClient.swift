@@ -63,9 +63,11 @@ public final class ModbusClient: Sendable {
     public var lastBeat: ContinuousClock.Instant { queue.state.withLock { $0.lastBeat } }
 
     /// Runs `body` on the bus thread with the connection, at `priority`. A client request over its
-    /// bus's rate or queue limit fails at once (`.busy`).
+    /// bus's rate or queue limit fails at once (`.busy`, naming `unit`); `limited: false` (the
+    /// self-test, one request per device) is held to the queue limit but not the rate.
     public func perform<T: Sendable>(
-        _ priority: Priority, _ body: @escaping @Sendable (ModbusConnection) throws(ModbusError) -> T
+        _ priority: Priority, unit: Int = 0, limited: Bool = true,
+        _ body: @escaping @Sendable (ModbusConnection) throws(ModbusError) -> T
     ) async throws(ModbusError) -> T {
         let queue = self.queue
         let result: Result<T, ModbusError> = await withCheckedContinuation { continuation in
@@ -76,7 +78,7 @@ public final class ModbusClient: Sendable {
                     continuation.resume(returning: .failure(error))
                 }
             }
-            if let refusal = queue.enqueue(job, priority) {
+            if let refusal = queue.enqueue(job, priority, unit: unit, limited: limited) {
                 continuation.resume(returning: .failure(refusal))
             }
         }
@@ -103,7 +105,7 @@ public final class ModbusClient: Sendable {
     public func readBits(
         _ table: RegisterTable, unit: Int, address: Int, count: Int, priority: Priority = .poll
     ) async throws(ModbusError) -> [Bool] {
-        try await perform(priority) { c throws(ModbusError) in
+        try await perform(priority, unit: unit) { c throws(ModbusError) in
             try c.readBits(table, unit: unit, address: address, count: count)
         }
     }
@@ -111,13 +113,13 @@ public final class ModbusClient: Sendable {
     public func readRegisters(
         _ table: RegisterTable, unit: Int, address: Int, count: Int, priority: Priority = .poll
     ) async throws(ModbusError) -> [UInt16] {
-        try await perform(priority) { c throws(ModbusError) in
+        try await perform(priority, unit: unit) { c throws(ModbusError) in
             try c.readRegisters(table, unit: unit, address: address, count: count)
         }
     }
 
     public func writeCoil(unit: Int, address: Int, value: Bool, priority: Priority = .poll) async throws(ModbusError) {
-        try await perform(priority) { c throws(ModbusError) in
+        try await perform(priority, unit: unit) { c throws(ModbusError) in
             try c.writeCoil(unit: unit, address: address, value: value)
         }
     }
@@ -125,7 +127,7 @@ public final class ModbusClient: Sendable {
     public func writeCoils(unit: Int, address: Int, values: [Bool], priority: Priority = .poll)
         async throws(ModbusError)
     {
-        try await perform(priority) { c throws(ModbusError) in
+        try await perform(priority, unit: unit) { c throws(ModbusError) in
             try c.writeCoils(unit: unit, address: address, values: values)
         }
     }
@@ -133,7 +135,7 @@ public final class ModbusClient: Sendable {
     public func writeRegister(unit: Int, address: Int, value: UInt16, priority: Priority = .poll)
         async throws(ModbusError)
     {
-        try await perform(priority) { c throws(ModbusError) in
+        try await perform(priority, unit: unit) { c throws(ModbusError) in
             try c.writeRegister(unit: unit, address: address, value: value)
         }
     }
@@ -141,7 +143,7 @@ public final class ModbusClient: Sendable {
     public func writeRegisters(unit: Int, address: Int, values: [UInt16], priority: Priority = .poll)
         async throws(ModbusError)
     {
-        try await perform(priority) { c throws(ModbusError) in
+        try await perform(priority, unit: unit) { c throws(ModbusError) in
             try c.writeRegisters(unit: unit, address: address, values: values)
         }
     }

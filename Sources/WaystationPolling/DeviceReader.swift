@@ -84,11 +84,11 @@ public enum DeviceReader {
     /// device refuses.
     public static func readAll(
         _ device: StationConfig.Device, client: ModbusClient, planner: RequestPlanner = RequestPlanner(),
-        barriers: RequestPlanner.Barriers = [:], priority: ModbusClient.Priority = .poll
+        barriers: RequestPlanner.Barriers = [:], priority: ModbusClient.Priority = .poll, limited: Bool = true
     ) async -> [String: ReadOutcome] {
         let plan = planner.plan(device.profile.points, profile: device.profile, barriers: barriers)
         do {
-            return try await client.perform(priority) { c throws(ModbusError) in
+            return try await client.perform(priority, unit: device.unit, limited: limited) { c throws(ModbusError) in
                 run(plan, device: device, planner: planner, barriers: barriers, on: c).readings
             }
         } catch {

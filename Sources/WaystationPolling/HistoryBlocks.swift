@@ -109,9 +109,9 @@ enum HistoryBlocks {
     }
 
     /// Drops the day tables of a kind that end at or before `cutoff`; returns the blocks they held.
-    static func drop(_ db: Database, _ kind: Kind, before cutoff: Int64) throws -> Int {
+    static func drop(_ db: Database, _ kind: Kind, before cutoff: Int64, maxDays: Int = .max) throws -> Int {
         var blocks = 0
-        for t in try tables(db, kind) where (t.day + 1) * kind.perDay <= cutoff {
+        for t in try tables(db, kind).prefix(maxDays) where (t.day + 1) * kind.perDay <= cutoff {
             blocks += try Int.fetchOne(db, sql: "SELECT count(*) FROM \(t.name)") ?? 0
             try db.execute(sql: "PRAGMA secure_delete = FAST")
             defer { try? db.execute(sql: "PRAGMA secure_delete = ON") }

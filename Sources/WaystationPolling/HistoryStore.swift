@@ -239,11 +239,14 @@ public actor HistoryStore {
 
     /// Drops the days of values and of aggregates that are past their retention (see
     /// `HistoryBlocks`), and device state transitions older than the aggregates' retention. Returns
-    /// the blocks dropped (a block: one series' values or minutes of one flush).
+    /// the blocks dropped (a block: one series' values or minutes of one flush). `now` is the time
+    /// retention counts from (`RetentionClock`'s horizon); at most `maxDays` day tables of each kind
+    /// go in one call, and at most `limit(count)` of the `count` transitions.
     @discardableResult
-    public func prune(now: Date, retainValues: TimeInterval, retainAggregates: TimeInterval) async throws
-        -> (valueBlocks: Int, aggregateBlocks: Int)
-    {
+    public func prune(
+        now: Date, retainValues: TimeInterval, retainAggregates: TimeInterval, maxDays: Int = .max,
+        limit: @escaping @Sendable (Int) -> Int = { $0 }
+    ) async throws -> (valueBlocks: Int, aggregateBlocks: Int) {
         try await database.write { db in
             let valueCutoff = Self.ms(now.addingTimeInterval(-retainValues))
             // Never everything: a cutoff past the newest value means the clock is wrong, not that
@@ -251,17 +254,25 @@ public actor HistoryStore {
             if let newest = try HistoryBlocks.newestSample(db), newest < valueCutoff {
                 throw ClockLooksWrong(newest: StationDatabase.date(ms: newest), now: now)
             }
-            let values = try HistoryBlocks.drop(db, .values, before: valueCutoff)
+            let values = try HistoryBlocks.drop(db, .values, before: valueCutoff, maxDays: maxDays)
             let aggregates = try HistoryBlocks.drop(
-                db, .aggregates, before: Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970))
+                db, .aggregates, before: Int64(now.addingTimeInterval(-retainAggregates).timeIntervalSince1970),
+                maxDays: maxDays)
+            let transitions = try Int.fetchOne(db, sql: "SELECT count(*) FROM device_state") ?? 0
             try db.execute(
-                sql: "DELETE FROM device_state WHERE at < ?",
-                arguments: [Self.ms(now.addingTimeInterval(-retainAggregates))])
+                sql:
+                    "DELETE FROM device_state WHERE id IN (SELECT id FROM device_state WHERE at < ? ORDER BY at LIMIT ?)",
+                arguments: [Self.ms(now.addingTimeInterval(-retainAggregates)), limit(transitions)])
             return (values, aggregates)
         }
     }
 
     /// A series' id, or nil when it has no rows.
+    /// When the newest stored value was taken; nil without history.
+    public func newestSample() async throws -> Date? {
+        try await database.read { db in try HistoryBlocks.newestSample(db).map(StationDatabase.date(ms:)) }
+    }
+
     nonisolated static func seriesID(_ db: Database, device: String, point: String) throws -> Int64? {
         try Int64.fetchOne(db, sql: "SELECT id FROM series WHERE device = ? AND point = ?", arguments: [device, point])
     }

@@ -131,7 +131,7 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
         guard let client = clients[device.bus] else { throw Self.noBus(device) }
         let request = ReadRequest(table: point.table, address: point.address, count: point.width, points: [point])
         let order = device.profile.wordOrder
-        let values = try await client.perform(.client) { c throws(ModbusError) in
+        let values = try await client.perform(.client, unit: device.unit) { c throws(ModbusError) in
             try DeviceReader.execute(request, unit: device.unit, order: order, on: c)
         }
         return values[point.name] ?? .noReading
@@ -158,7 +158,9 @@ public actor PollingEngine: Service, Reloadable, RelayControl {
     /// Reads every point of a device once now (self-test), behind polling and the interlocks.
     public func readAll(_ device: StationConfig.Device) async -> [String: ReadOutcome] {
         guard let client = clients[device.bus] else { return [:] }
-        return await DeviceReader.readAll(device, client: client, priority: .client)
+        // The self-test's one request per device is not held to the client rate (a 21-device
+        // station would otherwise refuse its own 21st read).
+        return await DeviceReader.readAll(device, client: client, priority: .client, limited: false)
     }
 
     /// Writes a relay coil and reads it back, before anything else waiting on the bus.

@@ -156,6 +156,9 @@ public struct HazardReport: Codable, Sendable, Equatable {
     public var judgedBy: String?
     public var judgedAt: String?
     public var judgeNote: String?
+    /// The id of the report this one repeats (same rider, category and place within 24 h): it
+    /// earns no points.
+    public var duplicateOf: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, category, location, note, status, points, reporter
@@ -163,11 +166,13 @@ public struct HazardReport: Codable, Sendable, Equatable {
         case judgedBy = "judged_by"
         case judgedAt = "judged_at"
         case judgeNote = "judge_note"
+        case duplicateOf = "duplicate_of"
     }
 
     public init(
         id: Int, category: String, location: String, note: String?, createdAt: String, status: String, points: Int,
-        reporter: String? = nil, judgedBy: String? = nil, judgedAt: String? = nil, judgeNote: String? = nil
+        reporter: String? = nil, judgedBy: String? = nil, judgedAt: String? = nil, judgeNote: String? = nil,
+        duplicateOf: Int? = nil
     ) {
         self.id = id
         self.category = category
@@ -180,6 +185,7 @@ public struct HazardReport: Codable, Sendable, Equatable {
         self.judgedBy = judgedBy
         self.judgedAt = judgedAt
         self.judgeNote = judgeNote
+        self.duplicateOf = duplicateOf
     }
 }
 

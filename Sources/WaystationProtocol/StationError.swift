@@ -22,6 +22,8 @@ public enum StationError: Error, Sendable, Equatable {
     case invalidReport(field: String, reason: String)
     case reportNotFound(id: Int)
     case reportAlreadyJudged(id: Int, status: String)
+    /// The disk holding the database (in `directory`) is full: nothing was recorded.
+    case storageFull(directory: String)
 
     /// The unqualified error name, as in the `.varlink` file.
     public var name: String {
@@ -46,6 +48,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .invalidReport: "InvalidReport"
         case .reportNotFound: "ReportNotFound"
         case .reportAlreadyJudged: "ReportAlreadyJudged"
+        case .storageFull: "StorageFull"
         }
     }
 
@@ -75,6 +78,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .invalidReport(let f, let r): return ["field": .string(f), "reason": .string(r)]
         case .reportNotFound(let id): return ["id": .number(Double(id))]
         case .reportAlreadyJudged(let id, let s): return ["id": .number(Double(id)), "status": .string(s)]
+        case .storageFull(let d): return ["directory": .string(d)]
         }
     }
 
@@ -112,6 +116,7 @@ public enum StationError: Error, Sendable, Equatable {
         case "InvalidReport": self = .invalidReport(field: s("field"), reason: s("reason"))
         case "ReportNotFound": self = .reportNotFound(id: Int(p["id"]?.number ?? -1))
         case "ReportAlreadyJudged": self = .reportAlreadyJudged(id: Int(p["id"]?.number ?? -1), status: s("status"))
+        case "StorageFull": self = .storageFull(directory: s("directory"))
         default: return nil
         }
     }

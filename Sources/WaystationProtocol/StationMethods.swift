@@ -132,16 +132,20 @@ public enum SelfTest: StationMethod {
         public var storageError: String?
         public var clockOk: Bool
         public var clock: String
+        /// Why retention does not trust the clock (unsynchronised, implausible, jumped).
+        public var clockError: String?
 
         enum CodingKeys: String, CodingKey {
             case ok, devices, clock
             case storageOk = "storage_ok"
             case storageError = "storage_error"
             case clockOk = "clock_ok"
+            case clockError = "clock_error"
         }
 
         public init(
-            ok: Bool, devices: [DeviceCheck], storageOk: Bool, storageError: String?, clockOk: Bool, clock: String
+            ok: Bool, devices: [DeviceCheck], storageOk: Bool, storageError: String?, clockOk: Bool, clock: String,
+            clockError: String? = nil
         ) {
             self.ok = ok
             self.devices = devices
@@ -149,6 +153,7 @@ public enum SelfTest: StationMethod {
             self.storageError = storageError
             self.clockOk = clockOk
             self.clock = clock
+            self.clockError = clockError
         }
     }
 }

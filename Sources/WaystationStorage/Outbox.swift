@@ -123,9 +123,19 @@ public struct Outbox: Sendable {
 
     /// Deletes delivered and dead-lettered rows older than `cutoff` (Unix ms), inside the caller's
     /// transaction; returns how many.
-    public static func prune(_ db: Database, before cutoff: Int64) throws -> Int {
-        try db.execute(sql: "DELETE FROM outbox WHERE delivered < ?1 OR failed < ?1", arguments: [cutoff])
+    public static func prune(_ db: Database, before cutoff: Int64, limit: Int = .max) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM outbox WHERE id IN
+                  (SELECT id FROM outbox WHERE delivered < ?1 OR failed < ?1 ORDER BY id LIMIT ?2)
+                """,
+            arguments: [cutoff, Int64(clamping: limit)])
         return db.changesCount
+    }
+
+    /// How many rows the outbox holds, delivered or not (retention's share is taken of it).
+    public static func count(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox") ?? 0
     }
 }
 

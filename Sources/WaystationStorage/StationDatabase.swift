@@ -138,8 +138,29 @@ public final class StationDatabase: Sendable {
                         uid INTEGER NOT NULL,
                         user TEXT NOT NULL);
                     """)
-        }
+        },
+        StorageMigration(order: 11, "v11: retention horizon") { db in
+            // The time retention last counted from (see RetentionClock): one row.
+            try db.execute(
+                sql: "CREATE TABLE retention_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL)")
+        },
     ]
+
+    /// The horizon retention last counted from, as persisted by `setRetentionHorizon`.
+    public func retentionHorizon() async throws -> Date? {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT at FROM retention_horizon WHERE id = 1").map(StationDatabase.date(ms:))
+        }
+    }
+
+    public func setRetentionHorizon(_ horizon: Date) async throws {
+        try await write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO retention_horizon (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                arguments: [StationDatabase.ms(horizon)])
+        }
+    }
 
     /// Reads (on the database's own queue, never on Swift's shared pool).
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -26,12 +26,16 @@ public struct HazardReportRecord: Codable, Sendable, Equatable {
     public var judgedBy: String?
     public var judgedAt: Int64?
     public var judgeNote: String?
+    /// The report this one repeats (same rider, category and place within
+    /// `HazardReportStore.duplicateWindow`): it earns nothing, even when verified.
+    public var duplicateOf: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, reporter, category, location, note, created, status, points
         case judgedBy = "judged_by"
         case judgedAt = "judged_at"
         case judgeNote = "judge_note"
+        case duplicateOf = "duplicate_of"
     }
 
     public init(reporter: String, category: String, location: String, note: String?, created: Date, points: Int) {
@@ -68,13 +72,14 @@ extension HazardReportRecord: FetchableRecord, MutablePersistableRecord {
         judgedBy = try row["judged_by"]
         judgedAt = try row["judged_at"]
         judgeNote = try row["judge_note"]
+        duplicateOf = try row["duplicate_of"]
     }
 
     public func databaseColumns() -> KeyValuePairs<String, (any DatabaseValueConvertible)?> {
         [
             "id": id, "reporter": reporter, "category": category, "location": location, "note": note,
             "created": created, "status": status.rawValue, "points": points, "judged_by": judgedBy,
-            "judged_at": judgedAt, "judge_note": judgeNote,
+            "judged_at": judgedAt, "judge_note": judgeNote, "duplicate_of": duplicateOf,
         ]
     }
 
@@ -111,18 +116,44 @@ public struct HazardReportStore: Sendable {
                     CREATE INDEX hazard_report_reporter ON hazard_report(reporter, id);
                     CREATE INDEX hazard_report_created ON hazard_report(created);
                     """)
-        }
+        },
+        StorageMigration(order: 10, "v10: duplicate hazard reports") { db in
+            try db.execute(sql: "ALTER TABLE hazard_report ADD COLUMN duplicate_of INTEGER")
+        },
     ]
+
+    /// A report repeats an earlier one of the same rider, category and place (letter case and
+    /// spacing aside) filed within this many seconds: it is stored as a duplicate of it.
+    public static let duplicateWindow: TimeInterval = 24 * 3600
+
+    /// A place as duplicates compare it: lower case, runs of spaces as one.
+    static func placeKey(_ s: String) -> String {
+        s.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
 
     /// A message for the outbox: target name and body.
     public typealias Message = (target: String, payload: String)
 
-    /// Stores a new report and queues `messages(report)` in the same durable transaction.
+    /// Stores a new report and queues `messages(report)` in the same durable transaction. A report
+    /// that repeats one the rider filed within `duplicateWindow` (and that was not itself a
+    /// duplicate, nor rejected) is stored as its duplicate, worth no points.
     public func submit(_ report: HazardReportRecord, messages: @escaping @Sendable (HazardReportRecord) -> [Message])
         async throws -> HazardReportRecord
     {
         try await database.durableWrite { db in
             var r = report
+            let earlier = try HazardReportRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM hazard_report WHERE reporter = ? AND category = ? AND created >= ?
+                    AND duplicate_of IS NULL AND status != 'rejected' ORDER BY id
+                    """,
+                arguments: [r.reporter, r.category, r.created - Int64(Self.duplicateWindow * 1000)])
+            let place = Self.placeKey(r.location)
+            if let original = earlier.first(where: { Self.placeKey($0.location) == place }) {
+                r.duplicateOf = original.id
+                r.points = 0
+            }
             try r.insert(db)
             for m in messages(r) { try Outbox.insert(db, target: m.target, payload: m.payload, at: r.createdDate) }
             return r
@@ -145,7 +176,7 @@ public struct HazardReportStore: Sendable {
             guard var r = try HazardReportRecord.fetchOne(db, id: id) else { return .notFound }
             guard r.status == .pending else { return .alreadyJudged(r) }
             r.status = status
-            if status == .verified { r.points = points }
+            if status == .verified { r.points = r.duplicateOf == nil ? points : 0 }
             r.judgedBy = user
             r.judgedAt = StationDatabase.ms(now)
             r.judgeNote = note

@@ -35,7 +35,8 @@ public actor VisitBook: Service, Reloadable {
     private let logger: Logger
     /// New visits since the daemon started, by category (for `/metrics`).
     public private(set) var checkInsSinceStart: [String: Int] = [:]
-    private var clock = ClockGuard()
+    /// What retention may count from (shared with the other domains' retention).
+    private let clock: RetentionClock
     private var clockDistrusted = false
     /// Check-ins and check-outs as they happen (for `Watch`).
     public nonisolated let events = Broadcaster<Event>()
@@ -43,9 +44,14 @@ public actor VisitBook: Service, Reloadable {
     /// The station's thread, given by the composition root: `run`'s timer and loop are there.
     private nonisolated let station: ThreadExecutor
 
-    public init(store: VisitStore, config: StationConfig, logger: Logger, station: ThreadExecutor) throws {
+    public init(
+        store: VisitStore, config: StationConfig, logger: Logger, station: ThreadExecutor,
+        clock: RetentionClock? = nil
+    ) throws {
         self.station = station
         self.store = store
+        self.clock =
+            clock ?? RetentionClock(newestRecord: nil, lastHorizon: nil, requireSynchronised: false)
         settings = config.visits
         capacity = config.station.capacity
         self.logger = logger
@@ -142,7 +148,13 @@ public actor VisitBook: Service, Reloadable {
 
     /// Closes overstayed visits and deletes expired ones.
     public func maintain(now: Date = Date()) async {
-        if let why = clock.distrust(now: now) {
+        // An implausible or jumped clock closes nothing; an unsynchronised one closes overstayed
+        // visits (at check-in + maximum stay) but deletes nothing.
+        var horizon: Date?
+        switch clock.verdict(now: now) {
+        case .trusted(let h): horizon = h
+        case .distrusted(let why) where why == RetentionClock.unsynchronised: horizon = nil
+        case .distrusted(let why):
             if !clockDistrusted {
                 logger.warning(
                     "visits are not closed or pruned while the clock is in doubt", metadata: ["why": "\(why)"])
@@ -152,9 +164,11 @@ public actor VisitBook: Service, Reloadable {
         }
         clockDistrusted = false
         do {
+            let retention = settings.retention.seconds
+            let period = maintenanceInterval
             let (closed, deleted) = try await store.maintain(
-                now: now, maxStay: settings.maxStay.seconds,
-                retainSince: now.addingTimeInterval(-settings.retention.seconds))
+                now: now, maxStay: settings.maxStay.seconds, retainSince: horizon?.addingTimeInterval(-retention),
+                limit: { RetentionClock.limit(count: $0, period: period, retention: retention) })
             for v in closed {
                 logger.info("visit closed automatically after the maximum stay", metadata: ["visit": "\(v.id ?? 0)"])
                 publish(.autoClosed(v))
@@ -176,12 +190,15 @@ public actor VisitBook: Service, Reloadable {
             try? await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     await self.maintain()
-                    let every = min(60, max(0.2, await self.settings.maxStay.seconds / 4))
+                    let every = await self.maintenanceInterval
                     try await self.station.periodicSleep(for: .milliseconds(Int64(every * 1000)))
                 }
             }
         }
     }
+
+    /// Seconds between `maintain` passes: a minute, more often for short maximum stays.
+    private var maintenanceInterval: TimeInterval { min(60, max(0.2, settings.maxStay.seconds / 4)) }
 
     private func publish(_ e: Event) { events.publish(e) }
 

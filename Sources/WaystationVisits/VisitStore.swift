@@ -149,16 +149,17 @@ public struct VisitStore: Sendable {
     }
 
     /// Closes visits open longer than `maxStay` (at check-in + maxStay) and deletes visits that
-    /// started before `retainSince`. Returns the visits closed and the number deleted.
-    public func maintain(now: Date, maxStay: TimeInterval, retainSince: Date) async throws
-        -> (closed: [VisitRecord], deleted: Int)
-    {
+    /// started before `retainSince`, oldest first and at most `limit(count)` of the `count` visits.
+    /// Returns the visits closed and the number deleted.
+    public func maintain(
+        now: Date, maxStay: TimeInterval, retainSince: Date?, limit: @escaping @Sendable (Int) -> Int = { $0 }
+    ) async throws -> (closed: [VisitRecord], deleted: Int) {
         try await database.durableWrite { db in
-            let limit = StationDatabase.ms(now.addingTimeInterval(-maxStay))
+            let overstayed = StationDatabase.ms(now.addingTimeInterval(-maxStay))
             let stay = Int64(maxStay * 1000)
             var closed = try VisitRecord.fetchAll(
                 db, sql: "SELECT * FROM visit WHERE checked_out IS NULL AND checked_in <= ? ORDER BY id",
-                arguments: [limit])
+                arguments: [overstayed])
             for i in closed.indices {
                 closed[i].checkedOut = closed[i].checkedIn + stay
                 closed[i].closedBy = "auto"
@@ -166,10 +167,14 @@ public struct VisitStore: Sendable {
             }
             // Never every visit: a cutoff past the newest one means the clock is wrong.
             let newest = try Int64.fetchOne(db, sql: "SELECT max(checked_in) FROM visit") ?? 0
-            let cutoff = StationDatabase.ms(retainSince)
             var deleted = 0
-            if newest >= cutoff {
-                try db.execute(sql: "DELETE FROM visit WHERE checked_in < ?", arguments: [cutoff])
+            if let retainSince, newest >= StationDatabase.ms(retainSince) {
+                let cutoff = StationDatabase.ms(retainSince)
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM visit") ?? 0
+                try db.execute(
+                    sql:
+                        "DELETE FROM visit WHERE id IN (SELECT id FROM visit WHERE checked_in < ? ORDER BY checked_in LIMIT ?)",
+                    arguments: [cutoff, limit(count)])
                 deleted = db.changesCount
             }
             return (closed, deleted)
@@ -213,6 +218,13 @@ public struct VisitStore: Sendable {
                     SELECT * FROM visit WHERE checked_in < ? AND (checked_out IS NULL OR checked_out > ?)
                     ORDER BY checked_in
                     """, arguments: [StationDatabase.ms(to), StationDatabase.ms(from)])
+        }
+    }
+
+    /// When the newest visit started; nil without visits.
+    public func newestCheckIn() async throws -> Date? {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT max(checked_in) FROM visit").map(StationDatabase.date(ms:))
         }
     }
 

@@ -224,6 +224,10 @@ public struct KioskAPI: Sendable {
                 case .rateLimited(let after): return Self.error(.tooManyRequests, "rate_limited", retryAfter: after)
                 case .unknownCategory: return Self.error(.badRequest, "invalid_category")
                 case .sessionExpired: return Self.error(.unauthorized, "session_expired")
+                case .storageFull(let directory):
+                    logger.error(
+                        "the daemon's disk is full; nothing is recorded", metadata: ["directory": "\(directory)"])
+                    return Self.error(.init(code: 507, reasonPhrase: "Insufficient Storage"), "storage_full")
                 case .invalidReport(let field, _):
                     return Self.error(
                         .badRequest,

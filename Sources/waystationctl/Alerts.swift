@@ -15,13 +15,14 @@ struct AlertsCommand: ParsableCommand {
                 if a.acknowledgedBy != nil { st += " (ack)" }
                 if a.silenced { st += " (silenced)" }
                 rows.append([
-                    st, a.severity.rawValue, a.name, a.device, Output.ago(a.since), a.summary, a.fingerprint,
+                    st, a.severity.rawValue, a.name.terminalSafe, a.device.terminalSafe, Output.ago(a.since),
+                    a.summary.terminalSafe, a.fingerprint.terminalSafe,
                 ])
             }
             say(rows.count == 1 ? "no alerts" : TextTable.render(rows))
             for s in r.latchedSlots {
                 say(
-                    "slot \(s.slot) is held OFF by the interlock (\(s.kind?.rawValue ?? "interlock")): \(s.reason) — `waystationctl enable-slot \(s.slot)` once safe"
+                    "slot \(s.slot) is held OFF by the interlock (\(s.kind?.rawValue ?? "interlock")): \(s.reason.terminalSafe) — `waystationctl enable-slot \(s.slot)` once safe"
                 )
             }
         }

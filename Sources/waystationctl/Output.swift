@@ -39,8 +39,11 @@ enum Output {
         }
     }
 
-    static func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+    /// A cell: neutralised against formula injection (`TerminalText.csvCell`), then quoted where
+    /// it needs it.
+    static func csvField(_ text: String) -> String {
+        let s = TerminalText.csvCell(text)
+        return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
             ? "\"\(s.replacingAll("\"", with: "\"\""))\"" : s
     }
 
@@ -72,6 +75,8 @@ enum Output {
         case .invalidReport(let field, let reason): "invalid report: \(field): \(reason)"
         case .reportNotFound(let id): "no report \(id)"
         case .reportAlreadyJudged(let id, let status): "report \(id) is already \(status)"
+        case .storageFull(let directory):
+            "storage full: the disk holding \(directory) has no space left, so nothing was recorded; free space there (old logs, backups) and try again"
         }
     }
 
@@ -110,7 +115,7 @@ enum Output {
             let st = d.maintenance ? "maintenance" : d.state.rawValue
             states.append(st)
             let last = d.maintenance ? (d.maintenanceReason ?? d.lastError ?? "") : (d.lastError ?? "")
-            rows.append([d.id, d.kind, st, "\(d.bus)/\(d.unit)", ago(d.lastGood), last])
+            rows.append([d.id, d.kind, st, "\(d.bus)/\(d.unit)", ago(d.lastGood), last.terminalSafe])
         }
         // Pad before colouring so escape codes do not break alignment.
         let lines = TextTable.render(rows).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -153,7 +158,7 @@ enum Output {
         var rows = [["POINT", "VALUE", "QUALITY", "AGE", "WRITABLE"]]
         for p in d.points {
             var quality = p.quality
-            if let e = p.error { quality += ": \(e)" }
+            if let e = p.error { quality += ": \(e.terminalSafe)" }
             var writable = p.writable ? "yes" : ""
             if p.writable, let min = p.min, let max = p.max {
                 writable = "\(ValueText.format(min))…\(ValueText.format(max))"
@@ -166,10 +171,12 @@ enum Output {
     static func selfTest(_ r: SelfTest.Reply) {
         var rows = [["CHECK", "RESULT", "LATENCY", "DETAIL"]]
         for d in r.devices {
-            rows.append([d.id, d.ok ? "ok" : "FAIL", "\(ValueText.format(d.latencyMs)) ms", d.error ?? ""])
+            rows.append([
+                d.id, d.ok ? "ok" : "FAIL", "\(ValueText.format(d.latencyMs)) ms", (d.error ?? "").terminalSafe,
+            ])
         }
-        rows.append(["storage", r.storageOk ? "ok" : "FAIL", "", r.storageError ?? ""])
-        rows.append(["clock", r.clockOk ? "ok" : "FAIL", "", r.clock])
+        rows.append(["storage", r.storageOk ? "ok" : "FAIL", "", (r.storageError ?? "").terminalSafe])
+        rows.append(["clock", r.clockOk ? "ok" : "FAIL", "", r.clock + (r.clockError.map { ": \($0)" } ?? "")])
         say(TextTable.render(rows))
         say(r.ok ? "everything is fine" : "something needs attention")
     }
@@ -180,16 +187,16 @@ enum Output {
             say("\(e.at) current state:")
             say(deviceTable(e.devices ?? []))
         case .deviceState:
-            say("\(e.at) \(e.device ?? ""): \(e.from ?? "") → \(state(e.to ?? "")) (\(e.cause ?? ""))")
+            say("\(e.at) \(e.device ?? ""): \(e.from ?? "") → \(state(e.to ?? "")) (\((e.cause ?? "").terminalSafe))")
         case .maintenance:
-            say("\(e.at) \(e.device ?? ""): maintenance \(e.to ?? "") \(e.cause ?? "")")
+            say("\(e.at) \(e.device ?? ""): maintenance \(e.to ?? "") \((e.cause ?? "").terminalSafe)")
         case .reload:
             say("\(e.at) config reload \(e.to ?? "")\(e.cause.map { ": \($0)" } ?? "")")
         case .checkIn, .checkOut, .visitClosed:
             let occupancy = e.occupancy.map { ", occupancy \($0)" } ?? ""
             say("\(e.at) \(e.kind.rawValue.replacingAll("_", with: " "))\(occupancy)")
         case .alert, .interlock:
-            say("\(e.at) \(e.kind.rawValue) \(e.device ?? ""): \(e.to ?? "") — \(e.cause ?? "")")
+            say("\(e.at) \(e.kind.rawValue) \(e.device ?? ""): \(e.to ?? "") — \((e.cause ?? "").terminalSafe)")
         }
     }
 }

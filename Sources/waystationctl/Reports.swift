@@ -29,8 +29,9 @@ struct ReportsCommand: ParsableCommand {
                 var rows = [["ID", "CREATED", "CATEGORY", "LOCATION", "STATUS", "POINTS", "RIDER", "NOTE"]]
                 for x in r.reports {
                     rows.append([
-                        "\(x.id)", x.createdAt, x.category, x.location, x.status, "\(x.points)",
-                        String((x.reporter ?? "").prefix(12)), x.note ?? "",
+                        "\(x.id)", x.createdAt, x.category.terminalSafe, x.location.terminalSafe,
+                        x.status + (x.duplicateOf.map { " (duplicate of \($0))" } ?? ""),
+                        "\(x.points)", String((x.reporter ?? "").prefix(12)).terminalSafe, (x.note ?? "").terminalSafe,
                     ])
                 }
                 say(TextTable.render(rows))

@@ -86,8 +86,8 @@ struct VisitsCommand: ParsableCommand {
                 var rows = [["ID", "RIDER", "CATEGORY", "IN", "OUT", "CLOSED BY"]]
                 for v in r.visits {
                     rows.append([
-                        "\(v.id)", String(v.worker.prefix(12)), v.category, v.checkedIn, v.checkedOut ?? "inside",
-                        v.closedBy ?? "",
+                        "\(v.id)", String(v.worker.prefix(12)).terminalSafe, v.category.terminalSafe, v.checkedIn,
+                        v.checkedOut ?? "inside", (v.closedBy ?? "").terminalSafe,
                     ])
                 }
                 say(TextTable.render(rows))

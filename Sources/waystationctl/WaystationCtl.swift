@@ -218,7 +218,10 @@ struct AuditCommand: ParsableCommand {
         try global.run(ListAudit.self, .init(limit: limit)) { reply in
             var rows = [["AT", "USER", "ACTION", "TARGET", "OLD", "NEW"]]
             for e in reply.entries {
-                rows.append([e.at, "\(e.user) (\(e.uid))", e.action, e.target, e.old ?? "-", e.new ?? "-"])
+                rows.append([
+                    e.at, "\(e.user) (\(e.uid))".terminalSafe, e.action, e.target.terminalSafe,
+                    (e.old ?? "-").terminalSafe, (e.new ?? "-").terminalSafe,
+                ])
             }
             say(TextTable.render(rows))
         }

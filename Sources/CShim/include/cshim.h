@@ -2,6 +2,7 @@
 #define WAYSTATION_CSHIM_H
 
 #include <sys/types.h>
+#include <netdb.h>
 
 /* SO_PEERCRED of a connected Unix socket: struct ucred needs _GNU_SOURCE, which Swift's Glibc
  * module does not define. Returns 0 on success, -1 with errno set. */
@@ -34,5 +35,29 @@ int ws_malloc_trim(void);
 
 /* poll(2)'s POLLRDHUP: the peer shut down its writing side. */
 extern const short WS_POLLRDHUP;
+
+
+/* Whether the kernel says the system clock is synchronised (NTP or PTP discipline it: adjtimex(2)
+ * status without STA_UNSYNC, as systemd-timesyncd and chrony leave it). 1 synchronised, 0 not,
+ * -1 when the kernel cannot be asked (errno set). */
+int ws_clock_synchronised(void);
+
+/* A name lookup (getaddrinfo) on a thread of its own, so a caller can give up on it at a deadline:
+ * a silent name server blocks getaddrinfo for its resolv.conf timeout per server. */
+struct ws_lookup;
+
+/* Starts looking up `host`:`port` (SOCK_STREAM, any family). NULL when no thread could be made
+ * (errno set). The caller polls ws_lookup_fd for POLLIN and must call ws_lookup_release once. */
+struct ws_lookup *ws_lookup_start(const char *host, const char *port);
+
+/* Readable once the lookup has finished. */
+int ws_lookup_fd(const struct ws_lookup *lookup);
+
+/* After the fd is readable: getaddrinfo's result code; on 0, `*result` is the list (the caller
+ * frees it with freeaddrinfo). */
+int ws_lookup_result(struct ws_lookup *lookup, struct addrinfo **result);
+
+/* The caller is done with the lookup (finished or abandoned); the thread frees it when it ends. */
+void ws_lookup_release(struct ws_lookup *lookup);
 
 #endif
