@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // HMAC-SHA256 for rider pseudonyms; since 4.0 it builds on FoundationEssentials only.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -141,8 +142,10 @@ let package = Package(
         .target(
             name: "WaystationWeb",
             dependencies: [
-                "WaystationProtocol", "WaystationCore", logging, lifecycle,
+                "CShim", "WaystationProtocol", "WaystationCore", logging, lifecycle,
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

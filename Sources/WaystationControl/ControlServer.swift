@@ -49,6 +49,10 @@ public final class ControlServer: Service, @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var connections: [Int: ControlConnection] = [:]
     private var nextID = 1
+    /// Connections closed since the heap was last trimmed.
+    private var closedSinceTrim = 0
+    /// After a burst of this many clients, the heap they used is given back once the last one left.
+    static let trimAfter = 64
     private let stats = Mutex<(open: Int, refused: Int, dropped: Int)>((0, 0, 0))
 
     /// Listens now (before READY): on the socket systemd passed (`LISTEN_FDS`, fd 3), or on `path`
@@ -333,6 +337,13 @@ public final class ControlServer: Service, @unchecked Sendable {
         stats.withLock {
             $0.open = connections.count
             if why != nil { $0.dropped += 1 }
+        }
+        closedSinceTrim += 1
+        if connections.isEmpty && closedSinceTrim >= Self.trimAfter {
+            // A burst of clients is over: glibc keeps the heap their buffers and replies used unless
+            // asked to give it back (on this thread, a millisecond or so, with no client waiting).
+            closedSinceTrim = 0
+            _ = ws_malloc_trim()
         }
         if let why {
             logger.notice(

@@ -8,6 +8,9 @@ public final class ReplySink: Sendable {
     let connection: Int
     let oneway: Bool
     private let closed = Atomic<Bool>(false)
+    /// Tasks waiting in `untilClosed`, resumed by `markClosed` (or their cancellation).
+    private let waiters = Mutex<(done: Bool, next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>(
+        (false, 0, [:]))
     private let post: @Sendable (Int, [UInt8]) -> Void
 
     init(connection: Int, oneway: Bool, post: @escaping @Sendable (Int, [UInt8]) -> Void) {
@@ -39,7 +42,36 @@ public final class ReplySink: Sendable {
     /// Whether the client hung up or was dropped.
     public var isClosed: Bool { closed.load(ordering: .acquiring) }
 
-    func markClosed() { closed.store(true, ordering: .releasing) }
+    func markClosed() {
+        closed.store(true, ordering: .releasing)
+        let waiting = waiters.withLock { w in
+            w.done = true
+            defer { w.waiting.removeAll() }
+            return Array(w.waiting.values)
+        }
+        for c in waiting { c.resume() }
+    }
+
+    /// Returns when the client hangs up or is dropped (at once if it has), or when the task is
+    /// cancelled: a stream notices a client leaving without waking to look.
+    public func untilClosed() async {
+        let id = waiters.withLock { w in
+            defer { w.next += 1 }
+            return w.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = waiters.withLock { w in
+                    if w.done || Task.isCancelled { return true }
+                    w.waiting[id] = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            waiters.withLock { $0.waiting.removeValue(forKey: id) }?.resume()
+        }
+    }
 }
 
 /// Answers calls. A handler may send several replies for a call with `more`; it returns when the

@@ -41,12 +41,8 @@ extension StationService {
                     return
                 }
             }
-            group.addTask {
-                // A client that goes away mid-stream is noticed within half a second.
-                while !Task.isCancelled && !replies.isClosed {
-                    try? await Task.sleep(for: .milliseconds(500))
-                }
-            }
+            // A client that goes away mid-stream ends it at once (the I/O thread says so).
+            group.addTask { await replies.untilClosed() }
             await group.next()
             group.cancelAll()
         }

@@ -21,11 +21,6 @@ public actor ReloadService: Service, ConfigAuthority {
     private var services: [any Reloadable] = []
     private var applied: [@Sendable (StationConfig) async -> Void] = []
     private var status: @Sendable () async -> String = { "" }
-    /// When a reload last gave back code pages: at most once a minute, so a burst of reloads (a
-    /// script, a test) does not fault the daemon's code back in each time — on a filesystem without
-    /// a page cache for the binary that is a read per page.
-    private var lastRelease: ContinuousClock.Instant?
-    static let releaseAtMostEvery: Duration = .seconds(60)
 
     init(path: String, config: StationConfig, monitor: StationMonitor, notifier: SystemdNotifier, logger: Logger) {
         self.path = path
@@ -59,12 +54,8 @@ public actor ReloadService: Service, ConfigAuthority {
             for hook in applied { await hook(new) }
             monitor.publish(.reload(at: Date(), ok: true, detail: nil))
             notifier.notify("READY=1\nSTATUS=\(await status())")
-            // The loader's code is not needed again until the next reload.
-            let now = ContinuousClock.now
-            if lastRelease.map({ now - $0 >= Self.releaseAtMostEvery }) ?? true {
-                ResidentMemory.releaseStartupPages()
-                lastRelease = now
-            }
+            // The old config and the parser's buffers are free heap now: give it back.
+            ResidentMemory.trimHeap()
             return nil
         } catch {
             let why = error.description

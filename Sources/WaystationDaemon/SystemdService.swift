@@ -22,8 +22,8 @@ public struct SystemdService: Service {
     /// The station's thread: the loops and their timers run there.
     let station: ThreadExecutor
 
-    /// How long after READY the pages only start-up used are given back.
-    static let startupPagesAfter: Duration = .seconds(30)
+    /// How long after READY the free heap start-up left is given back.
+    static let startupTrimAfter: Duration = .seconds(30)
 
     /// Its timers are kept by the station's thread and its loops run there (`Task.sleep` would wake
     /// libdispatch's manager thread and a pool thread each time); their tolerance lets a poll's
@@ -36,10 +36,9 @@ public struct SystemdService: Service {
                 group.addTask { await watchdog() }
                 group.addTask { await statusLoop() }
                 group.addTask {
-                    // Past start-up and the first poll cycles: give back what only start-up used.
-                    do { try await station.periodicSleep(for: Self.startupPagesAfter) } catch { return }
-                    let bytes = ResidentMemory.releaseStartupPages()
-                    logger.debug("start-up pages given back", metadata: ["code_bytes": "\(bytes)"])
+                    // Past start-up and the first poll cycles: give back the heap only start-up used.
+                    do { try await station.periodicSleep(for: Self.startupTrimAfter) } catch { return }
+                    ResidentMemory.trimHeap()
                 }
                 try? await gracefulShutdown()
                 group.cancelAll()

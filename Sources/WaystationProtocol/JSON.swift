@@ -14,9 +14,10 @@ public enum JSON: Sendable, Equatable, Hashable {
     case array([JSON])
     case object([String: JSON])
 
-    /// Parses one JSON document; nil when it is not valid JSON.
+    /// Parses one JSON document; nil when it is not valid JSON or an object in it repeats a key
+    /// (`parseStrict` says which).
     public static func parse(_ data: Data) -> JSON? {
-        try? JSONDecoder().decode(JSON.self, from: data)
+        try? parseStrict(data).get()
     }
 
     /// Parses one JSON document from bytes; nil when it is not valid JSON.

@@ -33,7 +33,14 @@ public struct VarlinkCall: Sendable {
 
     /// Parses a received message; the error is the varlink error to answer with.
     public static func parse(_ message: some Collection<UInt8>) -> Result<VarlinkCall, VarlinkError> {
-        guard let json = JSON.parse(message), case .object(let object) = json else {
+        let json: JSON
+        switch JSON.parseStrict(message) {
+        case .success(let j): json = j
+        case .failure(.duplicateKey(let key)):
+            return .failure(.invalidParameter(key, reason: "duplicate key \"\(key)\" in the message"))
+        case .failure(.invalid): return .failure(.invalidParameter("message", reason: "not a JSON object"))
+        }
+        guard case .object(let object) = json else {
             return .failure(.invalidParameter("message", reason: "not a JSON object"))
         }
         guard let method = object["method"]?.string, !method.isEmpty else {

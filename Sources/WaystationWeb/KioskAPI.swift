@@ -19,27 +19,20 @@ public struct KioskAPI: Sendable {
     let feed: KioskFeed
     let identity: MetricsExposition.Identity
     let logger: Logger
-    /// A server-sent-event stream repeats the status at least this often (the page gives up on a
-    /// stream that is silent for 25 s).
-    let heartbeat: Duration
 
-    public init(
-        link: DaemonLink, feed: KioskFeed, identity: MetricsExposition.Identity, logger: Logger,
-        heartbeat: Duration = .seconds(10)
-    ) {
+    public init(link: DaemonLink, feed: KioskFeed, identity: MetricsExposition.Identity, logger: Logger) {
         self.link = link
         self.feed = feed
         self.identity = identity
         self.logger = logger
-        self.heartbeat = heartbeat
     }
 
     /// Everything, for `[web] listen`.
-    public func router() -> Router<BasicRequestContext> {
+    public func router() -> Router<WebContext> {
         let router = base()
         router.get("/") { _, _ in Self.page() }
         router.get("/api/kiosk") { _, _ in await self.kiosk() }
-        router.get("/api/events") { _, _ in self.events() }
+        router.get("/api/events") { _, context in self.events(closed: context.channel.closeFuture) }
         router.post("/api/scan") { request, _ in try await self.scan(request) }
         router.get("/api/rider") { request, _ in await self.rider(request) }
         router.post("/api/report") { request, _ in try await self.report(request) }
@@ -49,14 +42,14 @@ public struct KioskAPI: Sendable {
     }
 
     /// `/metrics` alone, for `[web] metrics_listen`.
-    public func metricsRouter() -> Router<BasicRequestContext> {
+    public func metricsRouter() -> Router<WebContext> {
         let router = base()
         router.get("/metrics") { _, _ in await self.metrics() }
         return router
     }
 
-    private func base() -> Router<BasicRequestContext> {
-        let router = Router()
+    private func base() -> Router<WebContext> {
+        let router = Router(context: WebContext.self)
         router.add(middleware: AccessLog(logger: logger))
         router.add(middleware: SecurityHeaders())
         return router
@@ -79,25 +72,27 @@ public struct KioskAPI: Sendable {
     }
 
     /// `text/event-stream`: an `event: kiosk` message with the `/api/kiosk` body at once, on every
-    /// change, and at least every `heartbeat` (a real message: the page ignores comments).
-    func events() -> Response {
+    /// change, and at least every heartbeat of the feed (a real message: the page ignores comments;
+    /// it gives up on a stream silent for 25 s). Pushed by the feed: the stream sleeps in between,
+    /// and ends when the client goes away (`closed`) or the server shuts down.
+    func events(closed: EventLoopFuture<Void>) -> Response {
         let feed = self.feed
-        let heartbeat = self.heartbeat
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
-            var sent = -1
-            var lastSent = ContinuousClock.now
-            // Ends when the server shuts down (it waits for open requests), or the client goes away.
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                let (version, text) = await feed.current()
-                if version != sent || ContinuousClock.now - lastSent >= heartbeat {
-                    let data = text ?? #"{"daemon_ok":false}"#
-                    try await writer.write(ByteBuffer(string: "event: kiosk\ndata: \(data)\n\n"))
-                    sent = version
-                    lastSent = ContinuousClock.now
+            let (id, updates) = await feed.subscribe()
+            closed.whenComplete { _ in Task { await feed.unsubscribe(id) } }
+            try await withGracefulShutdownHandler {
+                try await withTaskCancellationHandler {
+                    for await data in updates {
+                        try await writer.write(ByteBuffer(string: "event: kiosk\ndata: \(data)\n\n"))
+                    }
+                } onCancel: {
+                    Task { await feed.unsubscribe(id) }
                 }
-                try await Task.sleep(for: .milliseconds(250))
+            } onGracefulShutdown: {
+                Task { await feed.unsubscribe(id) }
             }
+            await feed.unsubscribe(id)
             try await writer.finish(nil)
         }
         var headers: HTTPFields = [.contentType: "text/event-stream; charset=utf-8"]
@@ -177,10 +172,15 @@ public struct KioskAPI: Sendable {
 
     // MARK: Helpers
 
-    /// The request's JSON object body (at most `maxBody` bytes); nil when it is not one.
+    /// The request's JSON object body (at most `maxBody` bytes); nil when it is not one. An object
+    /// that names a key twice is refused with 400 `duplicate_key` naming it.
     static func object(_ request: Request) async throws -> [String: JSON]? {
         let buffer = try await request.body.collect(upTo: maxBody)
-        return JSON.parse(buffer.readableBytesView)?.object
+        switch JSON.parseStrict(buffer.readableBytesView) {
+        case .success(let json): return json.object
+        case .failure(.duplicateKey(let key)): throw DuplicateKey(key: key)
+        case .failure(.invalid): return nil
+        }
     }
 
     /// The one rider-id rule (`RiderID`), checked here too so a bad id never reaches the daemon.

@@ -3,10 +3,12 @@ import Logging
 import ServiceLifecycle
 import WaystationProtocol
 
-/// The station status the kiosk shows, kept fresh: fetched with `GetKioskStatus` when the daemon's
-/// `Watch` reports a change (a device, an alert, an interlock, a check-in) and at least every
-/// `interval` (values such as the room temperature change without an event). Each new status gets
-/// a new version number, which the server-sent-event streams follow.
+/// The station status the kiosk shows, kept fresh and pushed: fetched with `GetKioskStatus` when
+/// the daemon's `Watch` reports a change (a device, an alert, an interlock, a check-in) and at
+/// least every `interval` (values such as the room temperature change without an event). Each new
+/// status gets a new version number and goes at once to every subscriber (the server-sent-event
+/// streams), and the current one again at least every `heartbeat`. Nothing here wakes on a timer
+/// shorter than those two: an idle feed sleeps until the daemon says something or a period is up.
 public actor KioskFeed: Service {
     /// The `/api/kiosk` body: `GetKioskStatus`'s `kiosk` plus `daemon_ok`; nil before the first reply.
     public private(set) var body: String?
@@ -15,27 +17,71 @@ public actor KioskFeed: Service {
     private var signature = ""
     private var dirty = true
     private var lastFetch = ContinuousClock.now - .seconds(3600)
+    private var lastBroadcast = ContinuousClock.now
+    private var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
+    private var nextSubscriber = 0
+    /// The refresh loop's sleep: cancelled by `invalidate` to fetch at once.
+    private var sleeper: Task<Void, Never>?
+    private var stopped = false
     private let link: DaemonLink
     private let interval: Duration
+    private let heartbeat: Duration
     private let logger: Logger
 
-    public init(link: DaemonLink, interval: Duration = .seconds(5), logger: Logger) {
+    public init(link: DaemonLink, interval: Duration = .seconds(5), heartbeat: Duration = .seconds(10), logger: Logger)
+    {
         self.link = link
         self.interval = interval
+        self.heartbeat = heartbeat
         self.logger = logger
     }
 
     /// The current status and its version.
     public func current() -> (version: Int, body: String?) { (version, body) }
 
-    /// Something changed at the daemon: fetch again soon.
-    public func invalidate() { dirty = true }
+    /// Open subscriptions (tests, figures).
+    public var subscriberCount: Int { subscribers.count }
 
-    /// Fetches now unless a fetch is under `maxAge` old.
+    /// Something changed at the daemon: fetch now.
+    public func invalidate() {
+        dirty = true
+        sleeper?.cancel()
+    }
+
+    /// A stream of `/api/kiosk` bodies: the current one at once, then each new one and the
+    /// heartbeats, until `unsubscribe` (or the feed stops).
+    public func subscribe() -> (id: Int, updates: AsyncStream<String>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(4))
+        let id = nextSubscriber
+        nextSubscriber += 1
+        continuation.yield(message)
+        if stopped {
+            continuation.finish()
+        } else {
+            subscribers[id] = continuation
+        }
+        return (id, stream)
+    }
+
+    /// Ends a subscription (the client went away, or the server is shutting down).
+    public func unsubscribe(_ id: Int) {
+        subscribers.removeValue(forKey: id)?.finish()
+    }
+
+    private var message: String { body ?? #"{"daemon_ok":false}"# }
+
+    private func broadcast() {
+        lastBroadcast = .now
+        let text = message
+        for c in subscribers.values { c.yield(text) }
+    }
+
+    /// Fetches now unless a fetch is under `maxAge` old; a new version goes to the subscribers.
     public func refresh(maxAge: Duration = .zero) async {
         if !dirty, ContinuousClock.now - lastFetch < maxAge { return }
         dirty = false
         lastFetch = ContinuousClock.now
+        let before = version
         do {
             let reply = try await link.call(GetKioskStatus.self)
             var object = try JSON.from(reply.kiosk).object ?? [:]
@@ -62,6 +108,7 @@ public actor KioskFeed: Service {
                 body = JSON.object(object).text
             }
         }
+        if version != before { broadcast() }
     }
 
     public func run() async throws {
@@ -72,16 +119,37 @@ public actor KioskFeed: Service {
                 await group.waitForAll()
             }
         }
+        stop()
     }
 
+    private func stop() {
+        stopped = true
+        for c in subscribers.values { c.finish() }
+        subscribers.removeAll()
+    }
+
+    /// Fetches when told (`invalidate`) or when `interval` is up, and repeats the status to the
+    /// subscribers when `heartbeat` is up; sleeps in between.
     private func refreshLoop() async {
         while !Task.isCancelled {
             await refresh(maxAge: interval)
-            do { try await Task.sleep(for: .milliseconds(200)) } catch { return }
+            let now = ContinuousClock.now
+            if now - lastBroadcast >= heartbeat { broadcast() }
+            let wait = min(lastFetch + interval - now, lastBroadcast + heartbeat - now)
+            if dirty { continue }
+            let nap = Task { _ = try? await Task.sleep(for: max(wait, .milliseconds(10))) }
+            sleeper = nap
+            await withTaskCancellationHandler {
+                await nap.value
+            } onCancel: {
+                nap.cancel()
+            }
+            sleeper = nil
         }
     }
 
-    /// Follows the daemon's `Watch`; reconnects after a second when the daemon goes away.
+    /// Follows the daemon's `Watch` (a stream of replies, one per change); reconnects after a
+    /// second when the daemon goes away.
     private nonisolated func watchLoop() async {
         while !Task.isCancelled {
             do {

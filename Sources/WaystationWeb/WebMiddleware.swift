@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import WaystationProtocol
 
 /// Headers every reply carries: the page's CSP (as an HTTP header too), no referrer, no sniffing, no
@@ -68,5 +69,29 @@ extension HTTPFields {
     /// Sets a header by name (a name that is not a valid token is skipped).
     mutating func set(_ name: String, _ value: String) {
         if let n = HTTPField.Name(name) { self[n] = value }
+    }
+}
+
+/// The request context of both listeners: Hummingbird's, plus the connection's channel, whose close
+/// ends an event stream at once.
+public struct WebContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    public var maxUploadSize: Int { KioskAPI.maxBody }
+}
+
+/// A request body whose JSON names a key twice: 400 `duplicate_key`, with the key.
+struct DuplicateKey: HTTPResponseError {
+    let key: String
+    var status: HTTPResponse.Status { .badRequest }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        KioskAPI.json(status, JSON.object(["error": "duplicate_key", "key": .string(key)]).text)
     }
 }

@@ -45,11 +45,19 @@ extension Bench {
             results["daemon_\(file)_growth_bytes_per_day"] = Double(growth) / max(w.seconds, 1e-9) * 86400
         }
         results["daemon_webhooks_received"] = Double(receiver.requests.count)
+        if let m = daemon.memory {
+            results["daemon_pss_mib"] = Double(m.pssKiB) / 1024
+            results["daemon_anon_mib"] = Double(m.anonymousKiB) / 1024
+        }
         if let attribution = daemon.attribution {
             for (key, _) in RSSAttribution.classes { results["daemon_rss_\(key)_mib"] = attribution.mib(key) }
             report.append(
                 attribution.table(title: "\nwaystationd RSS by mapping (/proc/PID/smaps, end of the window):"))
         }
+
+        progress("3-device station: waystation-web beside waystationd, \(Int(settings.webSeconds)) s idle, then floods")
+        let web = try await WebPhase.run(binDir: binDir, station: station, seconds: settings.webSeconds)
+        results.merge(web.results) { _, new in new }
 
         let collectdTimes = "\(Int(settings.collectdWarmUp)) s warm-up + \(Int(settings.collectdSeconds)) s"
         progress("3-device station: collectd, \(collectdTimes)")
@@ -62,6 +70,10 @@ extension Bench {
             results["collectd_window_s"] = c.seconds
             results["collectd_rss_mib"] = Double(collectd.rssKiB) / 1024
             results["collectd_hwm_mib"] = Double(collectd.hwmKiB) / 1024
+            if let m = collectd.memory {
+                results["collectd_pss_mib"] = Double(m.pssKiB) / 1024
+                results["collectd_anon_mib"] = Double(m.anonymousKiB) / 1024
+            }
             results["collectd_cpu_s_per_hour"] = c.cpuSecondsPerHour
             results["collectd_cpu_percent_of_core"] = c.cpuPercent
             results["collectd_cpu_user_share"] = c.userShare
@@ -88,6 +100,7 @@ extension Bench {
             ratio("daemon_cpu_per_value_ratio_vs_collectd", daemonPerValue, collectdPerValue)
             ratio("daemon_bytes_per_day_ratio_vs_collectd", w.bytesPerDay, c.bytesPerDay)
             ratio("daemon_requests_ratio_vs_collectd", w.requestsPerSecond, c.requestsPerSecond)
+            report.append(Self.memoryTable(daemon.memory, collectd.memory))
             report.append("\ncollectd config (generated from the station config): \(collectd.configPath)")
             if !collectd.skipped.isEmpty {
                 report.append(
@@ -95,6 +108,8 @@ extension Bench {
                         + collectd.skipped.joined(separator: ", "))
             }
         }
+
+        report.append(web.table)
 
         let requestsPerCycle = Int(w.requestsPerSecond.rounded())
         progress("3-device station: waystationd under callgrind, \(settings.callgrindCycles) cycles")
@@ -128,6 +143,21 @@ extension Bench {
             print("callgrind: \(error); skipped")
         }
         return (results, report)
+    }
+
+    /// The daemon's and collectd's memory side by side, as smaps_rollup counts it (issue 21): what
+    /// each costs is its anonymous memory and its PSS; RSS counts shared clean pages whole.
+    static func memoryTable(_ daemon: ProcessMemory?, _ collectd: ProcessMemory?) -> String {
+        func cell(_ k: Int64?) -> String { k.map { String(format: "%9.1f", Double($0) / 1024) } ?? "        -" }
+        var lines = [
+            "\nmemory at the end of each window (/proc/PID/smaps_rollup, MiB):", "              waystationd  collectd",
+        ]
+        lines.append(
+            "  Anonymous   " + cell(daemon?.anonymousKiB) + "  " + cell(collectd?.anonymousKiB) + "   goal ≤ 4 (daemon)"
+        )
+        lines.append("  Pss         " + cell(daemon?.pssKiB) + "  " + cell(collectd?.pssKiB) + "   goal ≤ 12 (daemon)")
+        lines.append("  Rss         " + cell(daemon?.rssKiB) + "  " + cell(collectd?.rssKiB))
+        return lines.joined(separator: "\n")
     }
 
     /// The shipped profiles: `devices/` of the current directory (`make bench` runs from the

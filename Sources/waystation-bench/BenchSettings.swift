@@ -17,6 +17,8 @@ struct BenchSettings {
     var callgrindCycles: Int
     var callgrindWarmUpCycles: Int
     var alertRounds: Int
+    /// waystation-web idle beside the daemon, two event streams open: the wake-up window.
+    var webSeconds: Double
     var output: String
     /// Where the stations' files go: must be a real file system (write_bytes is 0 on tmpfs).
     var workDir: String
@@ -46,9 +48,10 @@ struct BenchSettings {
         collectdWarmUp = seconds("BENCH_COLLECTD_WARMUP_SECONDS", 10, 3)
         collectdSeconds = seconds("BENCH_COLLECTD_SECONDS", 120, 8)
         callgrindCycles = Int(seconds("BENCH_CALLGRIND_CYCLES", 60, 5))
-        // Past the daemon's one-time release of start-up pages, 30 s after READY: steady state only.
+        // Past the daemon's one-time heap trim, 30 s after READY: steady state only.
         callgrindWarmUpCycles = Int(seconds("BENCH_CALLGRIND_WARMUP_CYCLES", 40, 2))
         alertRounds = Int(seconds("BENCH_ALERT_ROUNDS", 5, 2))
+        webSeconds = seconds("BENCH_WEB_SECONDS", 60, 5)
         output = env["BENCH_OUTPUT"] ?? "bench-results.json"
         workDir = env["BENCH_DIR"] ?? FileManager.default.temporaryDirectory.path
         phases = Set(

@@ -11,6 +11,8 @@ struct CollectdPhase {
         var window: WindowFigures
         var rssKiB: Int64
         var hwmKiB: Int64
+        /// smaps_rollup at the end of the window.
+        var memory: ProcessMemory?
         /// Growth of the csv files over the window, in bytes.
         var csvGrowth: Int64
         var configPath: String
@@ -63,9 +65,10 @@ struct CollectdPhase {
         let elapsed = (ContinuousClock.now - t0).seconds
         let served1 = try await sim.totalServed()
         let csv1 = directorySize(csv)
+        let memory = ProcessMemory.of(collectd.pid)
         return Figures(
             window: WindowFigures(from: before, to: after, seconds: elapsed, requests: served1 - served0),
-            rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, csvGrowth: csv1 - csv0, configPath: configPath,
+            rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, memory: memory, csvGrowth: csv1 - csv0, configPath: configPath,
             collected: config.collected, skipped: config.skipped)
     }
 

@@ -10,6 +10,8 @@ struct DaemonPhase {
         var window: WindowFigures
         var rssKiB: Int64
         var hwmKiB: Int64
+        /// smaps_rollup at the end of the window: what the daemon costs (anonymous, PSS).
+        var memory: ProcessMemory?
         var attribution: RSSAttribution?
         /// Growth over the window of the database, its WAL and -shm, and the daemon's log, in bytes.
         var fileGrowth: [(String, Int64)]
@@ -46,12 +48,13 @@ struct DaemonPhase {
         let served1 = try await sim.totalServed()
         let sizes1 = files.map(ProcessFigures.fileSize)
         let attribution = await RSSAttribution.measure(pid: pid)
+        let memory = ProcessMemory.of(pid)
 
         daemon.signal(SIGTERM)
         if try await daemon.waitForExit(within: .seconds(30)) == nil { daemon.killHard() }
         return Figures(
             window: WindowFigures(from: before, to: after, seconds: elapsed, requests: served1 - served0),
-            rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, attribution: attribution,
+            rssKiB: after.rssKiB, hwmKiB: after.hwmKiB, memory: memory, attribution: attribution,
             fileGrowth: zip(["db", "wal", "shm", "log"], zip(sizes0, sizes1).map { $1 - $0 }).map { ($0, $1) },
             devicesOnline: online)
     }

@@ -6,8 +6,10 @@ import WaystationPolling
 
 /// Issue 15's budget, what of it can be asserted without wall-clock figures, on the real daemon:
 /// memory that comes back after reloads and after control-socket clients, and no history rows for
-/// a steady value between heartbeats. The figures themselves (RSS, CPU, bytes/day beside collectd)
-/// are `make bench`'s; the last test runs that bench in its quick mode as a smoke check.
+/// a steady value between heartbeats. Memory is counted as what it costs (issue 21): anonymous
+/// memory (heap, stacks) and PSS, from /proc/PID/smaps_rollup, not RSS (which counts every clean
+/// page of the binary and the libraries whole). The figures themselves (anonymous, PSS, CPU,
+/// bytes/day beside collectd) are `make bench`'s; the last test runs that bench in its quick mode.
 @Suite("Embedded budget (issue 15)", .serialized)
 struct BudgetTests {
     static let iface = "io.waystation.Station"
@@ -34,12 +36,10 @@ struct BudgetTests {
         return daemon
     }
 
-    /// VmRSS of a process, in KiB, after a moment to settle (a poll cycle in flight is not growth).
-    static func settledRSS(_ pid: pid_t) async throws -> Int64 {
+    /// The memory of a process after a moment to settle (a poll cycle in flight is not growth).
+    static func settledMemory(_ pid: pid_t) async throws -> ProcessMemory {
         try await Task.sleep(for: .milliseconds(1500))
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
-        return try #require(Int64(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" })[0]))
+        return try #require(ProcessMemory.of(pid), "no /proc/\(pid)/smaps_rollup")
     }
 
     /// Sends SIGHUP and waits for the reload's READY=1, `count` times in a row.
@@ -77,92 +77,104 @@ struct BudgetTests {
         }
     }
 
-    static func report(_ what: String, baseline: Int64, final: Int64) {
-        let growth = final - baseline
+    static func report(_ what: String, baseline: ProcessMemory, final: ProcessMemory, rounds: Int = rounds) {
+        let growth = final.anonymousKiB - baseline.anonymousKiB
         print(
-            "budget: \(what): baseline \(String(format: "%.2f", Double(baseline) / 1024)) MiB, after "
-                + "\(rounds): \(String(format: "%.2f", Double(final) / 1024)) MiB, growth \(growth) KiB "
-                + "(\(String(format: "%.1f", Double(growth) * 1024 / Double(rounds))) bytes each), ratio "
-                + String(format: "%.3f", Double(final) / Double(max(baseline, 1))))
+            "budget: \(what): baseline \(baseline.summary); after \(rounds): \(final.summary); anonymous growth "
+                + "\(growth) KiB (\(String(format: "%.1f", Double(growth) * 1024 / Double(rounds))) bytes each), PSS "
+                + "growth \(final.pssKiB - baseline.pssKiB) KiB")
     }
 
-    @Test("RSS returns to its baseline (±1 MiB) after 1,000 reloads (SIGHUP)")
-    func rssAfterReloads() async throws {
+    /// The ±1 MiB bound on both figures that count: anonymous memory and PSS.
+    static func expectReturned(_ what: String, baseline: ProcessMemory, final: ProcessMemory) {
+        #expect(
+            final.anonymousKiB - baseline.anonymousKiB <= allowedGrowthKiB,
+            "anonymous \(baseline.anonymousKiB) KiB → \(final.anonymousKiB) KiB after \(what)")
+        #expect(
+            final.pssKiB - baseline.pssKiB <= allowedGrowthKiB,
+            "PSS \(baseline.pssKiB) KiB → \(final.pssKiB) KiB after \(what)")
+    }
+
+    @Test("anonymous memory and PSS return to their baseline (±1 MiB) after 1,000 reloads (SIGHUP)")
+    func memoryAfterReloads() async throws {
         let station = try TestStation(tcpUnits: [1])
         let daemon = try await Self.startDaemon(station)
         try await Self.reload(daemon, times: Self.warmUpRounds)
-        let baseline = try await Self.settledRSS(daemon.process.pid)
+        let baseline = try await Self.settledMemory(daemon.process.pid)
         try await Self.reload(daemon, times: Self.rounds)
-        let final = try await Self.settledRSS(daemon.process.pid)
+        let final = try await Self.settledMemory(daemon.process.pid)
         Self.report("reloads", baseline: baseline, final: final)
         #expect(daemon.process.isRunning)
-        #expect(
-            final - baseline <= Self.allowedGrowthKiB,
-            "RSS \(baseline) KiB → \(final) KiB after \(Self.rounds) reloads (+\(final - baseline) KiB)")
+        Self.expectReturned("\(Self.rounds) reloads", baseline: baseline, final: final)
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
     }
 
-    @Test("RSS returns to its baseline (±1 MiB) after 1,000 control-socket connections")
-    func rssAfterConnections() async throws {
+    @Test("anonymous memory and PSS return to their baseline (±1 MiB) after 1,000 control-socket connections")
+    func memoryAfterConnections() async throws {
         let station = try TestStation(tcpUnits: [1])
         let daemon = try await Self.startDaemon(station)
         let socket = station.dir + "/control.sock"
         try await Self.connect(socket, times: Self.warmUpRounds)
-        let baseline = try await Self.settledRSS(daemon.process.pid)
+        let baseline = try await Self.settledMemory(daemon.process.pid)
         try await Self.connect(socket, times: Self.rounds)
-        let final = try await Self.settledRSS(daemon.process.pid)
+        let final = try await Self.settledMemory(daemon.process.pid)
         Self.report("control connections", baseline: baseline, final: final)
         #expect(daemon.process.isRunning)
-        #expect(
-            final - baseline <= Self.allowedGrowthKiB,
-            "RSS \(baseline) KiB → \(final) KiB after \(Self.rounds) connections (+\(final - baseline) KiB)")
+        Self.expectReturned("\(Self.rounds) connections", baseline: baseline, final: final)
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
     }
 
-    /// Resident KiB of a process's own executable code (its `r-xp` mappings), from smaps.
-    static func residentCodeKiB(_ pid: pid_t) throws -> Int64 {
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
-        let smaps = try String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)
-        var total: Int64 = 0
-        var inCode = false
-        for line in smaps.split(separator: "\n") {
-            if let first = line.first, first.isHexDigit, line.contains("-"), line.split(separator: " ").count >= 5 {
-                inCode = line.contains(" r-xp ") && line.hasSuffix(exe)
-            } else if inCode, line.hasPrefix("Rss:") {
-                total += Int64(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    /// `total` control-socket connections, `batch` of them open at once, each calling GetStatus (all
+    /// sent before any reply is read, so that the daemon handles a batch together).
+    static func flood(_ socket: String, total: Int, batch: Int) async throws {
+        try await offPool {
+            var done = 0
+            while done < total {
+                let n = min(batch, total - done)
+                var clients: [VarlinkClient] = []
+                for _ in 0..<n { clients.append(try VarlinkClient(path: socket, timeout: 30)) }
+                for c in clients { try c.send("\(iface).GetStatus") }
+                for c in clients {
+                    guard try c.receive().error == nil else { throw TestSupportError("GetStatus refused") }
+                }
+                done += n
             }
         }
-        return total
     }
 
-    @Test("once running, the daemon gives back the code pages only start-up used (a reload does too)")
-    func startupPagesGivenBack() async throws {
+    @Test("anonymous memory and PSS return to their baseline (±1 MiB) after 2,000 control connections, 250 at once")
+    func memoryAfterConnectionFlood() async throws {
         let station = try TestStation(tcpUnits: [1])
         let daemon = try await Self.startDaemon(station)
-        let pid = daemon.process.pid
-        let before = try Self.residentCodeKiB(pid)
+        let socket = station.dir + "/control.sock"
+        // A warm-up batch: the pool's threads, their stacks and the first-use caches are not growth.
+        try await Self.flood(socket, total: 500, batch: 250)
+        let baseline = try await Self.settledMemory(daemon.process.pid)
+        try await Self.flood(socket, total: 2000, batch: 250)
+        let final = try await Self.settledMemory(daemon.process.pid)
+        Self.report("a flood of control connections", baseline: baseline, final: final, rounds: 2000)
+        #expect(daemon.process.isRunning)
+        Self.expectReturned("2,000 connections, 250 at once", baseline: baseline, final: final)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test("once running, the daemon's anonymous memory is at most 4 MiB; nothing of its code is released")
+    func anonymousBudget() async throws {
+        let station = try TestStation(tcpUnits: [1])
+        let daemon = try await Self.startDaemon(station)
+        // Past start-up and the first polls; then the heap trimmed by a reload, as the daemon does 30 s
+        // after READY.
         try await Self.reload(daemon, times: 1)
-        // Given back just after the reload's READY=1; what the daemon still runs faults back in
-        // from then on (faster on a fast machine), so the lowest figure seen is the one that counts.
-        // A quarter at least: on a fresh debug build about half goes (7.1 → 3.6 MiB here, 4.0 on a
-        // slower CI machine); without the release nothing does.
-        var after = try Self.residentCodeKiB(pid)
-        try? await daemon.waitFor("code pages given back", within: .seconds(5)) {
-            after = min(after, try Self.residentCodeKiB(pid))
-            return after * 4 < before * 3
-        }
-        print(
-            "budget: resident code of waystationd: \(before) KiB after start, \(after) KiB after the reload gave pages back"
-        )
-        #expect(before > 0, "no code mapping of the executable found")
-        #expect(after * 4 < before * 3, "resident code \(before) KiB → \(after) KiB: start-up pages not given back")
-        // Still polling and answering after its code was dropped (it comes back from the page cache).
-        let served = try station.simulator.servedCount(device: "t1")
-        try await daemon.waitFor("polls after the release") {
-            try station.simulator.servedCount(device: "t1") > served + 2
-        }
+        let m = try await Self.settledMemory(daemon.process.pid)
+        print("budget: waystationd once running: \(m.summary)")
+        #expect(m.anonymousKiB <= 4096, "anonymous memory \(m.anonymousKiB) KiB, over the 4 MiB budget")
+        // The issue's PSS bound (12 MiB) is for the release build `make bench` measures; a debug
+        // binary's text is several times larger, so here the bound is only that PSS is below RSS
+        // (shared pages counted by share) and that the code is still mapped in (no release).
+        #expect(m.pssKiB < m.rssKiB && m.pssKiB > m.anonymousKiB)
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
     }
@@ -295,14 +307,27 @@ struct BudgetTests {
         let data = try #require(FileManager.default.contents(atPath: output), "no \(output); bench:\n\(text)")
         let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         func figure(_ key: String) -> Double? { (results[key] as? Double) ?? (results[key] as? Int).map(Double.init) }
-        for key in ["daemon_rss_mib", "daemon_hwm_mib", "daemon_requests_per_s", "reads_per_s", "cycles_at_1s"] {
+        let memoryKeys = [
+            "daemon_anon_mib", "daemon_pss_mib", "web_rss_mib", "web_anon_mib", "web_flood_rss_mib",
+            "web_after_flood_rss_mib", "web_after_flood_anon_mib", "daemon_after_control_flood_rss_mib",
+            "daemon_after_control_flood_anon_mib",
+        ]
+        for key in ["daemon_rss_mib", "daemon_hwm_mib", "daemon_requests_per_s", "reads_per_s", "cycles_at_1s"]
+            + memoryKeys
+        {
             #expect((figure(key) ?? 0) > 0, "\(key) missing or 0; bench:\n\(text)")
         }
-        for key in ["daemon_cpu_s_per_hour", "daemon_bytes_per_day", "daemon_rss_binary_mib", "daemon_rss_heap_mib"] {
+        for key in [
+            "daemon_cpu_s_per_hour", "daemon_bytes_per_day", "daemon_rss_binary_mib", "daemon_rss_heap_mib",
+            "web_wakeups_per_s", "daemon_wakeups_per_s_beside_web",
+        ] {
             #expect(figure(key) != nil, "\(key) missing; bench:\n\(text)")
         }
         if FileManager.default.isExecutableFile(atPath: "/usr/sbin/collectd") {
-            for key in ["collectd_rss_mib", "collectd_requests_per_s", "daemon_rss_ratio_vs_collectd"] {
+            for key in [
+                "collectd_rss_mib", "collectd_pss_mib", "collectd_anon_mib", "collectd_requests_per_s",
+                "daemon_rss_ratio_vs_collectd",
+            ] {
                 #expect((figure(key) ?? 0) > 0, "\(key) missing or 0; bench:\n\(text)")
             }
             // CPU is counted in clock ticks: a quick window may see none (then no ratio), so only there.

@@ -1,35 +1,56 @@
+import Foundation
+import TestSupport
 import Testing
 
 @testable import WaystationDaemon
 
-/// The /proc/self/maps reading behind the daemon's release of its start-up code pages: only the
-/// executable's own `r-xp` mappings may be advised away (never data, never another file's code).
-@Suite("Resident memory: which mappings are the daemon's code")
+/// Memory counted as what it costs (issue 21): smaps_rollup's figures, and the heap trim that is
+/// all the daemon does to give memory back (its code pages are the page cache's, left alone).
+@Suite("Resident memory: anonymous and PSS, and the heap trim")
 struct ResidentMemoryTests {
-    static let exe = Array("/usr/bin/waystationd".utf8)
-
-    func range(_ line: String) -> Range<UInt>? {
-        ResidentMemory.codeRange(Array(line.utf8)[...], of: Self.exe)
+    @Test("smaps_rollup's Rss, Pss and Anonymous are read; a text without them gives nothing")
+    func parsesRollup() throws {
+        let text = """
+            55d0c0a00000-7ffc3b5f6000 ---p 00000000 00:00 0                          [rollup]
+            Rss:               21504 kB
+            Pss:               11240 kB
+            Pss_Dirty:          2716 kB
+            Pss_Anon:           2660 kB
+            Pss_File:           8580 kB
+            Shared_Clean:      10240 kB
+            Private_Dirty:      2716 kB
+            Referenced:        21504 kB
+            Anonymous:          2660 kB
+            AnonHugePages:         0 kB
+            Swap:                  0 kB
+            """
+        let m = try #require(ProcessMemory.parse(text))
+        #expect(m == ProcessMemory(rssKiB: 21504, pssKiB: 11240, anonymousKiB: 2660))
+        #expect(m.summary == "RSS 21.0 MiB, PSS 11.0 MiB, anonymous 2.6 MiB")
+        #expect(ProcessMemory.parse("Rss: 12 kB\n") == nil)
+        #expect(ProcessMemory.parse("") == nil)
     }
 
-    @Test("the executable's r-xp line gives its range; data, other files and look-alike paths give none")
-    func parsesMapsLines() {
-        #expect(
-            range("55b4637a1000-55b464943000 r-xp 00000000 fe:00 5530204   /usr/bin/waystationd")
-                == 0x55b4_637a_1000..<0x55b4_6494_3000)
-        #expect(range("55b464943000-55b464a00000 r--p 011a2000 fe:00 5530204   /usr/bin/waystationd") == nil)
-        #expect(range("55b464a00000-55b464a10000 rw-p 0125f000 fe:00 5530204   /usr/bin/waystationd") == nil)
-        #expect(range("7f0000000000-7f0000100000 r-xp 00000000 fe:00 1234      /usr/bin/xwaystationd") == nil)
-        #expect(range("7f0000000000-7f0000100000 r-xp 00000000 fe:00 1234      /usr/lib/libc.so.6") == nil)
-        #expect(range("7f0000100000-7f0000000000 r-xp 00000000 fe:00 1234      /usr/bin/waystationd") == nil)
-        #expect(range("zz0000000000-7f0000100000 r-xp 00000000 fe:00 1234      /usr/bin/waystationd") == nil)
-        #expect(range("") == nil)
+    @Test("in a running process anonymous ≤ PSS ≤ RSS")
+    func ownFigures() throws {
+        let m = try #require(ProcessMemory.of(getpid()))
+        #expect(m.anonymousKiB > 0 && m.anonymousKiB <= m.rssKiB && m.pssKiB <= m.rssKiB)
     }
 
-    @Test("in a running process the executable's code mappings are found")
-    func findsOwnCode() {
-        let ranges = ResidentMemory.executableCodeRanges()
-        #expect(!ranges.isEmpty)
-        #expect(ranges.allSatisfy { $0.count > 0 && $0.lowerBound % 4096 == 0 })
+    @Test("the heap trim gives freed heap back: anonymous memory falls after 64 MiB of small blocks are freed")
+    func trimGivesHeapBack() throws {
+        // Small blocks come from the heap (large ones are their own mappings, unmapped by free); the
+        // last one kept past the trim's reach would pin the top of the heap, so all are freed.
+        let blocks = (0..<(64 << 10)).map { _ -> UnsafeMutableRawPointer? in
+            let p = malloc(1000)
+            if let p { memset(p, 1, 1000) }
+            return p
+        }
+        let full = try #require(ProcessMemory.of(getpid()))
+        for p in blocks { free(p) }
+        ResidentMemory.trimHeap()
+        let trimmed = try #require(ProcessMemory.of(getpid()))
+        print("resident memory: 64 MiB of blocks: \(full.summary); freed and trimmed: \(trimmed.summary)")
+        #expect(full.anonymousKiB - trimmed.anonymousKiB >= 32 << 10, "\(full.summary) → \(trimmed.summary)")
     }
 }

@@ -13,22 +13,31 @@ struct WebTests {
         let kiosk: KioskTests.Running
         var web: Spawned?
         let port: Int
+        /// `[web] metrics_listen`'s port, when `metrics` was asked for.
+        let metricsPort: Int?
+        /// The file limit the web face runs under (soft and hard), when one was asked for.
+        let fileLimit: Int?
         var base: String { "http://127.0.0.1:\(port)" }
         var logPath: String { kiosk.station.dir + "/web.log" }
 
-        init(extra: String = "") async throws {
+        init(extra: String = "", metrics: Bool = false, fileLimit: Int? = nil) async throws {
             port = try LoopbackPort.free()
-            kiosk = try await KioskTests.Running(extra: "[web]\nlisten = \"127.0.0.1:\(port)\"\n" + extra)
+            metricsPort = metrics ? try LoopbackPort.free() : nil
+            self.fileLimit = fileLimit
+            let metricsLine = metricsPort.map { "metrics_listen = \"127.0.0.1:\($0)\"\n" } ?? ""
+            kiosk = try await KioskTests.Running(
+                extra: "[web]\nlisten = \"127.0.0.1:\(port)\"\n" + metricsLine + extra)
             try await startWeb()
         }
 
         func startWeb() async throws {
-            web = try Spawned(
-                "/usr/bin/setpriv",
-                [
-                    "--reuid=65534", "--regid=65534", "--groups=\(kiosk.kioskGID)",
+            let limit = fileLimit.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)", "--"] } ?? []
+            let argv =
+                limit + [
+                    "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--groups=\(kiosk.kioskGID)",
                     DaemonProcess.binDir + "/waystation-web", "--config", kiosk.station.configPath,
-                ], output: logPath)
+                ]
+            web = try Spawned(argv[0], Array(argv.dropFirst()), output: logPath)
             try await waitUntil("waystation-web to answer", within: .seconds(20)) {
                 (try? await self.curl(["/api/kiosk"]))?.status == 200
             }
