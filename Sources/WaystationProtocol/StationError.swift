@@ -22,6 +22,7 @@ public enum StationError: Error, Sendable, Equatable {
     case invalidReport(field: String, reason: String)
     case reportNotFound(id: Int)
     case reportAlreadyJudged(id: Int, status: String)
+    case checkInPaused(reason: String)
 
     /// The unqualified error name, as in the `.varlink` file.
     public var name: String {
@@ -46,6 +47,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .invalidReport: "InvalidReport"
         case .reportNotFound: "ReportNotFound"
         case .reportAlreadyJudged: "ReportAlreadyJudged"
+        case .checkInPaused: "CheckInPaused"
         }
     }
 
@@ -75,6 +77,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .invalidReport(let f, let r): return ["field": .string(f), "reason": .string(r)]
         case .reportNotFound(let id): return ["id": .number(Double(id))]
         case .reportAlreadyJudged(let id, let s): return ["id": .number(Double(id)), "status": .string(s)]
+        case .checkInPaused(let r): return ["reason": .string(r)]
         }
     }
 
@@ -112,6 +115,7 @@ public enum StationError: Error, Sendable, Equatable {
         case "InvalidReport": self = .invalidReport(field: s("field"), reason: s("reason"))
         case "ReportNotFound": self = .reportNotFound(id: Int(p["id"]?.number ?? -1))
         case "ReportAlreadyJudged": self = .reportAlreadyJudged(id: Int(p["id"]?.number ?? -1), status: s("status"))
+        case "CheckInPaused": self = .checkInPaused(reason: s("reason"))
         default: return nil
         }
     }

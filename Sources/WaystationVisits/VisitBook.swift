@@ -54,6 +54,9 @@ public actor VisitBook: Service, Reloadable {
 
     public var categories: [String] { settings.categories }
 
+    /// The category of a visit whose rider chose none at the kiosk (never guessed).
+    public static let unknownCategory = "unknown"
+
     public nonisolated func pseudonym(_ worker: String) -> String { pseudonymizer.pseudonym(worker) }
 
     /// Checks a rider in. Throws `VisitError` for an unknown category or an empty id.
@@ -61,7 +64,7 @@ public actor VisitBook: Service, Reloadable {
         -> CheckInResult
     {
         try Self.validate(worker)
-        guard settings.categories.contains(category) else {
+        guard settings.categories.contains(category) || category == Self.unknownCategory else {
             throw VisitError("unknown category \"\(category)\"; known: \(settings.categories.joined(separator: ", "))")
         }
         let id = pseudonym(worker)

@@ -72,6 +72,7 @@ enum Output {
         case .invalidReport(let field, let reason): "invalid report: \(field): \(reason)"
         case .reportNotFound(let id): "no report \(id)"
         case .reportAlreadyJudged(let id, let status): "report \(id) is already \(status)"
+        case .checkInPaused(let reason): "check-in is paused: \(reason)"
         }
     }
 
