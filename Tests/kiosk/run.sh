@@ -5,7 +5,9 @@
 # afterwards. Exit status: the test's.
 #
 #   Tests/kiosk/run.sh                      # binaries from .build/debug (or $WAYSTATION_BIN)
-#   KIOSK_SCREENSHOTS=docs Tests/kiosk/run.sh   # also keep docs/kiosk-portrait.png, kiosk-landscape.png
+#   KIOSK_FAILED_SHOTS=/tmp/shots Tests/kiosk/run.sh   # on failure, keep every screenshot taken there
+#   KIOSK_SCREENSHOTS=docs Tests/kiosk/run.sh   # also keep docs/kiosk-portrait.png, kiosk-landscape.png,
+#                                               # kiosk-smoke-alarm.png and kiosk-report.png
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${WAYSTATION_BIN:-$repo/.build/debug}
@@ -14,6 +16,12 @@ dir=$(mktemp -d /tmp/ws-kiosk-XXXXXX)
 mkdir -p "$dir/logs" "$dir/shots"
 pids=()
 cleanup() {
+  # a daemon restarted by the test (its "daemon away" case) is not our child: stop it by its pid file
+  if [ -f "$dir/daemon.pid" ]; then
+    dpid=$(cat "$dir/daemon.pid")
+    kill -TERM "$dpid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+  fi
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$dir"
@@ -44,8 +52,11 @@ wait_for() {  # wait_for WHAT SECONDS COMMAND...
   >"$dir/logs/sim.log" 2>&1 </dev/null &
 pids+=($!)
 wait_for "the simulator" 30 test -S "$dir/sim.sock"
+# How the test starts the daemon again after stopping it (the page's "daemon away" case).
+daemon_start="TZ=UTC '$bin/waystationd' --config '$dir/station.toml' >>'$dir/logs/daemon.log' 2>&1 </dev/null & echo \$! >'$dir/daemon.pid'"
 TZ=UTC "$bin/waystationd" --config "$dir/station.toml" >"$dir/logs/daemon.log" 2>&1 </dev/null &
 pids+=($!)
+echo $! >"$dir/daemon.pid"
 wait_for "the daemon" 30 test -S "$dir/control.sock"
 "$bin/waystation-web" --config "$dir/station.toml" >"$dir/logs/web.log" 2>&1 </dev/null &
 pids+=($!)
@@ -57,11 +68,16 @@ status=0
 KIOSK_URL="http://127.0.0.1:$web_port/" \
 WAYSTATIONCTL="$bin/waystationctl" WAYSTATION_SOCKET="$dir/control.sock" \
 SIM_SOCKET="$dir/sim.sock" KIOSK_STATE_DIRS="$dir" KIOSK_SCREENSHOTS="$dir/shots" \
+KIOSK_DAEMON_PIDFILE="$dir/daemon.pid" KIOSK_DAEMON_START="$daemon_start" \
   python3 "$repo/Tests/kiosk/test_kiosk.py" -v || status=$?
 if [ -n "$shots_out" ] && [ "$status" = 0 ]; then
   mkdir -p "$shots_out"
-  cp "$dir/shots/kiosk-portrait.png" "$dir/shots/kiosk-landscape.png" "$shots_out/"
-  echo "run.sh: screenshots in $shots_out/kiosk-portrait.png and kiosk-landscape.png"
+  cp "$dir/shots/kiosk-portrait.png" "$dir/shots/kiosk-landscape.png" "$dir/shots/kiosk-smoke-alarm.png" \
+    "$dir/shots/kiosk-report.png" "$shots_out/"
+  echo "run.sh: screenshots in $shots_out/: kiosk-portrait, kiosk-landscape, kiosk-smoke-alarm, kiosk-report (.png)"
 fi
-if [ "$status" != 0 ]; then tail -n 40 "$dir"/logs/*.log >&2; fi
+if [ "$status" != 0 ]; then
+  tail -n 40 "$dir"/logs/*.log >&2
+  if [ -n "${KIOSK_FAILED_SHOTS:-}" ]; then mkdir -p "$KIOSK_FAILED_SHOTS" && cp "$dir"/shots/*.png "$KIOSK_FAILED_SHOTS/" 2>/dev/null || true; fi
+fi
 exit "$status"
