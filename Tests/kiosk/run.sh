@@ -6,6 +6,7 @@
 #
 #   Tests/kiosk/run.sh                      # binaries from .build/debug (or $WAYSTATION_BIN)
 #   KIOSK_FAILED_SHOTS=/tmp/shots Tests/kiosk/run.sh   # on failure, keep every screenshot taken there
+#   KIOSK_ONLY="KioskTest.test_55_english_words_not_clipped_in_landscape" Tests/kiosk/run.sh   # some tests only
 #   KIOSK_SCREENSHOTS=docs Tests/kiosk/run.sh   # also keep docs/kiosk-portrait.png, kiosk-landscape.png,
 #                                               # kiosk-smoke-alarm.png and kiosk-report.png
 set -euo pipefail
@@ -69,7 +70,7 @@ KIOSK_URL="http://127.0.0.1:$web_port/" \
 WAYSTATIONCTL="$bin/waystationctl" WAYSTATION_SOCKET="$dir/control.sock" \
 SIM_SOCKET="$dir/sim.sock" KIOSK_STATE_DIRS="$dir" KIOSK_SCREENSHOTS="$dir/shots" \
 KIOSK_DAEMON_PIDFILE="$dir/daemon.pid" KIOSK_DAEMON_START="$daemon_start" \
-  python3 "$repo/Tests/kiosk/test_kiosk.py" -v || status=$?
+  python3 "$repo/Tests/kiosk/test_kiosk.py" -v ${KIOSK_ONLY:-} || status=$?
 if [ -n "$shots_out" ] && [ "$status" = 0 ]; then
   mkdir -p "$shots_out"
   cp "$dir/shots/kiosk-portrait.png" "$dir/shots/kiosk-landscape.png" "$dir/shots/kiosk-smoke-alarm.png" \

@@ -651,6 +651,25 @@ class KioskTest(unittest.TestCase):
                 except OSError:
                     pass
 
+    def test_31_warming_slot_gets_its_own_instruction(self):
+        d = self.driver
+        if not SIM_SOCKET:
+            loud_skip(self, "SIM_SOCKET is not set: cannot warm a slot in the simulator")
+        slot = "slot-2"
+        reply = sim("hold cabinet slot2_temp 57")  # within 5 °C of its 60 °C limit
+        self.assertNotIn("error", reply.lower(), reply)
+        try:
+            sel = f'#alarm-slots [data-slot-id="{slot}"][data-kind="temperature_rising"]'
+            self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, sel) and d.find_element(By.ID, "alarm").is_displayed(),
+                      f"the instruction for warming {slot}")
+            line = d.find_element(By.CSS_SELECTOR, sel).text
+            self.assertIn("温度升高", line)
+            self.assertIn("2号", line)
+            self.assertIn("getting hot", line)
+            self.assertNotEqual(self.js("return document.getElementById('alarm').dataset.level"), "smoke")
+        finally:
+            sim("release cabinet slot2_temp")
+
     def slot_tile(self, slot):
         return self.driver.find_element(By.CSS_SELECTOR, f'#slots .slot[data-slot-id="{slot}"]')
 
@@ -849,6 +868,7 @@ class KioskTest(unittest.TestCase):
     def test_55_english_words_not_clipped_in_landscape(self):
         d = self.driver
         self.orientation(LANDSCAPE)
+        self.open_page()  # home, whatever an earlier test left on screen
         if self.js("return document.documentElement.lang") != "en":
             d.find_element(By.ID, "lang-toggle").click()
         self.wait(lambda d: self.js("return document.documentElement.lang") == "en", "English")
