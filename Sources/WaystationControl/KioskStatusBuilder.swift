@@ -51,7 +51,15 @@ enum KioskStatusBuilder {
             hazardCategories: config.front.hazards.map {
                 HazardCategory(id: $0.id, name: $0.name, nameEn: $0.nameEn, points: $0.points)
             },
-            locationPresets: config.front.kiosk.locationPresets, updatedAt: now.formatted(.iso8601))
+            locationPresets: config.front.kiosk.locationPresets, updatedAt: now.formatted(.iso8601),
+            smoke: smoke(config, snapshot) != nil, emergencyPhone: config.front.kiosk.emergencyPhone,
+            staffPhone: config.front.kiosk.staffPhone)
+    }
+
+    /// The smoke input reading smoke right now (its name), nil when none does. An unknown input is
+    /// the interlock's business (it cuts the slots), not an alarm to the room.
+    static func smoke(_ config: StationConfig, _ snapshot: StationSnapshot) -> String? {
+        config.interlock.smoke.first { (snapshot.value($0) ?? 0) != 0 }.map(\.description)
     }
 
     /// The first good value of a point with this role, devices of the role's kind first.
@@ -91,7 +99,8 @@ enum KioskStatusBuilder {
         guard let relay = snapshot.value(s.relay) else {
             return KioskSlot(id: s.id, state: "unknown", reason: deviceDown ? "sensor_lost" : nil)
         }
-        guard relay != 0 else { return KioskSlot(id: s.id, state: "off") }
+        // Off with no interlock holding it: switched off by hand (a technician, maintenance).
+        guard relay != 0 else { return KioskSlot(id: s.id, state: "off", reason: "maintenance") }
         let amps = s.current.flatMap { snapshot.value($0) } ?? 0
         let state = amps > chargingCurrent ? "charging" : "free"
         let temperature = snapshot.value(s.temperature)

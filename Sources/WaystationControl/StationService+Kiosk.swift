@@ -18,10 +18,21 @@ extension StationService {
     }
 
     func kioskScan(_ p: KioskScan.Parameters) async throws -> KioskScan.Reply {
-        let r = try await kioskCall { try await kiosk.scan(worker: p.worker, category: p.category) }
+        let paused = try await checkInPause()
+        let r = try await kioskCall {
+            try await kiosk.scan(worker: p.worker, category: p.category, checkInPaused: paused)
+        }
         return KioskScan.Reply(
             action: r.action.rawValue, occupancy: r.occupancy, capacity: r.capacity, full: r.full, session: r.session,
             rider: Self.rider(r.rider))
+    }
+
+    /// Why check-in is paused right now (smoke at the station), nil when it is not.
+    func checkInPause() async throws -> String? {
+        let c = await config.current
+        return KioskStatusBuilder.smoke(c, await polling.monitor.snapshot(of: nil)).map {
+            "smoke detected (\($0)): riders must leave the charging area"
+        }
     }
 
     func rider(_ p: GetRider.Parameters) async throws -> GetRider.Reply {
@@ -60,6 +71,7 @@ extension StationService {
         case .invalidReport(let f, let r): StationError.invalidReport(field: f, reason: r)
         case .reportNotFound(let id): StationError.reportNotFound(id: Int(id))
         case .alreadyJudged(let id, let s): StationError.reportAlreadyJudged(id: Int(id), status: s)
+        case .checkInPaused(let why): StationError.checkInPaused(reason: why)
         }
     }
 

@@ -14,6 +14,7 @@ extension StationService {
             throw StationError.unknownCategory(category: p.category, known: categories)
         }
         let source = try Limits.text(p.source, "source", max: 32)
+        if let why = try await checkInPause() { throw StationError.checkInPaused(reason: why) }
         do {
             let r = try await visits.checkIn(worker: p.worker, category: p.category, source: source)
             return CheckIn.Reply(

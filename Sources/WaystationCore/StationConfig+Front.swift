@@ -104,6 +104,12 @@ extension StationConfig {
         public var scanInterval: Duration = .seconds(5)
         /// Scans accepted per minute from all riders together.
         public var scansPerMinute: Int = 30
+        /// A report is accepted only this soon after the rider's scan (or the rider's last report).
+        public var reportWindow: Duration = .seconds(60)
+        /// Shown on the kiosk's smoke alarm: the number to call in an emergency (e.g. "119"), and the
+        /// station's staff.
+        public var emergencyPhone: String?
+        public var staffPhone: String?
         public init() {}
     }
 }

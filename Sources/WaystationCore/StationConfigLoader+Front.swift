@@ -64,9 +64,29 @@ extension StationConfigLoader {
                 r.int("scans_per_minute", range: 1...10_000, default: front.kiosk.scansPerMinute)
                 ?? front.kiosk.scansPerMinute
             if front.kiosk.sessionTimeout < .seconds(10) { r.report("session_timeout", "must be at least 10s") }
+            front.kiosk.reportWindow =
+                r.duration("report_window", default: front.kiosk.reportWindow) ?? front.kiosk.reportWindow
+            if front.kiosk.reportWindow < .seconds(10) || front.kiosk.reportWindow > .seconds(600) {
+                r.report("report_window", "must be 10s to 10m")
+            }
+            front.kiosk.emergencyPhone = phone(r, "emergency_phone")
+            front.kiosk.staffPhone = phone(r, "staff_phone")
             errors += r.finish()
         }
         return front
+    }
+
+    /// A phone number as a rider dials it: digits, spaces, `+ - ( )`, 3 to 24 characters with a digit.
+    static func phone(_ r: TableReader, _ key: String) -> String? {
+        guard let text = r.string(key) else { return nil }
+        let ok =
+            (3...24).contains(text.count) && text.contains(where: \.isNumber)
+            && text.allSatisfy { $0.isASCII && ($0.isNumber || " +-()".contains($0)) }
+        guard ok else {
+            r.report(key, "expected a phone number (digits, spaces, + - ( ), 3 to 24 characters), got \"\(text)\"")
+            return nil
+        }
+        return text
     }
 
     static func address(_ r: TableReader, _ key: String) -> StationConfig.ListenAddress? {

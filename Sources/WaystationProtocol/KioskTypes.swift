@@ -40,7 +40,8 @@ public struct KioskSlot: Codable, Sendable, Equatable {
     public var id: String
     /// free, charging, off, unknown
     public var state: String
-    /// overheated, smoke, sensor_lost, no_battery, temperature_rising, storage_recovered (absent: none)
+    /// overheated, smoke, sensor_lost, no_battery, temperature_rising, storage_recovered (an
+    /// interlock's kind), or maintenance (switched off by hand, no interlock); absent: none
     public var reason: String?
     /// The interlock's kind while one holds the slot off (absent otherwise).
     public var interlock: InterlockKind?
@@ -110,21 +111,32 @@ public struct KioskStatus: Codable, Sendable, Equatable {
     public var locationPresets: [String]
     /// ISO 8601.
     public var updatedAt: String
+    /// A smoke input reads smoke right now: the kiosk shows its alarm, and check-in is paused.
+    public var smoke: Bool
+    /// `[kiosk] emergency_phone` and `staff_phone`, for the alarm.
+    public var emergencyPhone: String?
+    public var staffPhone: String?
 
     enum CodingKeys: String, CodingKey {
-        case station, occupancy, room, water, microwave, slots, services
+        case station, occupancy, room, water, microwave, slots, services, smoke
         case seatsFree = "seats_free"
         case visitCategories = "visit_categories"
         case hazardCategories = "hazard_categories"
         case locationPresets = "location_presets"
         case updatedAt = "updated_at"
+        case emergencyPhone = "emergency_phone"
+        case staffPhone = "staff_phone"
     }
 
     public init(
         station: StationInfo, occupancy: Int, seatsFree: Int, room: KioskRoom, water: KioskWater,
         microwave: KioskMicrowave, slots: [KioskSlot], services: [KioskService], visitCategories: [String],
-        hazardCategories: [HazardCategory], locationPresets: [String], updatedAt: String
+        hazardCategories: [HazardCategory], locationPresets: [String], updatedAt: String, smoke: Bool = false,
+        emergencyPhone: String? = nil, staffPhone: String? = nil
     ) {
+        self.smoke = smoke
+        self.emergencyPhone = emergencyPhone
+        self.staffPhone = staffPhone
         self.station = station
         self.occupancy = occupancy
         self.seatsFree = seatsFree

@@ -24,6 +24,7 @@ public enum StationError: Error, Sendable, Equatable {
     case reportAlreadyJudged(id: Int, status: String)
     /// The disk holding the database (in `directory`) is full: nothing was recorded.
     case storageFull(directory: String)
+    case checkInPaused(reason: String)
 
     /// The unqualified error name, as in the `.varlink` file.
     public var name: String {
@@ -49,6 +50,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .reportNotFound: "ReportNotFound"
         case .reportAlreadyJudged: "ReportAlreadyJudged"
         case .storageFull: "StorageFull"
+        case .checkInPaused: "CheckInPaused"
         }
     }
 
@@ -79,6 +81,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .reportNotFound(let id): return ["id": .number(Double(id))]
         case .reportAlreadyJudged(let id, let s): return ["id": .number(Double(id)), "status": .string(s)]
         case .storageFull(let d): return ["directory": .string(d)]
+        case .checkInPaused(let r): return ["reason": .string(r)]
         }
     }
 
@@ -117,6 +120,7 @@ public enum StationError: Error, Sendable, Equatable {
         case "ReportNotFound": self = .reportNotFound(id: Int(p["id"]?.number ?? -1))
         case "ReportAlreadyJudged": self = .reportAlreadyJudged(id: Int(p["id"]?.number ?? -1), status: s("status"))
         case "StorageFull": self = .storageFull(directory: s("directory"))
+        case "CheckInPaused": self = .checkInPaused(reason: s("reason"))
         default: return nil
         }
     }

@@ -15,6 +15,8 @@ public actor KioskDesk: Reloadable {
     public enum Action: String, Sendable {
         case checkedIn = "checked_in"
         case checkedOut = "checked_out"
+        /// The same rider again within the scan interval, inside: nothing changes.
+        case alreadyCheckedIn = "already_checked_in"
     }
 
     public struct Rider: Sendable {
@@ -42,6 +44,8 @@ public actor KioskDesk: Reloadable {
         case invalidReport(field: String, reason: String)
         case reportNotFound(Int64)
         case alreadyJudged(Int64, status: String)
+        /// Check-in is paused (smoke); check-out still works.
+        case checkInPaused(String)
     }
 
     /// A rider may have this many reports waiting for a verdict.
@@ -81,14 +85,29 @@ public actor KioskDesk: Reloadable {
 
     /// A scan at the door: checks the rider out when inside, else in; opens a session either way. The
     /// id is checked by `RiderID`'s rule, hashed once, and the visit decided and written in one
-    /// durable transaction.
-    public func scan(worker: String, category: String) async throws -> ScanResult {
-        let rider: RiderID
-        do { rider = try RiderID(worker) } catch { throw Refusal.invalidID(error.description) }
+    /// durable transaction. The same rider again within the scan interval while inside is told so
+    /// (no check-out), and `checkInPaused` (a reason) refuses check-ins but not check-outs.
+    /// `category` may be `VisitBook.unknownCategory` when the rider chose none: the kiosk never
+    /// guesses one.
+    public func scan(worker: String, category: String, checkInPaused: String? = nil) async throws -> ScanResult {
+        let riderID: RiderID
+        do { riderID = try RiderID(worker) } catch { throw Refusal.invalidID(error.description) }
         let categories = await visits.categories
-        guard categories.contains(category) else { throw Refusal.unknownCategory(category, known: categories) }
-        let pseudonym = visits.pseudonym(rider)
+        guard categories.contains(category) || category == VisitBook.unknownCategory else {
+            throw Refusal.unknownCategory(category, known: categories)
+        }
+        let pseudonym = visits.pseudonym(riderID)
         let at = now()
+        let inside = try await visits.store.isInside(worker: pseudonym)
+        if inside, limiter.scannedRecently(pseudonym, now: at) {
+            let token = KioskSessions.newToken()
+            sessions.open(token: token, pseudonym: pseudonym, now: at)
+            let occupancy = try await visits.store.occupancy()
+            return ScanResult(
+                action: .alreadyCheckedIn, occupancy: occupancy, capacity: config.station.capacity,
+                full: occupancy > config.station.capacity, session: token, rider: try await self.rider(pseudonym))
+        }
+        if !inside, let why = checkInPaused { throw Refusal.checkInPaused(why) }
         if let retry = limiter.admit(pseudonym, now: at) {
             logger.notice("kiosk scan refused: rate limit", metadata: ["retry_after": "\(retry)"])
             throw Refusal.rateLimited(retryAfter: retry)
@@ -129,7 +148,9 @@ public actor KioskDesk: Reloadable {
     public func submitReport(session: String, category: String, location: String, note: String?) async throws
         -> (report: HazardReportRecord, rider: Rider)
     {
-        guard let pseudonym = sessions.use(session, now: now()) else { throw Refusal.sessionExpired }
+        guard
+            let pseudonym = sessions.reporter(session, now: now(), window: config.front.kiosk.reportWindow.seconds)
+        else { throw Refusal.sessionExpired }
         guard let hazard = config.front.hazards.first(where: { $0.id == category }) else {
             throw Refusal.invalidReport(
                 field: "category",
@@ -160,6 +181,7 @@ public actor KioskDesk: Reloadable {
             points: hazard.points)
         let messages = outboxMessages(event: "submitted")
         let stored = try await reports.submit(record, messages: messages)
+        sessions.acted(session, now: now())
         logger.info(
             "hazard report filed",
             metadata: ["report": "\(stored.id ?? 0)", "category": "\(hazard.id)", "rider": "\(pseudonym.prefix(12))"])

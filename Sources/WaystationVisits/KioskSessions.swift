@@ -13,6 +13,8 @@ public struct KioskSessions: Sendable {
     struct Entry: Sendable {
         var pseudonym: String
         var lastUsed: Date
+        /// The rider's own last act: the scan that opened it, or a report filed in it.
+        var acted: Date
     }
 
     private var entries: [String: Entry] = [:]
@@ -35,7 +37,20 @@ public struct KioskSessions: Sendable {
         while entries.count >= capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
             entries[oldest.key] = nil
         }
-        entries[token] = Entry(pseudonym: pseudonym, lastUsed: now)
+        entries[token] = Entry(pseudonym: pseudonym, lastUsed: now, acted: now)
+    }
+
+    /// The rider of a live session that may file a report: the rider scanned (or filed a report)
+    /// less than `window` ago. Looking at the panel (`use`) does not count: a panel left open is not
+    /// the rider's to report from for the next person at the screen.
+    public mutating func reporter(_ token: String, now: Date, window: TimeInterval) -> String? {
+        guard let e = entries[token], now.timeIntervalSince(e.acted) < window else { return nil }
+        return use(token, now: now)
+    }
+
+    /// The rider acted in the session (filed a report): the report window starts again.
+    public mutating func acted(_ token: String, now: Date) {
+        entries[token]?.acted = now
     }
 
     /// The rider of a live session (and the session is kept alive); nil when unknown or expired.
@@ -74,6 +89,11 @@ public struct ScanLimiter: Sendable {
     public init(perRider: TimeInterval, perMinute: Int) {
         self.perRider = perRider
         self.perMinute = perMinute
+    }
+
+    /// Whether `rider` scanned less than `perRider` ago (what `admit` would refuse for this rider).
+    public func scannedRecently(_ rider: String, now: Date) -> Bool {
+        lastByRider[rider].map { now.timeIntervalSince($0) < perRider } ?? false
     }
 
     /// Admits a scan by `rider` (nil), or says in how many whole seconds to try again.

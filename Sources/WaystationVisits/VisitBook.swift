@@ -68,6 +68,9 @@ public actor VisitBook: Service, Reloadable {
     /// The rider's pseudonym (the only place a rider's id meets the key).
     public nonisolated func pseudonym(_ rider: RiderID) -> String { pseudonymizer.pseudonym(rider) }
 
+    /// The category of a visit whose rider chose none at the kiosk (never guessed).
+    public static let unknownCategory = "unknown"
+
     /// Checks and normalises a rider id; a refusal is a `VisitError` with words safe to show.
     public nonisolated func pseudonym(worker: String) throws(VisitError) -> String {
         do {
@@ -119,7 +122,7 @@ public actor VisitBook: Service, Reloadable {
     }
 
     private func checkCategory(_ category: String) throws(VisitError) {
-        guard settings.categories.contains(category) else {
+        guard settings.categories.contains(category) || category == Self.unknownCategory else {
             throw VisitError("unknown category \"\(category)\"; known: \(settings.categories.joined(separator: ", "))")
         }
     }

@@ -101,6 +101,11 @@ public struct VisitStore: Sendable {
             arguments: [worker])
     }
 
+    /// Whether the rider (a pseudonym) has an open visit.
+    public func isInside(worker: String) async throws -> Bool {
+        try await database.read { db in try Self.openVisit(db, worker: worker) != nil }
+    }
+
     /// Opens a visit unless the rider already has one open; returns the visit and whether it is new.
     public func checkIn(worker: String, category: String, source: String?, at now: Date) async throws
         -> (visit: VisitRecord, created: Bool, occupancy: Int)

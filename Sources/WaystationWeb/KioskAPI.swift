@@ -103,8 +103,15 @@ public struct KioskAPI: Sendable {
     func scan(_ request: Request) async throws -> Response {
         guard let object = try await Self.object(request) else { return Self.error(.badRequest, "invalid_id") }
         guard let id = object["id"]?.string, Self.validID(id) else { return Self.error(.badRequest, "invalid_id") }
-        guard let category = object["category"]?.string, !category.isEmpty, category.count <= 64 else {
-            return Self.error(.badRequest, "invalid_category")
+        // No category chosen (a reader scan without a tap): "unknown", never a guess.
+        let category: String
+        switch object["category"] {
+        case .none, .some(.null): category = "unknown"
+        case .some(let c):
+            guard let text = c.string, !text.isEmpty, text.count <= 64 else {
+                return Self.error(.badRequest, "invalid_category")
+            }
+            category = text
         }
         do {
             let r = try await link.call(KioskScan.self, .init(worker: id, category: category))
@@ -228,6 +235,7 @@ public struct KioskAPI: Sendable {
                     logger.error(
                         "the daemon's disk is full; nothing is recorded", metadata: ["directory": "\(directory)"])
                     return Self.error(.init(code: 507, reasonPhrase: "Insufficient Storage"), "storage_full")
+                case .checkInPaused: return Self.error(.serviceUnavailable, "check_in_paused")
                 case .invalidReport(let field, _):
                     return Self.error(
                         .badRequest,

@@ -77,6 +77,7 @@ enum Output {
         case .reportAlreadyJudged(let id, let status): "report \(id) is already \(status)"
         case .storageFull(let directory):
             "storage full: the disk holding \(directory) has no space left, so nothing was recorded; free space there (old logs, backups) and try again"
+        case .checkInPaused(let reason): "check-in is paused: \(reason)"
         }
     }
 

@@ -42,6 +42,9 @@ struct FrontTests {
             [kiosk]
             location_presets = ["南门", "菜市场"]
             scan_interval = "3s"
+            report_window = "90s"
+            emergency_phone = "119"
+            staff_phone = "+86 27-8888 6666"
             [[service]]
             name = "法律援助"
             name_en = "Legal aid"
@@ -56,6 +59,9 @@ struct FrontTests {
         #expect(c.front.web.metricsListen == .init(host: "::1", port: 9436))
         #expect(c.front.kiosk.locationPresets == ["南门", "菜市场"])
         #expect(c.front.kiosk.scanInterval == .seconds(3))
+        #expect(c.front.kiosk.reportWindow == .seconds(90))
+        #expect(c.front.kiosk.emergencyPhone == "119" && c.front.kiosk.staffPhone == "+86 27-8888 6666")
+        #expect(try Self.load("").front.kiosk.emergencyPhone == nil)
         #expect(
             c.front.services == [.init(name: "法律援助", nameEn: "Legal aid", days: ["mon", "tue"], hours: "14:00-17:00")])
         #expect(c.front.hazards == [.init(id: "pothole", name: "路面坑洼", nameEn: nil, points: 3)])
@@ -78,6 +84,8 @@ struct FrontTests {
             kind = "alertmanager"
             url = "http://127.0.0.1:9093"
             reports = true
+            [kiosk]
+            emergency_phone = "call Li"
             """
         do {
             _ = try Self.load(text)
@@ -93,6 +101,7 @@ struct FrontTests {
             #expect(has(11, "[[hazard]] \"bad id\" key 'id'"), "\(lines)")
             #expect(has(13, "key 'points'"), "\(lines)")
             #expect(has(17, "webhook targets only"), "\(lines)")
+            #expect(has(19, "[kiosk] key 'emergency_phone'") && has(19, "phone number"), "\(lines)")
         }
     }
 
@@ -143,11 +152,31 @@ struct FrontTests {
         #expect(KioskSessions.newToken().count == 32 && KioskSessions.newToken() != KioskSessions.newToken())
     }
 
+    @Test("reports: only within the window after the rider's own scan or report; looking does not extend it")
+    func reportWindow() {
+        var s = KioskSessions(timeout: 180)
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        s.open(token: "a", pseudonym: "P", now: t0)
+        #expect(s.reporter("a", now: t0.addingTimeInterval(30), window: 60) == "P")
+        // The panel refreshed (use) every few seconds: still only a minute after the scan.
+        for i in stride(from: 35.0, through: 70, by: 5) { #expect(s.use("a", now: t0.addingTimeInterval(i)) == "P") }
+        #expect(s.reporter("a", now: t0.addingTimeInterval(61), window: 60) == nil, "a panel left open")
+        #expect(s.use("a", now: t0.addingTimeInterval(62)) == "P", "the session itself lives on")
+        // A report filed restarts the window.
+        s.open(token: "b", pseudonym: "Q", now: t0)
+        #expect(s.reporter("b", now: t0.addingTimeInterval(50), window: 60) == "Q")
+        s.acted("b", now: t0.addingTimeInterval(50))
+        #expect(s.reporter("b", now: t0.addingTimeInterval(100), window: 60) == "Q")
+        #expect(s.reporter("b", now: t0.addingTimeInterval(111), window: 60) == nil)
+        #expect(s.reporter("nope", now: t0, window: 60) == nil)
+    }
+
     @Test("rate limits: one scan per rider per interval, and so many a minute from everyone")
     func limits() {
         var l = ScanLimiter(perRider: 5, perMinute: 3)
         let t0 = Date(timeIntervalSince1970: 1_000_000)
         #expect(l.admit("a", now: t0) == nil)
+        #expect(l.scannedRecently("a", now: t0.addingTimeInterval(1)) && !l.scannedRecently("b", now: t0))
         #expect(l.admit("a", now: t0.addingTimeInterval(1)) == 4)
         #expect(l.admit("a", now: t0.addingTimeInterval(5)) == nil)
         #expect(l.admit("b", now: t0.addingTimeInterval(6)) == nil)

@@ -107,10 +107,15 @@ struct KioskTests {
         let session = try #require(first["session"]?.string)
         #expect(session.count == 32 && session.allSatisfy(\.isHexDigit))
         #expect(first["rider"]?["points"]?.number == 0)
-        // The same rider again at once: refused, with the seconds to wait.
-        let (limited, p) = try await r.kioskError("KioskScan", ["worker": .string(card), "category": "courier"])
-        #expect(limited == "\(Self.iface).RateLimited")
-        #expect((p["retry_after"]?.number ?? 0) >= 1)
+        // The same rider again at once, inside: "already checked in" (not a check-out, not an error),
+        // with a new session for the panel; the occupancy is unchanged.
+        let again = try await r.kiosk("KioskScan", ["worker": .string(card), "category": "courier"])
+        #expect(again["action"]?.string == "already_checked_in")
+        #expect(again["occupancy"]?.number == 1)
+        let againSession = try #require(again["session"]?.string)
+        #expect(againSession != session)
+        #expect(try await r.kioskError("GetRider", ["session": .string(session)]).0 == "\(Self.iface).SessionExpired")
+
         // A reader may see the station but not scan.
         let (reader, _) = try await r.callAs(kiosk: false, "KioskScan", ["worker": "1", "category": "courier"])
         #expect(reader["error"]?.string == "\(Self.iface).PermissionDenied")
@@ -122,9 +127,13 @@ struct KioskTests {
             let (reply, _) = try await r.callAs(
                 kiosk: true, "KioskScan", ["worker": .string(card), "category": "courier"])
             second = reply["parameters"] ?? [:]
-            return reply["error"] == nil
+            return reply["error"] == nil && second["action"]?.string != "already_checked_in"
         }
         #expect(second["action"]?.string == "checked_out")
+        // Checked out, the same rider again at once: refused, with the seconds to wait.
+        let (limited, p) = try await r.kioskError("KioskScan", ["worker": .string(card), "category": "courier"])
+        #expect(limited == "\(Self.iface).RateLimited")
+        #expect((p["retry_after"]?.number ?? 0) >= 1)
         #expect(second["occupancy"]?.number == 0)
         #expect(try await r.kioskError("GetRider", ["session": .string(session)]).0 == "\(Self.iface).SessionExpired")
         let live = try #require(second["session"]?.string)
@@ -135,7 +144,7 @@ struct KioskTests {
         var refused = 0
         for i in 0..<5 {
             let (reply, _) = try await r.callAs(
-                kiosk: true, "KioskScan", ["worker": .string("77\(i)"), "category": "other"])
+                kiosk: true, "KioskScan", ["worker": .string("77\(i)"), "category": i == 0 ? "unknown" : "other"])
             if reply["error"]?.string == "\(Self.iface).RateLimited" { refused += 1 }
         }
         #expect(refused == 2)
@@ -144,6 +153,8 @@ struct KioskTests {
         let visits = try r.call("ListVisits")["visits"]?.array ?? []
         let pseudonyms = Set(visits.compactMap { $0["worker"]?.string }.filter { !$0.isEmpty })
         #expect(pseudonyms.count == 4)
+        // No category chosen at the kiosk: stored as "unknown", never a guess.
+        #expect(visits.contains { $0["category"]?.string == "unknown" })
         let (checkIn, checkInText) = try await r.callAs(
             kiosk: true, "CheckIn", ["worker": "X-1", "category": "courier"])
         #expect(checkIn["parameters"]?["visit"]?["worker"]?.string == "")

@@ -142,10 +142,12 @@ struct WebTests {
         #expect(first.status == 200, "\(first.body)")
         let reply = try #require(JSON.parse(Data(first.body.utf8)))
         #expect(reply["action"]?.string == "checked_in" && reply["occupancy"]?.number == 1)
-        let session = try #require(reply["session"]?.string)
-        let limited = try await r.curl(["/api/scan"], method: "POST", body: scan)
-        #expect(limited.status == 429 && limited.body.contains("rate_limited"))
-        #expect(limited.headers["retry-after"] != nil)
+        let firstSession = try #require(reply["session"]?.string)
+        // The same card again at once: "already checked in", a new session (the old one ended).
+        let again = try await r.curl(["/api/scan"], method: "POST", body: scan)
+        #expect(again.status == 200 && again.body.contains("already_checked_in"), "\(again.body)")
+        let session = try #require(JSON.parse(Data(again.body.utf8))?["session"]?.string)
+        #expect((try await r.curl(["/api/rider?session=\(firstSession)"])).status == 401)
         let rider = try await r.curl(["/api/rider?session=\(session)"])
         #expect(rider.status == 200 && JSON.parse(Data(rider.body.utf8))?["points"]?.number == 0)
         let report = try await r.curl(
@@ -161,11 +163,18 @@ struct WebTests {
             return out.status == 200 && out.body.contains("checked_out")
         }
         #expect((try await r.curl(["/api/rider?session=\(session)"])).status == 401)
+        // Out, and again at once: rate-limited, with the seconds to wait.
+        let limited = try await r.curl(["/api/scan"], method: "POST", body: scan)
+        #expect(limited.status == 429 && limited.body.contains("rate_limited"))
+        #expect(limited.headers["retry-after"] != nil)
         #expect((try await r.curl(["/api/rider?session=nothex"])).body.contains("session_expired"))
         let badID = try await r.curl(["/api/scan"], method: "POST", body: #"{"id":"12;34","category":"courier"}"#)
         #expect(badID.status == 400 && badID.body.contains("invalid_id"))
         let badCat = try await r.curl(["/api/scan"], method: "POST", body: #"{"id":"1234","category":"pilot"}"#)
         #expect(badCat.status == 400 && badCat.body.contains("invalid_category"))
+        // No category (a reader scan without a tap): checked in as "unknown", never a guess.
+        let noCat = try await r.curl(["/api/scan"], method: "POST", body: #"{"id":"5555","category":null}"#)
+        #expect(noCat.status == 200 && noCat.body.contains("checked_in"), "\(noCat.body)")
         let big = try await r.curl(
             ["/api/scan"], method: "POST", body: #"{"id":"1","pad":"\#(String(repeating: "x", count: 5000))"}"#)
         #expect(big.status == 413)

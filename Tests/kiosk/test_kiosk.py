@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Browser tests of the kiosk page (issue 14): the real page in headless Chromium, driven by Selenium.
+"""Browser tests of the kiosk page (issues 14 and 24): the real page in headless Chromium, driven by Selenium.
 
 Run against a running waystation-web (and, for the full set, the daemon and the simulator behind it):
 
@@ -23,6 +23,8 @@ Environment:
                      lines that trip it and let go (default `hold cabinet slot1_temp 75` / `release ...`)
   KIOSK_RECOVERED    1 when the daemon was started on a damaged database (run.sh does): every slot is then
                      held off as a storage-recovery latch, which the first test checks and re-enables
+  KIOSK_DAEMON_PIDFILE, KIOSK_DAEMON_START  the daemon's pid file and a shell command that starts it again
+                     (with the pid file), for the "daemon away" test
   KIOSK_DEADLINE     seconds to wait for anything the page should show (default 15)
   CHROMIUM, CHROMEDRIVER  binaries (default /usr/bin/chromium, /usr/bin/chromedriver: Debian's)
 
@@ -36,6 +38,7 @@ import os
 import random
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -64,6 +67,8 @@ SLOT = os.environ.get("KIOSK_SLOT", "slot-1")
 SLOT_FAULT = os.environ.get("KIOSK_SLOT_FAULT", "hold cabinet slot1_temp 75")
 SLOT_CLEAR = os.environ.get("KIOSK_SLOT_CLEAR", "release cabinet slot1_temp")
 DEADLINE = float(os.environ.get("KIOSK_DEADLINE", "15"))
+DAEMON_PIDFILE = os.environ.get("KIOSK_DAEMON_PIDFILE", "").strip()
+DAEMON_START = os.environ.get("KIOSK_DAEMON_START", "").strip()
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
@@ -97,15 +102,18 @@ def wait_for(predicate, timeout, what, interval=0.2):
 
 
 # ---- the outside world: waystationctl, the simulator, plain HTTP -----------------------------------
-def ctl(*args, check=True):
-    """Runs waystationctl with --json; returns the parsed reply (or the raw text when it is not JSON)."""
+def ctl(*args, check=True, input=None, raw=False):
+    """Runs waystationctl with --json; returns the parsed reply (or the raw text when it is not JSON).
+    `input` goes to its stdin (a rider id for checkin/checkout); `raw` returns (status, output)."""
     prefix = CTL
     words = list(args) + ["--json"]
     if "{}" in prefix:
         argv = shlex.split(prefix.replace("{}", " ".join(shlex.quote(w) for w in words)))
     else:
         argv = shlex.split(prefix) + words
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30, input=input)
+    if raw:
+        return p.returncode, p.stdout + p.stderr
     SEEN_REPLIES.append(p.stdout + p.stderr)
     if check and p.returncode != 0:
         raise AssertionError(f"{argv} exited {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
@@ -305,9 +313,11 @@ class KioskTest(unittest.TestCase):
         except WebDriverException:
             ActionChains(self.driver).send_keys(text).perform()
 
-    def scan(self, category=None, timeout=75, prepare=None):
-        """Scans CARD (typed + Enter) and returns (action, line). Waits out a rate limit, up to `timeout`;
-        `prepare` runs before each attempt (the page may have reset itself while we waited)."""
+    def scan(self, category=None, timeout=75, prepare=None, card=None):
+        """Scans CARD (typed + Enter) and returns (action, line). Waits out a rate limit (and "already
+        checked in", the same rider within the rate window), up to `timeout`; `prepare` runs before
+        each attempt (the page may have reset itself while we waited)."""
+        card = card or CARD
         end = time.monotonic() + timeout
         while True:
             if prepare:
@@ -317,7 +327,7 @@ class KioskTest(unittest.TestCase):
                 self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, f'[data-category="{category}"]')
                                  .get_attribute("aria-pressed"), "true")
             seq = self.js("return document.getElementById('result').dataset.seq || '0'")
-            self.type_on_body(CARD + Keys.ENTER)
+            self.type_on_body(card + Keys.ENTER)
             type(self).scans += 1
 
             def answered(d):
@@ -331,11 +341,29 @@ class KioskTest(unittest.TestCase):
                 # The page says "please wait a moment"; wait until it is back home, then scan again.
                 self.wait(lambda d: self.view() != "result", "the rate-limit message to go", timeout=20)
                 continue
+            if kind == "already" and time.monotonic() < end:
+                # Same rider within the rate window: nothing changed (no visit, no limit used); again.
+                self.wait(lambda d: self.view() in ("rider", "home"), "the rider panel after 'already checked in'")
+                continue
             self.assertNotEqual(kind, "error", f"scan refused: {error}: {line}")
-            # the visit category selection resets after every scan
-            first = self.driver.find_element(By.CSS_SELECTOR, "#visit-cats [data-category]")
-            self.assertEqual(first.get_attribute("aria-pressed"), "true")
+            # the visit category selection resets after every scan: none chosen (no default)
+            self.assertEqual(self.pressed_categories(), [])
             return kind, line
+
+    def pressed_categories(self):
+        return [b.get_attribute("data-category") for b in
+                self.driver.find_elements(By.CSS_SELECTOR, '#visit-cats [data-category][aria-pressed="true"]')]
+
+    def record_views(self):
+        """From now on, window.__views lists every view the page shows, in order."""
+        self.js("""window.__views = [];
+            if (!window.__viewObs) {
+              window.__viewObs = new MutationObserver(() => window.__views.push(document.getElementById('app').dataset.view));
+              window.__viewObs.observe(document.getElementById('app'), {attributes: true, attributeFilter: ['data-view']});
+            }""")
+
+    def views(self):
+        return self.js("return window.__views || []")
 
     def wait_rider_panel(self):
         self.wait(lambda d: self.view() == "rider", "the rider panel (after ~5 s)", timeout=DEADLINE + 5)
@@ -429,7 +457,8 @@ class KioskTest(unittest.TestCase):
         self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "#services li.svc")), len(kiosk["services"]))
         cats = [b.get_attribute("data-category") for b in d.find_elements(By.CSS_SELECTOR, "#visit-cats [data-category]")]
         self.assertEqual(cats, kiosk["visit_categories"])
-        self.assertEqual(d.find_element(By.CSS_SELECTOR, "#visit-cats [data-category]").get_attribute("aria-pressed"), "true")
+        # no category is chosen for the rider (issue 24: never a silent "courier")
+        self.assertEqual(self.pressed_categories(), [])
         # Chinese by default; the big toggle switches to English and back.
         self.assertEqual(self.js("return document.documentElement.lang"), "zh-CN")
         self.assertEqual(d.find_element(By.CSS_SELECTOR, "#card-seats h2").text, "空余座位")
@@ -464,14 +493,46 @@ class KioskTest(unittest.TestCase):
         self.wait_rider_panel()
         self.layout_checks_overlay("rider")
         # the second scan of a rider inside checks them out
+        logouts = self.net.count("POST", "/api/logout")
+        self.record_views()
         action, line = self.scan()
         self.assertEqual(action, "checked_out", line)
         self.assertIn("再见", line)
         wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back (waystationctl status)")
         # the status on the page follows, live
         self.wait(lambda d: f"{occ0} / {cap}" in d.find_element(By.ID, "occupancy-line").text, "the page's occupancy")
-        self.wait_rider_panel()
-        self.done()
+        # check-out closes the rider's panel at once (issue 24): the session is given up with the answer,
+        # and after "再见" the page goes home, never back to the panel with the rider's points
+        self.wait(lambda d: self.net.count("POST", "/api/logout") > logouts, "POST /api/logout on check-out")
+        self.wait(lambda d: self.view() == "home", "home after the goodbye", timeout=DEADLINE + 5)
+        self.assertNotIn("rider", self.views(), f"the rider panel was shown after check-out: {self.views()}")
+        self.assertEqual(d.find_element(By.ID, "rider-points").get_attribute("textContent").strip(), "–")
+
+    def test_15_double_scan_says_already_checked_in_and_keeps_panel(self):
+        d = self.driver
+        occ0 = occupancy()
+        action, _ = self.scan()
+        self.assertEqual(action, "checked_in")
+        d.find_element(By.ID, "result").click()  # a tap skips the wait
+        self.wait(lambda d: self.view() == "rider", "the rider panel")
+        # the same card again at once (within the 5 s rate window): "already checked in", panel kept
+        seq = self.js("return document.getElementById('result').dataset.seq")
+        self.type_on_body(CARD + Keys.ENTER)
+        type(self).scans += 1
+        self.wait(lambda d: self.js("return document.getElementById('result').dataset.seq") != seq
+                  and self.js("return document.getElementById('result').dataset.kind") != "busy", "an answer")
+        kind = self.js("return document.getElementById('result').dataset.kind")
+        self.assertEqual(kind, "already", "the double scan was not answered with 'already checked in'")
+        self.wait(lambda d: self.view() == "rider", "the rider panel kept")
+        msg = d.find_element(By.ID, "rider-msg").text
+        self.assertIn("已签到", msg)
+        self.assertNotIn("稍后", msg)
+        self.assertEqual(occupancy(), occ0 + 1, "the double scan changed the occupancy")
+        self.rider_points()
+        action, _ = self.scan()  # waits out the window, then checks out
+        self.assertEqual(action, "checked_out")
+        wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back")
+        self.wait(lambda d: self.view() == "home", "home after check-out", timeout=DEADLINE + 5)
 
     def layout_checks_overlay(self, label):
         w, h = self.js("return [innerWidth, innerHeight]")
@@ -481,7 +542,18 @@ class KioskTest(unittest.TestCase):
               .map(([n, r]) => n);""", MIN_TARGET, h + 0.5, w + 0.5)
         self.assertEqual(small, [], f"{label}: buttons too small or off screen")
 
-    def test_20_hazard_report_is_verified_and_balance_rises(self):
+    def submit_why(self):
+        return self.driver.find_element(By.ID, "submit-why").text.strip()
+
+    def submit_enabled(self):
+        return self.driver.find_element(By.ID, "btn-submit").is_enabled()
+
+    def osk_type(self, text):
+        """Taps keys of the on-screen keyboard (a space is the wide Space key)."""
+        for ch in text:
+            self.driver.find_element(By.CSS_SELECTOR, f'#osk-keys [data-osk="{ch}"]').click()
+
+    def test_20_hazard_report_by_touch_alone_is_verified_and_balance_rises(self):
         d = self.driver
         if not CTL:
             loud_skip(self, "WAYSTATIONCTL is not set: cannot list and verify the report with waystationctl")
@@ -491,31 +563,71 @@ class KioskTest(unittest.TestCase):
         points0 = self.wait_rider_panel()
         kiosk = http_json("api/kiosk")
         hazard = kiosk["hazard_categories"][0]
-        place = f"kiosk test {random.randrange(10**6):06d}"
+        digits = f"{random.randrange(10**6):06d}"
         d.find_element(By.ID, "btn-report").click()
         self.wait(lambda d: self.view() == "report", "the report form")
+        # Nothing chosen: Submit is disabled and says what is missing (a category and a place).
+        self.assertFalse(self.submit_enabled())
+        self.assertIn("类别", self.submit_why())
+        self.assertIn("地点", self.submit_why())
         btn = d.find_element(By.CSS_SELECTOR, f'#hazard-cats [data-hazard="{hazard["id"]}"]')
         self.assertIn(str(hazard["points"]), btn.text)  # each category shows its points
         btn.click()
+        self.assertFalse(self.submit_enabled())
+        self.assertNotIn("类别", self.submit_why())
+        self.assertIn("地点", self.submit_why())
+        # The fields take no typing from a system keyboard (there is none): taps only.
+        for f in ("loc-input", "note-input"):
+            self.assertEqual(d.find_element(By.ID, f).get_attribute("readonly"), "true", f"{f} is not touch-only")
+        # "Near this station" is always offered, beside the presets.
+        near = d.find_element(By.CSS_SELECTOR, "#loc-presets .chip.near")
+        self.assertIn("本站附近", near.text)
+        near.click()
+        self.assertIn(kiosk["station"]["name"][:20], d.find_element(By.ID, "loc-input").get_attribute("value"))
+        self.assertTrue(self.submit_enabled())
+        self.assertEqual(self.submit_why(), "")
         if kiosk.get("location_presets"):
-            d.find_element(By.CSS_SELECTOR, "#loc-presets .chip").click()
+            d.find_element(By.CSS_SELECTOR, "#loc-presets .chip:not(.near)").click()
             self.assertEqual(d.find_element(By.ID, "loc-input").get_attribute("value"), kiosk["location_presets"][0][:80])
-        loc = d.find_element(By.ID, "loc-input")
-        loc.clear()
-        loc.send_keys(place)
-        d.find_element(By.ID, "note-input").send_keys("left by the browser test")
+        # More detail from the on-screen keyboard: "<preset> 3号楼 <digits>"
+        d.find_element(By.ID, "loc-kb").click()
+        self.wait(lambda d: self.view() == "osk", "the on-screen keyboard")
+        self.layout_checks_overlay("keyboard")
+        self.osk_type(" 3号楼 " + digits)
+        d.find_element(By.ID, "osk-ok").click()
+        self.wait(lambda d: self.view() == "report", "the form again")
+        place = d.find_element(By.ID, "loc-input").get_attribute("value")
+        self.assertTrue(place.endswith(" 3号楼 " + digits), place)
+        # A note from the keyboard and common phrases
+        d.find_element(By.ID, "note-kb").click()
+        self.wait(lambda d: self.view() == "osk", "the keyboard for the note")
+        self.osk_type("2")
+        d.find_element(By.CSS_SELECTOR, '#osk-keys [data-osk="del"]').click()
+        self.osk_type("3号楼")
+        d.find_element(By.ID, "osk-ok").click()
+        self.wait(lambda d: self.view() == "report", "the form again")
+        phrases = d.find_elements(By.CSS_SELECTOR, "#note-phrases .chip")
+        self.assertGreaterEqual(len(phrases), 3)
+        phrases[0].click()
+        d.find_element(By.CSS_SELECTOR, "#note-phrases .chip:nth-child(3)").click()
+        note = d.find_element(By.ID, "note-input").get_attribute("value")
+        self.assertEqual(note, "3号楼，很危险，晚上看不清", note)
+        self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, '#note-phrases .chip[aria-pressed="true"]')), 2)
         for size, name in [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")]:
             self.orientation(size)
+            self.wait(lambda d: self.js("return innerWidth") == size[0], f"the {name} viewport")
             self.layout_checks_overlay(f"report form {name}")
             self.shot(f"kiosk-report-{name}.png")
+        self.shot("kiosk-report.png")
         d.find_element(By.ID, "btn-submit").click()
         self.wait(lambda d: d.find_element(By.ID, "report-done").is_displayed(), "the report's result")
         self.assertIn(str(points0), d.find_element(By.ID, "report-balance").text)
-        # it is in `waystationctl reports`, pending
+        # it is in `waystationctl reports`, pending, with the place and note as tapped
         def listed():
             return [r for r in find_reports(ctl("reports")) if r.get("location") == place]
         rep = wait_for(listed, DEADLINE, "the report in `waystationctl reports`")[0]
         self.assertEqual(rep.get("category"), hazard["id"])
+        self.assertEqual(rep.get("note"), note)
         ctl("report", "verify", str(rep["id"]))
         # the rider panel (refreshed while open) shows the new balance and the verified report
         d.find_element(By.ID, "btn-report-ok").click()
@@ -528,13 +640,33 @@ class KioskTest(unittest.TestCase):
         for size, name in [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")]:
             self.orientation(size)
             self.shot(f"kiosk-rider-{name}.png")
-        # identified again later, the rider still sees the new balance
+        # check out (the panel closes), and identified again later the rider still sees the new balance
         action, _ = self.scan()
         self.assertEqual(action, "checked_out")
+        action, _ = self.scan()
+        self.assertEqual(action, "checked_in")
         self.wait_rider_panel()
         self.assertEqual(self.rider_points(), expected)
-        self.done()
+        action, _ = self.scan()
+        self.assertEqual(action, "checked_out")
         wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back")
+        self.wait(lambda d: self.view() == "home", "home after check-out", timeout=DEADLINE + 5)
+
+    def test_25_reader_scan_without_a_tap_stores_unknown_not_courier(self):
+        d = self.driver
+        if not CTL:
+            loud_skip(self, "WAYSTATIONCTL is not set: cannot read the stored visit")
+        self.assertEqual(self.pressed_categories(), [], "a category is preselected")
+        card = str(random.SystemRandom().randrange(10**15, 10**16))
+        action, _ = self.scan(card=card)  # keystrokes + Enter, no tap
+        self.assertEqual(action, "checked_in")
+        visits = find_key(ctl("visits", "--active"), "visits") or []
+        newest = max(visits, key=lambda v: v["id"])
+        self.assertEqual(newest["category"], "unknown", "the kiosk guessed a category")
+        self.assertEqual(newest.get("source"), "kiosk")
+        action, _ = self.scan(card=card)
+        self.assertEqual(action, "checked_out")
+        self.wait(lambda d: self.view() == "home", "home after check-out", timeout=DEADLINE + 5)
 
     def test_30_slot_cut_by_interlock_shows_off_without_reload(self):
         d = self.driver
@@ -556,6 +688,14 @@ class KioskTest(unittest.TestCase):
             self.assertEqual(self.js("return window.__kioskNoReload"), "still here", "the page was reloaded")
             tile = d.find_element(By.CSS_SELECTOR, sel)
             self.assertTrue(tile.find_element(By.CSS_SELECTOR, ".reason").text.strip(), "no reason shown for the cut")
+            # an overheated slot: a full-width band for the room with its own instruction, both languages
+            self.wait(lambda d: self.js("return document.getElementById('alarm').dataset.level") == "hot"
+                      and d.find_element(By.ID, "alarm").is_displayed(), "the overheated-slot alarm band")
+            line = d.find_element(By.CSS_SELECTOR, f'#alarm-slots [data-slot-id="{SLOT}"]').text
+            self.assertIn("不要触碰", line)
+            self.assertIn("Do not touch", line)
+            band = self.js("const r = document.getElementById('alarm').getBoundingClientRect(); return [r.width, innerWidth]")
+            self.assertGreater(band[0], band[1] * 0.9, "the alarm band is not full-width")
             self.shot("kiosk-slot-off.png")
         finally:
             if SLOT_CLEAR:
@@ -564,10 +704,110 @@ class KioskTest(unittest.TestCase):
                 except OSError:
                     pass
 
-    def test_40_idle_closes_rider_panel_and_resets_language(self):
+    def test_31_warming_slot_gets_its_own_instruction(self):
+        d = self.driver
+        if not SIM_SOCKET:
+            loud_skip(self, "SIM_SOCKET is not set: cannot warm a slot in the simulator")
+        slot = "slot-2"
+        reply = sim("hold cabinet slot2_temp 57")  # within 5 °C of its 60 °C limit
+        self.assertNotIn("error", reply.lower(), reply)
+        try:
+            sel = f'#alarm-slots [data-slot-id="{slot}"][data-kind="temperature_rising"]'
+            self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, sel) and d.find_element(By.ID, "alarm").is_displayed(),
+                      f"the instruction for warming {slot}")
+            line = d.find_element(By.CSS_SELECTOR, sel).text
+            self.assertIn("温度升高", line)
+            self.assertIn("2号", line)
+            self.assertIn("getting hot", line)
+            self.assertNotEqual(self.js("return document.getElementById('alarm').dataset.level"), "smoke")
+        finally:
+            sim("release cabinet slot2_temp")
+
+    def slot_tile(self, slot):
+        return self.driver.find_element(By.CSS_SELECTOR, f'#slots .slot[data-slot-id="{slot}"]')
+
+    def test_32_slot_switched_off_by_hand_reads_off_for_maintenance(self):
+        d = self.driver
+        if not CTL:
+            loud_skip(self, "WAYSTATIONCTL is not set: cannot switch a relay off by hand")
+        slot, relay = "slot-3", "slot3_relay"
+        self.assertNotEqual(self.slot_tile(slot).get_attribute("data-state"), "off", f"{slot} is off before the test")
+        ctl("write", "cabinet", relay, "0")
+        try:
+            self.wait(lambda d: self.slot_tile(slot).get_attribute("data-state") == "off", f"{slot} off")
+            tile = self.slot_tile(slot)
+            self.assertEqual(tile.get_attribute("data-reason"), "maintenance")
+            reason = tile.find_element(By.CSS_SELECTOR, ".reason").text
+            self.assertIn("维护", reason)
+            self.assertNotIn("安全", reason)
+            self.assertNotEqual(self.js("return document.getElementById('app').dataset.alarm"), "smoke")
+        finally:
+            ctl("write", "cabinet", relay, "1", check=False)
+        self.wait(lambda d: self.slot_tile(slot).get_attribute("data-state") != "off", f"{slot} back on")
+
+    def test_35_smoke_alarm_for_the_room_and_check_in_paused(self):
+        d = self.driver
+        if not SIM_SOCKET or not CTL:
+            loud_skip(self, "SIM_SOCKET or WAYSTATIONCTL is not set: cannot trip the smoke input")
+        kiosk = http_json("api/kiosk")
+        self.assertFalse(kiosk.get("smoke"), "smoke before the test")
+        occ0 = occupancy()
+        self.orientation(LANDSCAPE)
+        reply = sim("hold cabinet smoke 1")
+        self.assertNotIn("error", reply.lower(), reply)
+        try:
+            self.wait(lambda d: self.js("return document.getElementById('alarm').dataset.level") == "smoke"
+                      and d.find_element(By.ID, "alarm").is_displayed(), "the smoke alarm")
+            alarm = d.find_element(By.ID, "alarm")
+            text = alarm.text
+            # what to do, Chinese first then English, and the numbers to call
+            for words in ["检测到烟雾", "离开充电区", "不要触碰电池", "Leave the charging area", "Do not touch the batteries",
+                          "暂停签到", "Check-in paused"]:
+                self.assertIn(words, text)
+            self.assertLess(text.index("离开充电区"), text.index("Leave the charging area"))
+            phones = http_json("api/kiosk")
+            self.assertEqual(phones.get("emergency_phone"), "119")
+            for key in ("emergency_phone", "staff_phone"):
+                if phones.get(key):
+                    self.assertIn(phones[key], text)
+            self.assertTrue(phones.get("smoke"))
+            # it fills the whole screen, over everything, in both orientations
+            for size, name in [(PORTRAIT, "portrait"), (LANDSCAPE, "landscape")]:
+                self.orientation(size)
+                self.wait(lambda d: self.js("return innerWidth") == size[0], f"the {name} viewport")
+                r = self.js("const r = document.getElementById('alarm').getBoundingClientRect();"
+                            "return [r.left, r.top, r.width, r.height, innerWidth, innerHeight,"
+                            "document.getElementById('alarm').scrollHeight - document.getElementById('alarm').clientHeight]")
+                self.assertEqual(r[:4], [0, 0, r[4], r[5]], f"{name}: the alarm does not cover the screen")
+                self.assertLessEqual(r[6], 0, f"{name}: the alarm's text overflows")
+                top = self.js("const e = document.elementFromPoint(innerWidth / 2, innerHeight / 2); return e && e.closest('#alarm') !== null")
+                self.assertTrue(top, f"{name}: something covers the alarm")
+                self.shot(f"kiosk-smoke-alarm-{name}.png")
+            self.shot("kiosk-smoke-alarm.png")
+            # check-in paused: the button says why, a scan is refused with that reason, and the daemon refuses too
+            self.assertFalse(d.find_element(By.ID, "btn-checkin").is_enabled())
+            self.assertIn("烟雾", d.find_element(By.ID, "checkin-why").get_attribute("textContent"))
+            seq = self.js("return document.getElementById('result').dataset.seq || '0'")
+            self.type_on_body(CARD + Keys.ENTER)
+            type(self).scans += 1
+            self.wait(lambda d: d.find_element(By.ID, "result").get_attribute("data-seq") != seq
+                      and d.find_element(By.ID, "result").get_attribute("data-kind") == "error", "the scan refused")
+            self.assertEqual(d.find_element(By.ID, "result").get_attribute("data-error"), "check_in_paused")
+            self.assertIn("烟雾", d.find_element(By.ID, "result-line").text)
+            status, out = ctl("checkin", "--category", "courier", input="SMOKE-TEST-1\n", raw=True)
+            self.assertNotEqual(status, 0, out)
+            self.assertIn("paused", out)
+            self.assertEqual(occupancy(), occ0)
+        finally:
+            sim("release cabinet smoke")
+            sim("set cabinet smoke 0")
+        self.wait(lambda d: self.js("return document.getElementById('alarm').dataset.level") != "smoke", "the alarm to end")
+        self.wait(lambda d: d.find_element(By.ID, "btn-checkin").is_enabled(), "check-in open again")
+
+    def test_40_idle_closes_rider_panel_with_countdown_and_resets_language(self):
         d = self.driver
         occ0 = occupancy()
-        self.open_page("?idle=3")  # the page's 60 s inactivity limit, shortened for the test
+        self.open_page("?idle=8")  # the page's inactivity limits (60 s, the panel 20 s), shortened for the test
         try:
             def english():
                 if self.js("return document.documentElement.lang") != "en":
@@ -577,6 +817,15 @@ class KioskTest(unittest.TestCase):
             action, line = self.scan(prepare=english)
             self.assertEqual(action, "checked_in")
             self.assertIn("Welcome", line)
+            d.find_element(By.ID, "result").click()  # the rider looks at the panel, then walks away
+            self.wait(lambda d: self.view() == "rider", "the rider panel")
+            # a visible countdown, going down
+            cd = d.find_element(By.ID, "rider-idle")
+            self.assertTrue(cd.is_displayed())
+            first = int(cd.find_element(By.TAG_NAME, "b").text)
+            self.assertLessEqual(first, 8)
+            self.wait(lambda d: self.view() != "rider" or int(d.find_element(By.CSS_SELECTOR, "#rider-idle b").text or 99) < first,
+                      "the countdown to go down")
             # no touch: the panel closes by itself, the session is given up, and the page is Chinese again
             self.wait(lambda d: self.view() == "home" and self.js("return document.documentElement.lang") == "zh-CN",
                       "the idle timeout to close the panel", timeout=DEADLINE + 10)
@@ -586,6 +835,119 @@ class KioskTest(unittest.TestCase):
         finally:
             self.open_page()
         wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back")
+
+    def test_45_daemon_away_disables_check_in_before_typing(self):
+        d = self.driver
+        if not (DAEMON_PIDFILE and DAEMON_START and CTL):
+            loud_skip(self, "KIOSK_DAEMON_PIDFILE / KIOSK_DAEMON_START / WAYSTATIONCTL not set: cannot stop the daemon")
+        self.wait(lambda d: d.find_element(By.ID, "btn-checkin").is_enabled(), "check-in open before the test")
+        with open(DAEMON_PIDFILE) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGTERM)
+        def gone():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    return f.read().split()[2] == "Z"
+            except OSError:
+                return True
+        wait_for(gone, DEADLINE, "the daemon to stop")
+        try:
+            # the Check-in button is disabled, with the reason, before anyone types a digit
+            self.wait(lambda d: not d.find_element(By.ID, "btn-checkin").is_enabled(), "the check-in button disabled",
+                      timeout=DEADLINE + 15)
+            self.shot("kiosk-daemon-away.png")
+            why = d.find_element(By.ID, "checkin-why")
+            self.assertIn("维护", why.get_attribute("textContent"))
+            self.assertTrue(why.is_displayed(), "the reason is not on screen")
+            r = self.js("const r = arguments[0].getBoundingClientRect(); return [r.bottom, innerHeight]", why)
+            self.assertLessEqual(r[0], r[1], "the reason is below the screen")
+            d.find_element(By.ID, "btn-checkin").click()
+            self.assertEqual(self.view(), "home", "the keypad opened while the daemon is away")
+            # the footer says nothing a rider cannot understand ("定时刷新" went)
+            self.assertNotIn("定时刷新", d.find_element(By.TAG_NAME, "footer").text)
+            self.assertNotIn("定时刷新", d.page_source)
+            for sel in ("#btn-checkin", "#checkin-why"):
+                r = self.js("const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+                            "return [r.bottom, innerHeight]", sel)
+                self.assertLessEqual(r[0], r[1] + 0.5, f"{sel} is below the screen")
+        finally:
+            subprocess.run(["/bin/sh", "-c", DAEMON_START], check=True, timeout=30)
+
+            def online():
+                st = ctl("status", check=False)
+                devs = find_key(st, "devices") if isinstance(st, dict) else None
+                return bool(devs) and all(x.get("state") == "online" for x in devs)
+            wait_for(online, DEADLINE + 30, "the daemon and its devices back")
+        self.wait(lambda d: d.find_element(By.ID, "btn-checkin").is_enabled(), "check-in back", timeout=DEADLINE + 30)
+        self.assertEqual(d.find_element(By.ID, "checkin-why").get_attribute("textContent"), "")
+
+    def test_50_over_capacity_says_full_and_welcome_keeps_numbers_whole(self):
+        d = self.driver
+        if not CTL:
+            loud_skip(self, "WAYSTATIONCTL is not set: cannot fill the station")
+        kiosk = http_json("api/kiosk")
+        cap = kiosk["station"]["capacity"]
+        occ0 = occupancy()
+        # Portrait, where the welcome line wraps: a number group ("5 / 12") is never split.
+        self.orientation(PORTRAIT)
+        action, line = self.scan()
+        self.assertEqual(action, "checked_in")
+        groups = self.js("""return [...document.querySelectorAll('#result-line .nb')].map(e => [e.textContent, e.getClientRects().length]);""")
+        self.assertTrue(groups, "the welcome line has no unbreakable number group")
+        for text, rects in groups:
+            self.assertEqual(rects, 1, f"{text!r} is broken across lines")
+        action, _ = self.scan()
+        self.assertEqual(action, "checked_out")
+        self.wait(lambda d: self.view() == "home", "home", timeout=DEADLINE + 5)
+        self.orientation(LANDSCAPE)
+        fillers = [f"FULL{i}{random.randrange(10**8)}" for i in range(cap - occ0 + 2)]
+        try:
+            for f in fillers:
+                ctl("checkin", "--category", "other", input=f + "\n")
+            self.wait(lambda d: "已满" in d.find_element(By.ID, "occupancy-line").text, "the occupancy line to say full")
+            self.assertNotIn(f"/ {cap}", d.find_element(By.ID, "occupancy-line").text)
+            action, line = self.scan()
+            self.assertEqual(action, "checked_in")
+            self.assertIn("已满", line)
+            self.assertNotIn(f"/ {cap}", line)
+            action, _ = self.scan()
+            self.assertEqual(action, "checked_out")
+        finally:
+            for f in fillers:
+                ctl("checkout", input=f + "\n", check=False)
+        wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back")
+        self.wait(lambda d: self.view() == "home", "home", timeout=DEADLINE + 5)
+
+    def test_55_english_words_not_clipped_in_landscape(self):
+        d = self.driver
+        self.orientation(LANDSCAPE)
+        self.open_page()  # home, whatever an earlier test left on screen
+        if self.js("return document.documentElement.lang") != "en":
+            d.find_element(By.ID, "lang-toggle").click()
+        self.wait(lambda d: self.js("return document.documentElement.lang") == "en", "English")
+        try:
+            # Each state word a card can show, at its widest, must fit its card.
+            clipped = self.js("""const out = [];
+                const words = ['Unknown', 'Not cold', 'In use', 'Cold', 'Free'];
+                for (const id of ['water-state', 'microwave-state']) {
+                  const e = document.getElementById(id), keep = e.textContent;
+                  for (const w of words) {
+                    e.textContent = w;
+                    const card = e.closest('.card').getBoundingClientRect(), r = e.getBoundingClientRect();
+                    if (e.scrollWidth > e.clientWidth + 1 || r.right > card.right - 2 || e.getClientRects().length > 1 && !w.includes(' '))
+                      out.push(id + ': ' + w);
+                  }
+                  e.textContent = keep;
+                }
+                for (const e of document.querySelectorAll('#slots .slot .state, #ac-state')) {
+                  if (e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > e.closest('.card').getBoundingClientRect().right)
+                    out.push(e.textContent);
+                }
+                return out;""")
+            self.assertEqual(clipped, [], "words clipped in landscape English")
+        finally:
+            d.find_element(By.ID, "lang-toggle").click()
+            self.wait(lambda d: self.js("return document.documentElement.lang") == "zh-CN", "Chinese again")
 
     def test_90_raw_id_not_in_page_storage_console_or_replies(self):
         d = self.driver
