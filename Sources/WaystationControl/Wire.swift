@@ -11,7 +11,8 @@ import WaystationVisits
 
 /// Domain values as the control interface carries them.
 enum Wire {
-    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+    /// ISO 8601 in the station's time zone, with its offset (`2026-12-07T05:40:59+08:00`).
+    static func iso(_ date: Date) -> String { LocalTime.station.iso8601(date) }
 
     static func summary(_ s: StationMonitor.DeviceStatus) -> DeviceSummary {
         DeviceSummary(

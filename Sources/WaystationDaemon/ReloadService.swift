@@ -9,6 +9,7 @@ import UnixSignals
 import WaystationControl
 import WaystationCore
 import WaystationPolling
+import WaystationProtocol
 
 /// Reloads the config on SIGHUP or a control `Reload`: the new file is validated first; a bad one
 /// is refused and the running config stays. Every `Reloadable` service gets the new config.
@@ -26,6 +27,9 @@ public actor ReloadService: Service, ConfigAuthority {
     /// a page cache for the binary that is a read per page.
     private var lastRelease: ContinuousClock.Instant?
     static let releaseAtMostEvery: Duration = .seconds(60)
+    /// The config file's text as last applied, and the keys the last reload changed (for the audit).
+    private var appliedText: String?
+    public private(set) var lastChanges: [String] = []
 
     init(path: String, config: StationConfig, monitor: StationMonitor, notifier: SystemdNotifier, logger: Logger) {
         self.path = path
@@ -33,6 +37,7 @@ public actor ReloadService: Service, ConfigAuthority {
         self.monitor = monitor
         self.notifier = notifier
         self.logger = logger
+        appliedText = try? SystemIO.readText(path)
     }
 
     func register(_ services: [any Reloadable]) { self.services += services }
@@ -53,8 +58,11 @@ public actor ReloadService: Service, ConfigAuthority {
     public func reload() async -> String? {
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicUsec())")
         do {
+            let text = try? SystemIO.readText(path)
             let new = try StationConfigLoader.load(path: path)
             config = new
+            lastChanges = appliedText.flatMap { old in text.map { ConfigDiff.changes(old: old, new: $0) } } ?? []
+            appliedText = text
             for s in services { await s.reload(new) }
             for hook in applied { await hook(new) }
             monitor.publish(.reload(at: Date(), ok: true, detail: nil))

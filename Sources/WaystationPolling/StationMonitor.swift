@@ -41,7 +41,7 @@ public actor StationMonitor: StationSnapshotSource {
         let deadband: Double
         let series: PointRecorder.SeriesKey
     }
-    private var recorder: PointRecorder
+    var recorder: PointRecorder
     private var goodCycles: [String: Int] = [:]
     private var failedCycles: [String: Int] = [:]
     private var lastFailureLog: [String: Date] = [:]
@@ -51,7 +51,7 @@ public actor StationMonitor: StationSnapshotSource {
     private var failingSince: Date?
     private var lastWriteErrorLog = Date.distantPast
     /// History waiting for the next flush.
-    private var pending = HistoryStore.CycleRecord()
+    var pending = HistoryStore.CycleRecord()
     private var lastFlush = Date()
     private let logger: Logger
     /// Devices in maintenance: reason and since when.
