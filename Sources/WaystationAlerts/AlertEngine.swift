@@ -222,7 +222,8 @@ public struct AlertEngine: Sendable {
                 if active {
                     a.value = value
                     a.summary = Self.render(
-                        rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name)
+                        rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name,
+                        active: now.timeIntervalSince(a.activeSince ?? now))
                 }
                 if let state = AlertLifecycle.step(
                     &a, conditionTrue: active, forDuration: rule.forDuration, keepFiringFor: rule.keepFiringFor, at: now

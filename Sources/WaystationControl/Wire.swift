@@ -18,7 +18,7 @@ enum Wire {
         DeviceSummary(
             id: s.id, kind: s.kind.rawValue, profile: s.profile, bus: s.bus, unit: s.unit, state: s.health.state,
             maintenance: s.maintenance != nil, maintenanceReason: s.maintenance?.reason,
-            lastGood: s.health.lastGood.map(iso), lastError: s.health.lastError)
+            lastGood: (s.health.lastGood ?? s.lastGoodStored).map(iso), lastError: s.health.lastError)
     }
 
     static func reading(_ spec: PointSpec, _ state: PointState, now: Date) -> PointReading {

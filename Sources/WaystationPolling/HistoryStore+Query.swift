@@ -35,6 +35,30 @@ extension HistoryStore {
         }
     }
 
+    /// Each device's newest stored reading (a sample with a value), from the newest two day tables:
+    /// what LAST GOOD shows after a restart.
+    public nonisolated func lastReadings() async throws -> [String: Date] {
+        try await database.read { db in
+            var deviceOf: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, device FROM series") {
+                deviceOf[try row["id"]] = try row["device"]
+            }
+            var newest: [String: Int64] = [:]
+            for t in try HistoryBlocks.tables(db, .values).suffix(2) {
+                for row in try Row.fetchAll(db, sql: "SELECT id, data FROM \(t.name)") {
+                    let id: Int64 = try row["id"]
+                    guard let device = deviceOf[id & HistoryBlocks.seriesMask],
+                        let samples = try? HistoryCodec.decodeSamples(
+                            try row["data"], base: id >> HistoryBlocks.seriesBits),
+                        let last = samples.filter({ $0.value != nil }).map(\.at).max()
+                    else { continue }
+                    newest[device] = max(newest[device] ?? last, last)
+                }
+            }
+            return newest.mapValues { StationDatabase.date(ms: $0) }
+        }
+    }
+
     /// Device state changes since a time (of one device, or all), newest first.
     public nonisolated func transitions(device: String?, since: Date?, limit: Int) async throws -> [(
         at: Date, device: String, from: String, to: String, cause: String

@@ -5,6 +5,11 @@
 #endif
 
 extension StationMonitor {
+    /// Each device's newest stored reading, for LAST GOOD until the device is polled again.
+    public func restoreLastGood(_ times: [String: Date]) {
+        lastGoodStored = times
+    }
+
     /// A point's history not yet written to storage: its pending samples and 1-minute aggregates,
     /// and the minute still open. Read with the stored rows, the last `flush_interval` is complete.
     public func unflushed(device: String, point: String) -> (

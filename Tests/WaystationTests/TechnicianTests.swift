@@ -79,6 +79,14 @@ struct TechnicianTests {
         try await run.restart()
         try await check("after restart")
 
+        // LAST GOOD after a restart with the fridge not answering: its last reading from storage.
+        try sim.setFault(device: "fridge", .silent)
+        try await run.restart()
+        let devices = try await Self.ctl(run, ["devices"])
+        let row = devices.output.split(separator: "\n").first { $0.hasPrefix("fridge") }.map(String.init) ?? ""
+        #expect(row.contains(" ago") && !row.contains("never"), "\(devices.output)")
+        try sim.setFault(device: "fridge", nil)
+
         let unknown = try await Self.ctl(run, ["history", "fridge", "nope"])
         #expect(unknown.status == 1 && unknown.output.contains("nope"))
         // An unknown point or device lists the valid ones.
@@ -275,5 +283,38 @@ struct TechnicianTests {
             trippedPage.contains("waystation_slot_interlocked{slot=\"slot-1\",reason=\"overheated\"} 1")
                 || trippedPage.contains("waystation_slot_interlocked{reason=\"overheated\",slot=\"slot-1\"} 1"),
             "\(trippedPage)")
+    }
+
+    @Test("reports table: category names, who judged and the notes, aligned with Chinese text")
+    func reportsTable() async throws {
+        let station = try TestStation(
+            tcpUnits: [1],
+            extraConfig: """
+                [[hazard]]
+                id = "manhole_cover"
+                name = "井盖破损"
+                name_en = "Broken manhole cover"
+                points = 10
+
+                """)
+        let run = try await StationRun(station, waitForOnline: ["t1"])
+        let scan = try run.call("KioskScan", ["worker": "13800000009", "category": "courier"])
+        let session = try #require(scan["session"]?.string)
+        let filed = try run.call(
+            "SubmitReport",
+            ["session": .string(session), "category": "manhole_cover", "location": "汉阳大道口", "note": "很深"])
+        let id = try #require(filed["report"]?["id"]?.number)
+        _ = try run.call("JudgeReport", ["id": .number(id), "verdict": "verified", "note": "已修"])
+        let out = try await Self.ctl(run, ["reports"])
+        #expect(out.status == 0, "\(out.output)")
+        let lines = out.output.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first), row = try #require(lines.dropFirst().first)
+        #expect(row.contains("井盖破损 (Broken manhole cover)") && row.contains("root"), "\(out.output)")
+        #expect(row.hasSuffix("很深 / judge: 已修"), "\(out.output)")
+        #expect(header.contains("JUDGED BY"))
+        // NOTE starts in the same terminal column on both lines.
+        let headerNote = TextTable.width(header) - TextTable.width("NOTE")
+        let rowNote = TextTable.width(row) - TextTable.width("很深 / judge: 已修")
+        #expect(headerNote == rowNote, "\(out.output)")
     }
 }
