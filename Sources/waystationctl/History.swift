@@ -68,16 +68,30 @@ enum HistoryChart {
             String(r.steps.map { s in s.avg.map { spark[level($0, lo, hi, spark.count)] } ?? " " })
                 + "  \(ValueText.format(lo))…\(ValueText.format(hi))\(unit)")
         let multiDay = r.steps.first.map { day($0.at) } != r.steps.last.map { day($0.at) }
+        func time(_ at: String) -> String {
+            multiDay ? String(at.dropFirst(5).prefix(11)).replacingAll("T", with: " ") : clock(at)
+        }
         var rows = [["TIME", "MIN", "AVG", "MAX", ""]]
-        for s in r.steps {
-            let time = multiDay ? String(s.at.dropFirst(5).prefix(11)).replacingAll("T", with: " ") : clock(s.at)
+        var index = 0
+        while index < r.steps.count {
+            let s = r.steps[index]
             guard let mn = s.min, let av = s.avg, let mx = s.max else {
-                rows.append([time, "-", "-", "-", ""])
+                // A run of steps without readings is one row.
+                var end = index
+                while end + 1 < r.steps.count, r.steps[end + 1].count == 0 { end += 1 }
+                let span = end > index ? "\(time(s.at))–\(time(r.steps[end].at))" : time(s.at)
+                rows.append([span, "-", "-", "-", end > index ? "no readings" : ""])
+                index = end + 1
                 continue
             }
-            rows.append([time, ValueText.format(mn), ValueText.format(av), ValueText.format(mx), bar(av, lo, hi)])
+            rows.append([time(s.at), ValueText.format(mn), ValueText.format(av), ValueText.format(mx), bar(av, lo, hi)])
+            index += 1
         }
-        lines.append(TextTable.render(rows))
+        lines += TextTable.render(rows).split(separator: "\n").map { line in
+            var l = Substring(line)
+            while l.last == " " { l.removeLast() }
+            return String(l)
+        }
         return lines.joined(separator: "\n")
     }
 
