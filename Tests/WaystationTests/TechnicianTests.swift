@@ -317,4 +317,31 @@ struct TechnicianTests {
         let rowNote = TextTable.width(row) - TextTable.width("很深 / judge: 已修")
         #expect(headerNote == rowNote, "\(out.output)")
     }
+
+    @Test("alerts: firing first, the most severe first; resolved ones apart")
+    func alertsOrder() async throws {
+        let rule = { (name: String, when: String, severity: String) in
+            "[[alert]]\nname = \"\(name)\"\ndevice = \"t1\"\nwhen = \"\(when)\"\nfor = \"0s\"\nseverity = \"\(severity)\"\n"
+        }
+        let station = try TestStation(
+            tcpUnits: [1],
+            extraConfig: rule("AInfo", "u16 > 1000", "info") + rule("BWarning", "h0 > 40", "warning")
+                + rule("CCritical", "u32 > 1", "critical") + rule("DGone", "after_hole > 70", "critical"))
+        let run = try await StationRun(station, waitForOnline: ["t1"])
+        func states() throws -> [String: String] {
+            var out: [String: String] = [:]
+            for a in try run.call("ListAlerts")["alerts"]?.array ?? [] {
+                out[a["name"]?.string ?? ""] = a["state"]?.string
+            }
+            return out
+        }
+        try await run.daemon.waitFor("four alerts firing") { try states().values.filter { $0 == "firing" }.count == 4 }
+        try station.simulator.set(device: "t1", point: "after_hole", value: 1)
+        try await run.daemon.waitFor("DGone resolved") { try states()["DGone"] == "resolved" }
+        let out = try await Self.ctl(run, ["alerts"])
+        let names = out.output.split(separator: "\n").compactMap { line in
+            ["AInfo", "BWarning", "CCritical", "DGone", "resolved:"].first { line.contains($0) }
+        }
+        #expect(names == ["CCritical", "BWarning", "AInfo", "resolved:", "DGone"], "\(out.output)")
+    }
 }
