@@ -32,10 +32,29 @@ extension AlertEngine {
         return slot
     }
 
-    /// Fills a rule's summary template: `{device}`, `{value}`, `{name}`.
-    public static func render(_ template: String, device: String, value: Double?, rule: String) -> String {
-        template.replacingAll("{device}", with: device)
+    /// Fills a rule's summary template: `{device}`, `{value}`, `{name}`, `{active}` (how long the
+    /// condition has held, e.g. `4 minutes`). A device named like the word before it is not said
+    /// twice: "Fridge {device} at …" for the device `fridge` reads "Fridge at …".
+    public static func render(
+        _ template: String, device: String, value: Double?, rule: String, active: TimeInterval? = nil
+    ) -> String {
+        var text = template
+        let words = template.split(separator: " ", omittingEmptySubsequences: false)
+        if let i = words.firstIndex(of: "{device}"), i > 0, words[i - 1].lowercased() == device.lowercased() {
+            text = (words[..<i] + words[(i + 1)...]).joined(separator: " ")
+        }
+        return text.replacingAll("{device}", with: device)
             .replacingAll("{value}", with: value.map(ValueText.format) ?? "?")
             .replacingAll("{name}", with: rule)
+            .replacingAll("{active}", with: spoken(active ?? 0))
+    }
+
+    /// `45 seconds`, `1 minute`, `12 minutes`, `2 hours 5 minutes`.
+    static func spoken(_ seconds: TimeInterval) -> String {
+        let s = Int(max(0, seconds.isFinite ? seconds : 0))
+        func unit(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+        if s < 60 { return unit(s, "second") }
+        if s < 3600 { return unit(s / 60, "minute") }
+        return unit(s / 3600, "hour") + (s % 3600 >= 60 ? " " + unit(s % 3600 / 60, "minute") : "")
     }
 }

@@ -22,7 +22,7 @@ public struct AlertEngine: Sendable {
     private var interlock = InterlockLogic()
     /// Each device's rules with their labels and fingerprints, worked out once per config (rules are
     /// evaluated after every poll and every second).
-    private var compiled: [String: [CompiledRule]] = [:]
+    private(set) var compiled: [String: [CompiledRule]] = [:]
     /// Devices the interlocks read (relays, temperatures, currents, battery contacts, smoke).
     public private(set) var interlockDevices: Set<String> = []
     /// The station's own alerts' labels and fingerprints by name and severity (checked every second).
@@ -223,7 +223,8 @@ public struct AlertEngine: Sendable {
                 if active {
                     a.value = value
                     a.summary = Self.render(
-                        rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name)
+                        rule.summary ?? "\(rule.name) on {device}", device: id, value: value, rule: rule.name,
+                        active: now.timeIntervalSince(a.activeSince ?? now))
                 }
                 if let state = AlertLifecycle.step(
                     &a, conditionTrue: active, forDuration: rule.forDuration, keepFiringFor: rule.keepFiringFor, at: now
@@ -305,6 +306,11 @@ public struct AlertEngine: Sendable {
 
     public mutating func add(_ silence: SilenceEntry) {
         silences.append(silence)
+    }
+
+    /// Ends a silence now.
+    public mutating func removeSilence(id: Int64) {
+        silences.removeAll { $0.id == id }
     }
 
     /// Forgets expired silences.

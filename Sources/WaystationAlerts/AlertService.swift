@@ -259,6 +259,27 @@ public actor AlertService: Service, Reloadable, PollObserver {
         return entry
     }
 
+    /// Silences in force, oldest first.
+    public var silences: [SilenceEntry] {
+        let t = now()
+        return engine.silences.filter { $0.until > t }.sorted { $0.id < $1.id }
+    }
+
+    /// Why matchers would silence nothing, with the names that would match; nil when they match.
+    public func silenceMismatch(_ matchers: [String: String]) -> String? { engine.silenceMismatch(matchers) }
+
+    /// Ends a silence now (audited); false when there is no such silence in force.
+    public func expireSilence(id: Int64, by user: String, uid: UInt32) async throws -> Bool {
+        guard let s = try await store.expireSilence(id: id, at: now()) else { return false }
+        engine.removeSilence(id: id)
+        try await store.database.audit(
+            AuditRecord(
+                at: now(), uid: uid, user: user, action: "silence-expire",
+                target: s.matchers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                old: "until \(s.until.formatted(.iso8601))", new: "expired"))
+        return true
+    }
+
     /// Re-enables a latched slot: refused while its hazard is still there.
     public func enableSlot(_ slotID: String, by user: String, uid: UInt32) async throws {
         let snap = await snapshots.snapshot(of: nil)

@@ -199,6 +199,20 @@ public struct AlertStore: Sendable {
         }
     }
 
+    /// Ends a silence now; nil when there is no such silence still in force.
+    public func expireSilence(id: Int64, at now: Date) async throws -> SilenceEntry? {
+        let ms = StationDatabase.ms(now)
+        return try await database.write { db in
+            guard
+                let r = try SilenceRecord.fetchOne(
+                    db, sql: "SELECT * FROM silence WHERE id = ? AND until > ?", arguments: [id, ms])
+            else { return nil }
+            try db.execute(sql: "UPDATE silence SET until = ? WHERE id = ?", arguments: [ms, id])
+            return SilenceEntry(
+                id: id, matchers: r.matchers, until: StationDatabase.date(ms: r.until), by: r.by, comment: r.comment)
+        }
+    }
+
     public func activeSilences(at now: Date) async throws -> [SilenceEntry] {
         try await database.read { db in
             try SilenceRecord.fetchAll(

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import WaystationAlerts
 import WaystationCore
 
@@ -39,9 +44,32 @@ extension StationService {
         guard let duration = DurationParser.parse(p.duration), duration > .zero else {
             throw VarlinkError.invalidParameter("duration", reason: "a duration with a unit, up to 10 years")
         }
+        // A silence that can match nothing is a typo: refused with the names that would match.
+        if let why = await alerts.silenceMismatch(p.matchers) {
+            throw VarlinkError.invalidParameter("matchers", reason: why)
+        }
         let s = try await alerts.silence(
             matchers: p.matchers, duration: duration, comment: comment ?? "", by: peer.userName, uid: peer.uid)
         return Silence.Reply(id: Int(s.id), until: Wire.iso(s.until))
+    }
+
+    func listSilences() async -> ListSilences.Reply {
+        let now = Date()
+        let list = await alerts.list(state: nil)
+        return ListSilences.Reply(
+            silences: await alerts.silences.map { s in
+                SilenceInfo(
+                    id: Int(s.id), matchers: s.matchers, until: LocalTime.station.iso8601(s.until), by: s.by,
+                    comment: s.comment, silencing: list.filter { s.matches($0.0, at: now) }.count)
+            })
+    }
+
+    func expireSilence(_ p: ExpireSilence.Parameters, peer: Peer) async throws -> Empty {
+        guard try await alerts.expireSilence(id: Int64(p.id), by: peer.userName, uid: peer.uid) else {
+            throw VarlinkError.invalidParameter(
+                "id", reason: "no silence \(p.id) in force (see `waystationctl silences`)")
+        }
+        return Empty()
     }
 
     func enableSlot(_ p: EnableSlot.Parameters, peer: Peer) async throws -> Empty {

@@ -11,8 +11,10 @@ import WaystationStorage
 extension StationService {
     func setMaintenance(_ p: SetMaintenance.Parameters, peer: Peer) async throws -> SetMaintenance.Reply {
         let d = try await device(p.device)
-        let reason = p.enabled ? (try Limits.text(p.reason, "reason", max: 200) ?? "maintenance") : nil
-        let was = await polling.monitor.isInMaintenance(d.id)
+        let earlier = await polling.monitor.status(of: d.id)?.maintenance?.reason
+        // Without a new reason, a device already in maintenance keeps the one it was given.
+        let reason = p.enabled ? (try Limits.text(p.reason, "reason", max: 200) ?? earlier ?? "maintenance") : nil
+        let was = earlier != nil
         let now = Date()
         try await maintenance.set(
             device: d.id, reason: reason,
@@ -32,10 +34,15 @@ extension StationService {
     func reload(peer: Peer) async throws -> Empty {
         let path = await config.current.path
         let refused = await config.reload()
+        var result = "refused"
+        if refused == nil {
+            let changes = await config.lastChanges
+            result = changes.isEmpty ? "applied, nothing changed" : "applied: " + changes.joined(separator: "; ")
+        }
         try await database.audit(
             AuditRecord(
                 at: Date(), uid: peer.uid, user: peer.userName, action: "reload", target: path, old: nil,
-                new: refused == nil ? "applied" : "refused"))
+                new: result))
         if let refused { throw StationError.configRefused(errors: refused) }
         return Empty()
     }

@@ -63,7 +63,7 @@ extension StationService {
         let categories = await visits.categories
         let pending = (try? await database.read { db in try Outbox.pending(db) }) ?? [:]
         let targets = Set(c.notify.map(\.name)).union(pending.keys).sorted()
-        return GetMetrics.Reply(
+        var metrics = GetMetrics.Reply(
             metrics: StationMetrics(
                 version: WaystationVersion.string, station: c.station.id, district: c.station.district,
                 devices: devices, points: points, buses: buses, alerts: alertRows,
@@ -79,6 +79,10 @@ extension StationService {
                 databaseSizeBytes: Self.fileSize(database.path)
                     + Self.fileSize(database.path + "-wal"),
                 outbox: targets.map { OutboxCount(target: $0, pending: pending[$0] ?? 0) }))
+        metrics.metrics.stationName = c.station.name
+        metrics.metrics.address = c.station.address
+        metrics.metrics.today = await today(now: now)
+        return metrics
     }
 
     /// Bytes this process caused to be written to storage (`write_bytes` of `/proc/self/io`).

@@ -15,6 +15,12 @@ public protocol ConfigAuthority: Sendable {
     var current: StationConfig { get async }
     /// Reloads the config file; nil when applied, else why it was refused.
     func reload() async -> String?
+    /// The keys the last applied reload changed, `key: old → new`.
+    var lastChanges: [String] { get async }
+}
+
+extension ConfigAuthority {
+    public var lastChanges: [String] { get async { [] } }
 }
 
 /// `io.waystation.Station` and `org.varlink.service` over the control socket. The services it works
@@ -55,7 +61,8 @@ public struct StationService: ControlHandler {
         GetStatus.name: .reader, ListDevices.name: .reader, GetDevice.name: .reader, ReadPoint.name: .reader,
         SelfTest.name: .reader, Watch.name: .reader, ListAlerts.name: .reader, GetVisitStats.name: .reader,
         CheckIn.name: .kiosk, CheckOut.name: .kiosk,
-        GetKioskStatus.name: .reader, GetMetrics.name: .reader,
+        GetKioskStatus.name: .reader, GetMetrics.name: .reader, GetHistory.name: .reader, ListEvents.name: .reader,
+        ListSilences.name: .reader,
         KioskScan.name: .kiosk, GetRider.name: .kiosk, SubmitReport.name: .kiosk, EndSession.name: .kiosk,
     ]
 
@@ -120,6 +127,11 @@ public struct StationService: ControlHandler {
         case ListReports.name: replies.send(try await listReports(try decode(ListReports.self, call)))
         case JudgeReport.name: replies.send(try await judgeReport(try decode(JudgeReport.self, call), peer: peer))
         case GetMetrics.name: replies.send(try await metrics())
+        case GetHistory.name: replies.send(try await history(try decode(GetHistory.self, call)))
+        case ListEvents.name: replies.send(try await events(try decode(ListEvents.self, call)))
+        case ListSilences.name: replies.send(await listSilences())
+        case ExpireSilence.name:
+            replies.send(try await expireSilence(try decode(ExpireSilence.self, call), peer: peer))
         default: throw VarlinkError.methodNotFound(call.method)
         }
     }
@@ -139,5 +151,5 @@ public struct StationService: ControlHandler {
         }
     }
 
-    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+    static func iso(_ date: Date) -> String { Wire.iso(date) }
 }

@@ -11,13 +11,14 @@ import WaystationVisits
 
 /// Domain values as the control interface carries them.
 enum Wire {
-    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+    /// ISO 8601 in the station's time zone, with its offset (`2026-12-07T05:40:59+08:00`).
+    static func iso(_ date: Date) -> String { LocalTime.station.iso8601(date) }
 
     static func summary(_ s: StationMonitor.DeviceStatus) -> DeviceSummary {
         DeviceSummary(
             id: s.id, kind: s.kind.rawValue, profile: s.profile, bus: s.bus, unit: s.unit, state: s.health.state,
             maintenance: s.maintenance != nil, maintenanceReason: s.maintenance?.reason,
-            lastGood: s.health.lastGood.map(iso), lastError: s.health.lastError)
+            lastGood: (s.health.lastGood ?? s.lastGoodStored).map(iso), lastError: s.health.lastError)
     }
 
     static func reading(_ spec: PointSpec, _ state: PointState, now: Date) -> PointReading {

@@ -50,6 +50,39 @@ public struct LocalTime: Sendable {
             weekday: Int(parts.tm_wday) + 1)
     }
 
+    /// Whether a time zone name is one the C library can load (a file under /usr/share/zoneinfo).
+    public static func zoneExists(_ name: String) -> Bool {
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else { return false }
+        var info = stat()
+        return stat("/usr/share/zoneinfo/" + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Makes `zone` the station's time zone for this process (before any thread reads the clock:
+    /// at start). nil leaves the system's.
+    public static func use(zone: String?) {
+        guard let zone else { return }
+        setenv("TZ", ":" + zone, 1)
+        tzset()
+    }
+
+    /// Seconds east of UTC at `date` (+28800 in Wuhan), daylight saving included.
+    public func offset(at date: Date) -> Int {
+        guard !utc else { return 0 }
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        return Int(parts.tm_gmtoff)
+    }
+
+    /// `2026-12-07T05:40:59+08:00`: the wall clock here with its offset (ISO 8601, machine-read).
+    public func iso8601(_ date: Date) -> String {
+        let c = components(of: date)
+        let off = offset(at: date)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let zone = off == 0 ? "Z" : "\(off < 0 ? "-" : "+")\(two(abs(off) / 3600)):\(two(abs(off) % 3600 / 60))"
+        return "\(c.year)-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))" + zone
+    }
+
     /// The moment a wall-clock time names; nil when it does not exist (February 30, hour 24).
     public func date(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) -> Date? {
         guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute),

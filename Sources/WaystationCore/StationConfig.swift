@@ -6,6 +6,10 @@ public struct StationConfig: Sendable {
         public var capacity: Int
         /// The district the station belongs to (a label on its alerts, metrics and reports).
         public var district: String?
+        /// Where the station is (a label on `waystation_build_info`).
+        public var address: String?
+        /// The station's time zone (`Asia/Shanghai`); nil: the system's (`TZ`, else /etc/localtime).
+        public var timeZone: String?
     }
 
     public struct Storage: Sendable, Hashable {
@@ -40,6 +44,8 @@ public struct StationConfig: Sendable {
         public enum Transport: Sendable, Hashable {
             case tcp(host: String, port: Int)
             case rtu(serial: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int, rs485: Bool)
+            /// RTU frames in a TCP stream: an Ethernet-to-serial gateway in transparent mode.
+            case rtuOverTCP(host: String, port: Int)
         }
 
         public enum Parity: String, Sendable, Hashable, CaseIterable {

@@ -56,6 +56,16 @@ public enum StationConfigLoader {
             station.name = r.string("name", default: station.id) ?? station.id
             station.capacity = r.int("capacity", range: 0...100_000, default: 0) ?? 0
             station.district = r.string("district")
+            station.address = r.string("address")
+            if let zone = r.string("time_zone") {
+                if LocalTime.zoneExists(zone) {
+                    station.timeZone = zone
+                } else {
+                    r.report(
+                        "time_zone",
+                        "unknown time zone \"\(zone)\" (a name under /usr/share/zoneinfo, e.g. Asia/Shanghai)")
+                }
+            }
             errors += r.finish()
         } else {
             errors.append(root.error("station", "missing [station] table with id, name, capacity"))
@@ -251,7 +261,7 @@ public enum StationConfigLoader {
             let name = r.string("name", required: true) ?? ""
             r.label = "[[bus]] \"\(name)\""
             if buses.contains(where: { $0.name == name }) { r.report("name", "duplicate bus name \"\(name)\"") }
-            let transportName = r.oneOf("transport", ["rtu", "tcp"], required: true)
+            let transportName = r.oneOf("transport", ["rtu", "tcp", "rtu-over-tcp"], required: true)
             let timeout = r.duration("timeout", default: .milliseconds(500)) ?? .milliseconds(500)
             let byteTimeout = r.duration("byte_timeout", default: .milliseconds(100)) ?? .milliseconds(100)
             let frameDelay = r.duration("frame_delay", default: .zero) ?? .zero
@@ -259,10 +269,13 @@ public enum StationConfigLoader {
             let reconnectMax = r.duration("reconnect_max", default: .seconds(30)) ?? .seconds(30)
             var transport: StationConfig.Bus.Transport?
             switch transportName {
-            case "tcp":
+            case "tcp", "rtu-over-tcp":
                 let host = r.string("host", required: true)
                 let port = r.int("port", range: 1...65535, default: 502)
-                if let host, let port { transport = .tcp(host: host, port: port) }
+                if let host, let port {
+                    transport =
+                        transportName == "tcp" ? .tcp(host: host, port: port) : .rtuOverTCP(host: host, port: port)
+                }
             case "rtu":
                 let serial = r.string("serial", required: true)
                 let baud = r.int("baud", range: 300...4_000_000, default: 9600) ?? 9600

@@ -9,6 +9,7 @@ import UnixSignals
 import WaystationControl
 import WaystationCore
 import WaystationPolling
+import WaystationProtocol
 
 /// Reloads the config on SIGHUP or a control `Reload`: the new file is validated first; a bad one
 /// is refused and the running config stays. Every `Reloadable` service gets the new config.
@@ -21,6 +22,9 @@ public actor ReloadService: Service, ConfigAuthority {
     private var services: [any Reloadable] = []
     private var applied: [@Sendable (StationConfig) async -> Void] = []
     private var status: @Sendable () async -> String = { "" }
+    /// The config file's text as last applied, and the keys the last reload changed (for the audit).
+    private var appliedText: String?
+    public private(set) var lastChanges: [String] = []
 
     init(path: String, config: StationConfig, monitor: StationMonitor, notifier: SystemdNotifier, logger: Logger) {
         self.path = path
@@ -28,6 +32,7 @@ public actor ReloadService: Service, ConfigAuthority {
         self.monitor = monitor
         self.notifier = notifier
         self.logger = logger
+        appliedText = try? SystemIO.readText(path)
     }
 
     func register(_ services: [any Reloadable]) { self.services += services }
@@ -48,8 +53,11 @@ public actor ReloadService: Service, ConfigAuthority {
     public func reload() async -> String? {
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicUsec())")
         do {
+            let text = try? SystemIO.readText(path)
             let new = try StationConfigLoader.load(path: path)
             config = new
+            lastChanges = appliedText.flatMap { old in text.map { ConfigDiff.changes(old: old, new: $0) } } ?? []
+            appliedText = text
             for s in services { await s.reload(new) }
             for hook in applied { await hook(new) }
             monitor.publish(.reload(at: Date(), ok: true, detail: nil))

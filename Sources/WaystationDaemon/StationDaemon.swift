@@ -50,6 +50,8 @@ public struct StationDaemon: Sendable {
         polling = try await PollingEngine(config: config, history: history, logger: logger, station: station)
         let maintenance = MaintenanceStore(database: database)
         await polling.monitor.restoreMaintenance(try await maintenance.load())
+        // LAST GOOD after a restart: each device's newest stored reading, until it is polled again.
+        await polling.monitor.restoreLastGood((try? await history.lastReadings()) ?? [:])
         let alertStore = AlertStore(database: database)
         alerts = AlertService(
             config: config, store: alertStore, snapshots: polling.monitor, relays: polling, logger: logger,

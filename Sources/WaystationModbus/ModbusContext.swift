@@ -6,6 +6,9 @@ import WaystationCore
 final class ModbusContext {
     let pointer: OpaquePointer
     private(set) var isConnected = false
+    /// For RTU over TCP: the gateway's address and how long a connect may take. libmodbus frames
+    /// RTU on a descriptor it is given (`modbus_set_socket`); this class opens the TCP stream.
+    let gateway: (host: String, port: Int, timeout: Duration)?
 
     /// Creates (but does not connect) a context for a bus.
     init(bus: StationConfig.Bus) throws(ModbusError) {
@@ -16,6 +19,14 @@ final class ModbusContext {
         case .rtu(let serial, let baud, let parity, let dataBits, let stopBits, _):
             created = modbus_new_rtu(
                 serial, Int32(baud), CChar(parity.letter.asciiValue ?? 78), Int32(dataBits), Int32(stopBits))
+        case .rtuOverTCP:
+            // The device name is never opened: the TCP stream is handed over on connect.
+            created = modbus_new_rtu("/dev/null", 9600, 78, 8, 1)
+        }
+        if case .rtuOverTCP(let host, let port) = bus.transport {
+            gateway = (host, port, bus.timeout)
+        } else {
+            gateway = nil
         }
         guard let created else {
             throw ModbusError(
@@ -43,6 +54,15 @@ final class ModbusContext {
 
     /// Connects; returns errno on failure.
     func connect(rs485: Bool) -> Int32? {
+        if let gateway {
+            switch TCPStream.open(host: gateway.host, port: gateway.port, timeout: gateway.timeout) {
+            case .failure(let e): return e.code
+            case .success(let fd):
+                modbus_set_socket(pointer, fd)
+                isConnected = true
+                return nil
+            }
+        }
         if modbus_connect(pointer) == -1 {
             let code = ws_errno()
             modbus_close(pointer)
@@ -63,7 +83,12 @@ final class ModbusContext {
 
     /// Drops any late or partial reply still in the receive buffer.
     func flush() {
-        _ = modbus_flush(pointer)
+        if gateway != nil {
+            // libmodbus flushes RTU with tcflush, which a socket ignores: read what is waiting.
+            TCPStream.drain(modbus_get_socket(pointer))
+        } else {
+            _ = modbus_flush(pointer)
+        }
     }
 
     func setUnit(_ unit: Int) {

@@ -21,6 +21,7 @@ public enum ConfigSummary {
             var rtu: (baud: Int, bits: Int)?
             switch bus.transport {
             case .tcp(let host, let port): endpoint = "tcp \(host):\(port)"
+            case .rtuOverTCP(let host, let port): endpoint = "rtu-over-tcp \(host):\(port)"
             case .rtu(let serial, let baud, let parity, let d, let s, _):
                 endpoint = "rtu \(serial) \(baud) \(d)\(parity.letter)\(s)"
                 rtu = (baud, 1 + d + s + (parity == .none ? 0 : 1))

@@ -131,9 +131,11 @@ enum HistoryBlocks {
 
     /// Every block of one series, oldest day first, in id order within a day. History is written,
     /// not queried, on a station: reading a series scans the tables (tests, a technician's look).
-    static func blocks(_ db: Database, _ kind: Kind, series: Int64) throws -> [(base: Int64, data: Data)] {
+    static func blocks(_ db: Database, _ kind: Kind, series: Int64, days: ClosedRange<Int64>? = nil) throws
+        -> [(base: Int64, data: Data)]
+    {
         var result: [(base: Int64, data: Data)] = []
-        for t in try tables(db, kind) {
+        for t in try tables(db, kind) where days?.contains(t.day) ?? true {
             for row in try Row.fetchAll(
                 db, sql: "SELECT id, data FROM \(t.name) WHERE id & ? = ? ORDER BY id", arguments: [seriesMask, series])
             {

@@ -110,6 +110,11 @@ public struct PointRecorder: Sendable {
         tracks[series]?.last = nil
     }
 
+    /// The minute still being filled for a series, as it would be stored (a history reader's view).
+    public func openMinute(_ series: SeriesKey) -> HistoryCodec.Minute? {
+        tracks[series]?.bucket.map { Self.aggregate(series, $0).stats }
+    }
+
     /// Flushes every open minute (on shutdown).
     public mutating func flushAggregates() -> [Aggregate] {
         var result: [Aggregate] = []

@@ -29,6 +29,8 @@ public actor StationMonitor: StationSnapshotSource {
         public var maintenance: (reason: String, since: Date)?
         public var bus: String
         public var unit: Int
+        /// The newest reading in storage from before this start (LAST GOOD until the first poll).
+        public var lastGoodStored: Date?
     }
 
     private let store: HistoryStore
@@ -43,7 +45,7 @@ public actor StationMonitor: StationSnapshotSource {
         let deadband: Double
         let series: PointRecorder.SeriesKey
     }
-    private var recorder: PointRecorder
+    var recorder: PointRecorder
     private var goodCycles: [String: Int] = [:]
     private var failedCycles: [String: Int] = [:]
     private var lastFailureLog: [String: Date] = [:]
@@ -53,9 +55,11 @@ public actor StationMonitor: StationSnapshotSource {
     private var failingSince: Date?
     private var lastWriteErrorLog = Date.distantPast
     /// History waiting for the next flush.
-    private var pending = HistoryStore.CycleRecord()
+    var pending = HistoryStore.CycleRecord()
     private var lastFlush = Date()
     private let logger: Logger
+    /// Each device's newest stored reading at start (see `restoreLastGood`).
+    var lastGoodStored: [String: Date] = [:]
     /// Devices in maintenance: reason and since when.
     private var maintenance: [String: (reason: String, since: Date)] = [:]
     /// What `snapshot` hands out, kept up to date as results come in (one device per poll) rather
@@ -236,7 +240,7 @@ public actor StationMonitor: StationSnapshotSource {
             id: id, kind: device.profile.kind, profile: device.profile.name, health: h,
             points: device.profile.points.map { ($0, states[$0.name]?.state ?? PointState(staleAfter: 5)) },
             goodCycles: goodCycles[id] ?? 0, failedCycles: failedCycles[id] ?? 0, maintenance: maintenance[id],
-            bus: device.bus, unit: device.unit)
+            bus: device.bus, unit: device.unit, lastGoodStored: lastGoodStored[id])
     }
 
     public func statuses() -> [DeviceStatus] {

@@ -96,7 +96,7 @@ public struct AlertCount: Codable, Sendable, Equatable {
 public struct SlotInterlock: Codable, Sendable, Equatable {
     public var slot: String
     public var interlocked: Bool
-    /// The interlock's kind while one holds the slot off.
+    /// The interlock's kind while one holds the slot off (the metric's `reason`).
     public var kind: InterlockKind?
     public init(slot: String, interlocked: Bool, kind: InterlockKind? = nil) {
         self.slot = slot
@@ -135,9 +135,16 @@ public struct StationMetrics: Codable, Sendable, Equatable {
     /// The database file and its WAL.
     public var databaseSizeBytes: Int
     public var outbox: [OutboxCount]
+    /// `[station] name` and `address` (labels on `waystation_build_info`).
+    public var stationName: String?
+    public var address: String?
+    /// Visits of the station's local calendar day so far.
+    public var today: DayFigures?
 
     enum CodingKeys: String, CodingKey {
-        case version, station, district, devices, points, buses, alerts, slots, occupancy, capacity, outbox
+        case version, station, district, devices, points, buses, alerts, slots, occupancy, capacity, outbox, address
+        case today
+        case stationName = "station_name"
         case checkIns = "check_ins"
         case storageOk = "storage_ok"
         case storageErrors = "storage_errors"

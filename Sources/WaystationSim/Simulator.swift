@@ -44,6 +44,15 @@ public final class Simulator: @unchecked Sendable {
                 servers[bus.name] = RTUBusServer(
                     sim: self, bus: bus.name, path: serialOverrides[bus.name] ?? serial, baud: baud,
                     parity: parity, dataBits: dataBits, stopBits: stopBits, units: units)
+            case .rtuOverTCP:
+                // Served as RTU on a pty (`serialOverrides`); a gateway (socat) puts it on TCP.
+                guard let path = serialOverrides[bus.name] else {
+                    logger.warning("rtu-over-tcp bus not served: give it a pty", metadata: ["bus": "\(bus.name)"])
+                    continue
+                }
+                servers[bus.name] = RTUBusServer(
+                    sim: self, bus: bus.name, path: path, baud: 9600, parity: .none, dataBits: 8, stopBits: 1,
+                    units: units)
             }
         }
     }

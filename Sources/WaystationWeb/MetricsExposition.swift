@@ -28,7 +28,8 @@ public enum MetricsExposition {
         let r = PrometheusCollectorRegistry()
         let build = [
             ("version", m?.version ?? identity.version), ("station", m?.station ?? identity.station),
-            ("district", m?.district ?? identity.district ?? ""),
+            ("district", m?.district ?? identity.district ?? ""), ("name", m?.stationName ?? ""),
+            ("address", m?.address ?? ""),
         ]
         gauge(r, "waystation_build_info", "Always 1; the labels say which station and which version.", build, 1)
         gauge(r, "waystation_daemon_up", "1 when waystationd answered this scrape, else 0.", [], m == nil ? 0 : 1)
@@ -74,10 +75,12 @@ public enum MetricsExposition {
                 [("state", a.state), ("severity", a.severity)], a.count)
         }
         for s in m.slots {
+            // `reason`: why the slot is held off (overheated, no_battery, smoke, sensor_lost,
+            // temperature_rising); empty while it is not.
             gauge(
                 r, "waystation_slot_interlocked",
-                "1 while an interlock holds the charging slot off (until an admin re-enables it); kind says why.",
-                [("slot", s.slot), ("kind", s.kind?.rawValue ?? "")], s.interlocked ? 1 : 0)
+                "1 while an interlock holds the charging slot off (until an admin re-enables it); reason says why.",
+                [("slot", s.slot), ("reason", s.interlocked ? (s.kind?.rawValue ?? "unknown") : "")], s.interlocked ? 1 : 0)
         }
         gauge(r, "waystation_occupancy_riders", "Riders checked in now.", [], m.occupancy)
         gauge(r, "waystation_capacity_riders", "Seats at the station.", [], m.capacity)
@@ -85,6 +88,9 @@ public enum MetricsExposition {
             counter(
                 r, "waystation_checkins_total", "Check-ins by rider category since waystationd started (counts only).",
                 [("category", c.category)], c.count)
+        }
+        if let d = m.today {
+            day(r, d)
         }
         gauge(r, "waystation_storage_ok", "1 when the database answers.", [], m.storageOk ? 1 : 0)
         counter(
@@ -172,5 +178,24 @@ public enum UnitLabel {
         if let w = words[unit] { return w }
         let folded = unit.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }
         return String(folded)
+    }
+}
+
+extension MetricsExposition {
+    /// The station's local calendar day so far: check-ins, check-outs, unique riders, mean stay.
+    static func day(_ r: PrometheusCollectorRegistry, _ d: DayFigures) {
+        gauge(
+            r, "waystation_day_start_timestamp_seconds",
+            "Unix time of the station's local midnight that the waystation_day_* figures count from.", [], d.start)
+        gauge(r, "waystation_day_checkins", "Check-ins since local midnight (station time).", [], d.checkIns)
+        gauge(r, "waystation_day_checkouts", "Check-outs since local midnight (station time).", [], d.checkOuts)
+        gauge(
+            r, "waystation_day_unique_riders", "Different riders at the station since local midnight (riders today).",
+            [], d.uniqueRiders)
+        if let stay = d.meanStay {
+            gauge(
+                r, "waystation_day_mean_stay_seconds", "Mean stay of the visits that ended since local midnight.", [],
+                stay)
+        }
     }
 }

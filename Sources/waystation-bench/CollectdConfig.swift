@@ -59,6 +59,8 @@ struct CollectdConfig {
             switch bus.transport {
             case .tcp(let host, let port):
                 endpoint = "  Address \"\(host)\"\n  Port \"\(port)\"\n"
+            case .rtuOverTCP:
+                throw BenchError("bus \(bus.name): collectd's modbus plugin has no RTU over TCP")
             case .rtu(let serial, let baud, let parity, let dataBits, let stopBits, _):
                 guard parity == .none, dataBits == 8, stopBits == 1 else {
                     throw BenchError("bus \(bus.name): collectd's modbus plugin speaks only 8N1")

@@ -9,17 +9,34 @@ struct AlertsCommand: ParsableCommand {
 
     func run() throws {
         try global.run(ListAlerts.self, .init(state: state)) { r in
-            var rows = [["STATE", "SEVERITY", "ALERT", "DEVICE", "SINCE", "SUMMARY", "FINGERPRINT"]]
-            for a in r.alerts {
-                var st = a.state.rawValue
-                if a.acknowledgedBy != nil { st += " (ack)" }
-                if a.silenced { st += " (silenced)" }
-                rows.append([
-                    st, a.severity.rawValue, a.name.terminalSafe, a.device.terminalSafe, Output.ago(a.since),
-                    a.summary.terminalSafe, a.fingerprint.terminalSafe,
-                ])
+            // Firing first, the most severe first; then pending; resolved ones in a table of their own.
+            func rank(_ s: AlertState) -> Int { s == .firing ? 0 : s == .pending ? 1 : 2 }
+            let ordered = r.alerts.enumerated().sorted { x, y in
+                (rank(x.element.state), y.element.severity, x.offset) < (
+                    rank(y.element.state), x.element.severity, y.offset
+                )
+            }.map(\.element)
+            func table(_ alerts: [Alert]) -> String {
+                var rows = [["STATE", "SEVERITY", "ALERT", "DEVICE", "SINCE", "SUMMARY", "FINGERPRINT"]]
+                for a in alerts {
+                    var st = a.state.rawValue
+                    if a.acknowledgedBy != nil { st += " (ack)" }
+                    if a.silenced { st += " (silenced)" }
+                    rows.append([
+                        st, a.severity.rawValue, a.name.terminalSafe, a.device.terminalSafe, Output.ago(a.since),
+                        a.summary.terminalSafe, a.fingerprint.terminalSafe,
+                    ])
+                }
+                return TextTable.render(rows)
             }
-            say(rows.count == 1 ? "no alerts" : TextTable.render(rows))
+            let active = ordered.filter { $0.state != .resolved }, resolved = ordered.filter { $0.state == .resolved }
+            if active.isEmpty && resolved.isEmpty { say("no alerts") }
+            if !active.isEmpty { say(table(active)) }
+            if !resolved.isEmpty {
+                if !active.isEmpty { say("") }
+                say("resolved:")
+                say(table(resolved))
+            }
             for s in r.latchedSlots {
                 say(
                     "slot \(s.slot) is held OFF by the interlock (\(s.kind?.rawValue ?? "interlock")): \(s.reason.terminalSafe) — `waystationctl enable-slot \(s.slot)` once safe"
@@ -48,9 +65,18 @@ struct AckCommand: ParsableCommand {
 struct SilenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "silence",
+        abstract: "Silence matching alerts for a while, or end a silence (admin).",
+        subcommands: [SilenceAddCommand.self, SilenceExpireCommand.self], defaultSubcommand: SilenceAddCommand.self)
+}
+
+struct SilenceAddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
         abstract: "Hold back notifications of matching alerts for a while (admin).",
-        discussion:
-            "Example: waystationctl silence device=fridge alertname=FridgeDoorOpen --for 2h --comment \"door repair\"")
+        discussion: """
+            Example: waystationctl silence device=fridge alertname=FridgeDoorOpen --for 2h --comment "door repair"
+            Matchers that match no alert this station can raise are refused, with the names that would match.
+            """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "label=value matchers (all must match).") var matchers: [String]
     @Option(name: .customLong("for"), help: "How long (e.g. 30m, 2h).") var duration: String
@@ -70,6 +96,37 @@ struct SilenceCommand: ParsableCommand {
         }
         try global.run(Silence.self, .init(matchers: m, duration: duration, comment: comment)) {
             say("silenced until \($0.until)")
+        }
+    }
+}
+
+struct SilenceExpireCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "expire", abstract: "End a silence now (admin); see `waystationctl silences` for ids.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The silence's id.") var id: Int
+
+    func run() throws {
+        try global.run(ExpireSilence.self, .init(id: id)) { _ in say("silence \(id) ended") }
+    }
+}
+
+struct SilencesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "silences", abstract: "Silences in force: what they match, until when, by whom, why.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try global.run(ListSilences.self) { r in
+            var rows = [["ID", "MATCHERS", "UNTIL", "BY", "SILENCING", "COMMENT"]]
+            for s in r.silences {
+                rows.append([
+                    String(s.id),
+                    s.matchers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                    String(s.until.prefix(16)).replacingAll("T", with: " "), s.by, String(s.silencing), s.comment,
+                ])
+            }
+            say(rows.count == 1 ? "no silences" : TextTable.render(rows))
         }
     }
 }

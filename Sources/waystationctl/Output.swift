@@ -47,6 +47,28 @@ enum Output {
             ? "\"\(s.replacingAll("\"", with: "\"\""))\"" : s
     }
 
+    /// "uid 0 or membership of group waystation-admin": how to join that group.
+    static func joinHint(_ required: String) -> String {
+        let words = required.split(separator: " ")
+        guard let i = words.firstIndex(of: "group"), i + 1 < words.count else { return "" }
+        let name = words[i + 1]
+        return " — join the group \"\(name)\" (sudo usermod -aG \(name) $USER, then log in again) or run with sudo"
+    }
+
+    /// For a socket this user may not open: the group that may, and how to join it.
+    static func groupHint(socket: String, reason: String) -> String {
+        guard reason.lowercased().contains("permission denied") else { return "" }
+        var info = stat()
+        guard stat(socket, &info) == 0 else { return " (run with sudo, or join the socket's group)" }
+        var grp = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrgid_r(info.st_gid, &grp, &buffer, buffer.count, &result) == 0, result != nil,
+            let name = grp.gr_name.map({ String(cString: $0) })
+        else { return " (run with sudo, or join the socket's group)" }
+        return " — join the group \"\(name)\" (sudo usermod -aG \(name) $USER, then log in again) or run with sudo"
+    }
+
     static func error(_ text: String) {
         SystemIO.writeError("waystationctl: \(text)\n")
     }
@@ -60,7 +82,8 @@ enum Output {
         case .valueOutOfRange(let d, let p, let v, let min, let max):
             "\(ValueText.format(v)) is outside \(number(min))…\(number(max)) for \(d).\(p)"
         case .deviceOffline(let d, let error): "device \"\(d)\" did not answer: \(error)"
-        case .permissionDenied(let method, _, let required): "permission denied: \(method) needs \(required)"
+        case .permissionDenied(let method, _, let required):
+            "permission denied: \(method) needs \(required)" + joinHint(required)
         case .slotUnsafe(let slot, let reason): "slot \(slot) stays off: \(reason)"
         case .slotNotFound(let slot): "no slot \"\(slot)\""
         case .alertNotFound(let fp): "no alert with fingerprint \(fp)"
@@ -113,10 +136,11 @@ enum Output {
         var rows = [["DEVICE", "KIND", "STATE", "BUS/UNIT", "LAST GOOD", "LAST ERROR"]]
         var states: [String] = []
         for d in devices {
+            // A maintenance reason is what the technician wrote, not an error: it goes with the state.
             let st = d.maintenance ? "maintenance" : d.state.rawValue
             states.append(st)
-            let last = d.maintenance ? (d.maintenanceReason ?? d.lastError ?? "") : (d.lastError ?? "")
-            rows.append([d.id, d.kind, st, "\(d.bus)/\(d.unit)", ago(d.lastGood), last.terminalSafe])
+            let shown = d.maintenance ? "maintenance (\(d.maintenanceReason ?? "no reason given"))" : st
+            rows.append([d.id, d.kind, shown.terminalSafe, "\(d.bus)/\(d.unit)", ago(d.lastGood), (d.lastError ?? "").terminalSafe])
         }
         // Pad before colouring so escape codes do not break alignment.
         let lines = TextTable.render(rows).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -25,16 +25,34 @@ struct ReportsCommand: ParsableCommand {
         }
 
         func run() throws {
+            // Category names as the kiosk shows them (the reports carry the ids).
+            var names: [String: String] = [:]
+            if let client = try? VarlinkClient(path: global.socketPath),
+                let raw = try? client.call(GetKioskStatus.qualifiedName),
+                let status = try? VarlinkClient.decode(GetKioskStatus.Reply.self, raw)
+            {
+                for c in status.kiosk.hazardCategories {
+                    names[c.id] = c.nameEn.map { "\(c.name) (\($0))" } ?? c.name
+                }
+            }
             try global.run(ListReports.self, .init(status: status, limit: limit)) { r in
-                var rows = [["ID", "CREATED", "CATEGORY", "LOCATION", "STATUS", "POINTS", "RIDER", "NOTE"]]
+                var rows = [
+                    ["ID", "CREATED", "CATEGORY", "LOCATION", "STATUS", "POINTS", "RIDER", "JUDGED BY", "NOTE"]
+                ]
                 for x in r.reports {
+                    var note = x.note ?? ""
+                    if let judge = x.judgeNote, !judge.isEmpty {
+                        note += (note.isEmpty ? "" : " / ") + "judge: \(judge)"
+                    }
                     rows.append([
-                        "\(x.id)", x.createdAt, x.category.terminalSafe, x.location.terminalSafe,
-                        x.status + (x.duplicateOf.map { " (duplicate of \($0))" } ?? ""),
-                        "\(x.points)", String((x.reporter ?? "").prefix(12)).terminalSafe, (x.note ?? "").terminalSafe,
+                        "\(x.id)", String(x.createdAt.prefix(16)).replacingAll("T", with: " "),
+                        (names[x.category] ?? x.category).terminalSafe, x.location.terminalSafe,
+                        x.status + (x.duplicateOf.map { " (duplicate of \($0))" } ?? ""), "\(x.points)",
+                        String((x.reporter ?? "").prefix(12)).terminalSafe, (x.judgedBy ?? "-").terminalSafe,
+                        note.terminalSafe,
                     ])
                 }
-                say(TextTable.render(rows))
+                say(rows.count == 1 ? "no reports" : TextTable.render(rows))
             }
         }
     }

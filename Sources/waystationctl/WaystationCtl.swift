@@ -20,9 +20,37 @@ struct WaystationCtl: ParsableCommand {
             StatusCommand.self, DevicesCommand.self, DeviceCommand.self, ReadCommand.self, WriteCommand.self,
             SelfTestCommand.self, MaintenanceCommand.self, ReloadCommand.self, WatchCommand.self, AuditCommand.self,
             CheckInCommand.self, CheckOutCommand.self, VisitsCommand.self, StatsCommand.self, AlertsCommand.self,
-            AckCommand.self, SilenceCommand.self, EnableSlotCommand.self, ReportsCommand.self, ReportCommand.self,
-            VersionCommand.self,
+            AckCommand.self, SilenceCommand.self, SilencesCommand.self, EnableSlotCommand.self, ReportsCommand.self,
+            ReportCommand.self,
+            HistoryCommand.self, EventsCommand.self, VersionCommand.self,
         ])
+
+    /// `--socket PATH` and `--json` are accepted before the subcommand too (`waystationctl --socket
+    /// /run/x.sock status`): they are moved behind it, where each subcommand reads them.
+    static func main() {
+        main(hoistingGlobals(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    static func hoistingGlobals(_ arguments: [String]) -> [String] {
+        var rest = arguments[...]
+        var globals: [String] = []
+        while let first = rest.first {
+            if first == "--socket", rest.count >= 2 {
+                globals += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--socket=") || first == "--json" {
+                globals.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        // Options go before a `--` that ends them.
+        if let end = rest.firstIndex(of: "--") {
+            return Array(rest[..<end]) + globals + Array(rest[end...])
+        }
+        return Array(rest) + globals
+    }
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -48,7 +76,30 @@ struct GlobalOptions: ParsableArguments {
                 try human(try VarlinkClient.decode(M.Reply.self, raw))
             }
         } catch let failure as VarlinkClient.Failure {
-            throw Self.exit(failure)
+            let code = Self.exit(failure)
+            if let names = validNames(failure) { Output.error(names) }
+            throw code
+        }
+    }
+
+    /// For an unknown device or point: the names there are.
+    func validNames(_ failure: VarlinkClient.Failure) -> String? {
+        guard case .reply(let e) = failure, let error = StationError(e),
+            let client = try? VarlinkClient(path: socketPath)
+        else { return nil }
+        switch error {
+        case .deviceNotFound:
+            guard let raw = try? client.call(ListDevices.qualifiedName),
+                let list = try? VarlinkClient.decode(ListDevices.Reply.self, raw)
+            else { return nil }
+            return "devices: " + list.devices.map(\.id).joined(separator: ", ")
+        case .pointNotFound(let device, _):
+            guard let raw = try? client.call(GetDevice.qualifiedName, ["id": .string(device)]),
+                let reply = try? VarlinkClient.decode(GetDevice.Reply.self, raw)
+            else { return nil }
+            return "points of \(device): " + reply.device.points.map(\.name).joined(separator: ", ")
+        default:
+            return nil
         }
     }
 
@@ -63,7 +114,8 @@ struct GlobalOptions: ParsableArguments {
     static func exit(_ failure: VarlinkClient.Failure) -> ExitCode {
         switch failure {
         case .cannotConnect(let path, let reason):
-            Output.error("cannot reach waystationd at \(path): \(reason)")
+            Output.error(
+                "cannot reach waystationd at \(path): \(reason)" + Output.groupHint(socket: path, reason: reason))
             return ExitCode(2)
         case .reply(let error):
             Output.error(StationError(error).map(Output.describe) ?? Output.describe(error))

@@ -51,6 +51,8 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
             print(ConfigSummary.render(station).text)
             return
         }
+        // Before any thread reads the clock: every local time (stats days, exports, replies) uses it.
+        LocalTime.use(zone: station.station.timeZone)
         let level = Logger.Level(configName: logLevel ?? station.logLevel) ?? .info
         let journal = WaystationLogHandler.stderrIsJournal
         LoggingSystem.bootstrap { label in WaystationLogHandler(label: label, level: level, journal: journal) }

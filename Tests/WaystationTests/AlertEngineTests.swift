@@ -148,6 +148,18 @@ struct AlertEngineTests {
             AlertEngine.render("{name}: {device} at {value} °C", device: "fridge", value: 8.25, rule: "Warm")
                 == "Warm: fridge at 8.25 °C")
         #expect(AlertEngine.render("{value}", device: "d", value: nil, rule: "r") == "?")
+        // No "fridge fridge"; a device with its own name keeps it.
+        #expect(
+            AlertEngine.render("Fridge {device} at {value} °C", device: "fridge", value: 15, rule: "r")
+                == "Fridge at 15 °C")
+        #expect(
+            AlertEngine.render("Fridge {device} at {value} °C", device: "fridge-2", value: 15, rule: "r")
+                == "Fridge fridge-2 at 15 °C")
+        // "running long" says how long it has been running, also while pending.
+        #expect(
+            AlertEngine.render(
+                "Microwave {device} has been running for {active}", device: "microwave", value: 900,
+                rule: "r", active: 240) == "Microwave has been running for 4 minutes")
     }
 }
 

@@ -105,7 +105,7 @@ final class TestStation: @unchecked Sendable {
     /// - Parameter rtuUnits: unit ids to put on an RTU bus (a pty pair) besides the TCP bus.
     init(
         tcpUnits: [Int] = [1], rtuUnits: [Int] = [], extraProfiles: [String: String] = [:],
-        extraConfig: String = "", timeout: String = "300ms", control: String = ""
+        extraConfig: String = "", timeout: String = "300ms", control: String = "", flushInterval: String = "0ms"
     ) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
@@ -121,7 +121,7 @@ final class TestStation: @unchecked Sendable {
             capacity = 4
             [storage]
             path = "station.db"
-            flush_interval = "0ms"
+            flush_interval = "\(flushInterval)"
             # Test machines rarely run NTP; the retention tests that need the kernel's word set it.
             require_synchronised_clock = false
             [control]

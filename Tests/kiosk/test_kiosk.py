@@ -413,7 +413,7 @@ class KioskTest(unittest.TestCase):
         series = {frozenset(line[line.index("{") + 1:line.rindex("}")].split(",")): float(line.rsplit(" ", 1)[1])
                   for line in lines}
         for s in slots:
-            self.assertEqual(series.get(frozenset({f'slot="{s}"', 'kind="storage_recovered"'})), 1.0,
+            self.assertEqual(series.get(frozenset({f'slot="{s}"', 'reason="storage_recovered"'})), 1.0,
                              f"no interlock metric of kind storage_recovered for {s}: {lines}")
         words = {"zh-CN": "数据恢复，待检查", "en": "Held off after data recovery"}
         for lang in ["zh-CN", "en"]:

@@ -55,7 +55,7 @@ def static_checks(tmp):
 
     agent = os.path.join(tmp, "agent-rendered.yml")
     with open(agent, "w") as f:
-        f.write(dl.render_agent_config("hy-042", "haidian", "https://metrics.haidian.example/api/v1/write",
+        f.write(dl.render_agent_config("hy-042", "hanyang", "https://metrics.hanyang.example/api/v1/write",
                                        "127.0.0.1:8480", "127.0.0.1:9100", "127.0.0.1:9090"))
     rc, out = run([dl.PROMTOOL, "check", "config", "--agent", agent])
     check("promtool check config --agent station/prometheus-agent.yml (rendered)", rc == 0,
