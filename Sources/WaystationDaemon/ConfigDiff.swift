@@ -55,6 +55,7 @@ public enum ConfigDiff {
         case .bool(let b): b ? "true" : "false"
         case .array(let a): "[" + a.map(text).joined(separator: ", ") + "]"
         case .table: "{…}"
+        case .dateTime(let d): d.text
         }
     }
 }
