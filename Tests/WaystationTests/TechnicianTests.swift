@@ -275,7 +275,7 @@ struct TechnicianTests {
         #expect(page.contains("waystation_day_checkouts 3"))
         var tripped = metrics
         tripped.slots = [
-            SlotInterlock(slot: "slot-1", interlocked: true, reason: "overheated"),
+            SlotInterlock(slot: "slot-1", interlocked: true, kind: .overheated),
             SlotInterlock(slot: "slot-2", interlocked: false),
         ]
         let trippedPage = MetricsExposition.render(tripped, identity: .init(version: "x", station: "t", district: nil))
