@@ -136,9 +136,11 @@ struct WebLimitsTests {
             try r.kiosk.station.simulator.servedCount(device: "t1") >= start + cycles * perCycle
         }
         let after = WakeUps.perThread(web)
-        let woke = WakeUps.between(before, after)
         var byName: [String: Int] = [:]
         for (tid, t) in after { byName[t.name, default: 0] += t.count - (before[tid]?.count ?? 0) }
+        // libdispatch's manager thread ("…overcommit") wakes once a second in any Swift program
+        // (its own timer): not counted, as in `BudgetTests.pollWakeUps`.
+        let woke = byName.filter { !$0.key.hasSuffix("overcommit") }.values.reduce(0, +)
         print("web: \(woke) wake-ups over \(cycles) poll cycles with two event streams open: \(byName)")
         // Polling every 200 ms (the feed) and 250 ms (each stream) made it ~13 a second.
         #expect(woke <= cycles, "waystation-web woke \(woke)× in \(cycles) cycles: \(byName)")
