@@ -7,12 +7,19 @@ public struct ProcessMemory: Sendable, Equatable {
     public var rssKiB: Int64
     public var pssKiB: Int64
     public var anonymousKiB: Int64
+    /// The file pages' share of `pss` (`Pss_File`, 0 when the kernel does not say): it moves when
+    /// other processes mapping the same files start or exit.
+    public var pssFileKiB: Int64
 
-    public init(rssKiB: Int64, pssKiB: Int64, anonymousKiB: Int64) {
+    public init(rssKiB: Int64, pssKiB: Int64, anonymousKiB: Int64, pssFileKiB: Int64 = 0) {
         self.rssKiB = rssKiB
         self.pssKiB = pssKiB
         self.anonymousKiB = anonymousKiB
+        self.pssFileKiB = pssFileKiB
     }
+
+    /// PSS less the file pages' share: what of it the process alone decides.
+    public var ownPssKiB: Int64 { pssKiB - pssFileKiB }
 
     /// The figures of a running process; nil when it is gone or /proc cannot be read.
     public static func of(_ pid: pid_t) -> ProcessMemory? {
@@ -29,7 +36,7 @@ public struct ProcessMemory: Sendable, Equatable {
             values[String(parts[0].dropLast())] = n
         }
         guard let rss = values["Rss"], let pss = values["Pss"], let anonymous = values["Anonymous"] else { return nil }
-        return ProcessMemory(rssKiB: rss, pssKiB: pss, anonymousKiB: anonymous)
+        return ProcessMemory(rssKiB: rss, pssKiB: pss, anonymousKiB: anonymous, pssFileKiB: values["Pss_File"] ?? 0)
     }
 
     /// "RSS 21.3 MiB, PSS 11.0 MiB, anonymous 2.6 MiB".
@@ -68,9 +75,13 @@ public enum WakeUps {
     }
 
     /// Wake-ups between two readings of `perThread` (threads born meanwhile count from zero).
+    /// Without `manager`, libdispatch's manager thread ("…overcommit") is left out: it wakes once a
+    /// second in any Swift program, on its own timer.
     public static func between(
-        _ before: [Int: (name: String, count: Int)], _ after: [Int: (name: String, count: Int)]
+        _ before: [Int: (name: String, count: Int)], _ after: [Int: (name: String, count: Int)],
+        manager: Bool = true
     ) -> Int {
-        after.reduce(0) { $0 + max(0, $1.value.count - (before[$1.key]?.count ?? 0)) }
+        after.filter { manager || !$0.value.name.hasSuffix("overcommit") }
+            .reduce(0) { $0 + max(0, $1.value.count - (before[$1.key]?.count ?? 0)) }
     }
 }

@@ -51,8 +51,10 @@ public final class ControlServer: Service, @unchecked Sendable {
     private var nextID = 1
     /// Connections closed since the heap was last trimmed.
     private var closedSinceTrim = 0
-    /// After a burst of this many clients, the heap they used is given back once the last one left.
+    /// After a burst of this many clients, the heap they used is given back once it is over: when
+    /// at most `trimLowWater` connections are left (waystation-web's `Watch` and a few like it stay).
     static let trimAfter = 64
+    static let trimLowWater = 8
     private let stats = Mutex<(open: Int, refused: Int, dropped: Int)>((0, 0, 0))
 
     /// Listens now (before READY): on the socket systemd passed (`LISTEN_FDS`, fd 3), or on `path`
@@ -339,7 +341,7 @@ public final class ControlServer: Service, @unchecked Sendable {
             if why != nil { $0.dropped += 1 }
         }
         closedSinceTrim += 1
-        if connections.isEmpty && closedSinceTrim >= Self.trimAfter {
+        if connections.count <= Self.trimLowWater && closedSinceTrim >= Self.trimAfter {
             // A burst of clients is over: glibc keeps the heap their buffers and replies used unless
             // asked to give it back (on this thread, a millisecond or so, with no client waiting).
             closedSinceTrim = 0

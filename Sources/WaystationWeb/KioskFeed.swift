@@ -1,14 +1,20 @@
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
+import Synchronization
 import WaystationProtocol
 
 /// The station status the kiosk shows, kept fresh and pushed: fetched with `GetKioskStatus` when
 /// the daemon's `Watch` reports a change (a device, an alert, an interlock, a check-in) and at
-/// least every `interval` (values such as the room temperature change without an event). Each new
+/// least every `interval`, 15 s (values such as the room temperature change without an event). Each new
 /// status gets a new version number and goes at once to every subscriber (the server-sent-event
 /// streams), and the current one again at least every `heartbeat`. Nothing here wakes on a timer
 /// shorter than those two: an idle feed sleeps until the daemon says something or a period is up.
+///
+/// The actor runs on one of NIO's event loops, and so do its timers and its fetches: a periodic
+/// fetch wakes that one thread (no sleeping task on libdispatch's timers, no hop through Swift's
+/// shared pool).
 public actor KioskFeed: Service {
     /// The `/api/kiosk` body: `GetKioskStatus`'s `kiosk` plus `daemon_ok`; nil before the first reply.
     public private(set) var body: String?
@@ -20,21 +26,25 @@ public actor KioskFeed: Service {
     private var lastBroadcast = ContinuousClock.now
     private var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
     private var nextSubscriber = 0
-    /// The refresh loop's sleep: cancelled by `invalidate` to fetch at once.
-    private var sleeper: Task<Void, Never>?
+    /// The refresh loop's sleep: cut short by `invalidate` to fetch at once.
+    private var sleeper: LoopNap?
     private var stopped = false
     private let link: DaemonLink
+    private let loop: any EventLoop
     private let interval: Duration
     private let heartbeat: Duration
     private let logger: Logger
 
-    public init(link: DaemonLink, interval: Duration = .seconds(5), heartbeat: Duration = .seconds(10), logger: Logger)
+    public init(link: DaemonLink, interval: Duration = .seconds(15), heartbeat: Duration = .seconds(15), logger: Logger)
     {
         self.link = link
+        loop = link.group.next()
         self.interval = interval
         self.heartbeat = heartbeat
         self.logger = logger
     }
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
     /// The current status and its version.
     public func current() -> (version: Int, body: String?) { (version, body) }
@@ -45,7 +55,7 @@ public actor KioskFeed: Service {
     /// Something changed at the daemon: fetch now.
     public func invalidate() {
         dirty = true
-        sleeper?.cancel()
+        sleeper?.wake()
     }
 
     /// A stream of `/api/kiosk` bodies: the current one at once, then each new one and the
@@ -83,7 +93,10 @@ public actor KioskFeed: Service {
         lastFetch = ContinuousClock.now
         let before = version
         do {
-            let reply = try await link.call(GetKioskStatus.self)
+            let future = link.callFuture(GetKioskStatus.qualifiedName, on: loop)
+            let parameters = try await withCheckedThrowingContinuation { c in future.whenComplete { c.resume(with: $0) }
+            }
+            let reply = try parameters.decode(GetKioskStatus.Reply.self)
             var object = try JSON.from(reply.kiosk).object ?? [:]
             object["daemon_ok"] = true
             var stable = object
@@ -134,15 +147,16 @@ public actor KioskFeed: Service {
         while !Task.isCancelled {
             await refresh(maxAge: interval)
             let now = ContinuousClock.now
-            if now - lastBroadcast >= heartbeat { broadcast() }
+            // A heartbeat due within the next second goes out now, with this fetch: one wake-up for both.
+            if now - lastBroadcast >= heartbeat - .seconds(1) { broadcast() }
             let wait = min(lastFetch + interval - now, lastBroadcast + heartbeat - now)
             if dirty { continue }
-            let nap = Task { _ = try? await Task.sleep(for: max(wait, .milliseconds(10))) }
+            let nap = LoopNap()
             sleeper = nap
             await withTaskCancellationHandler {
-                await nap.value
+                await nap.sleep(max(wait, .milliseconds(10)), on: loop)
             } onCancel: {
-                nap.cancel()
+                nap.wake()
             }
             sleeper = nil
         }
@@ -160,5 +174,41 @@ public actor KioskFeed: Service {
             await invalidate()
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
         }
+    }
+}
+
+/// A sleep on an event loop's timer that can be cut short (by `wake`, from anywhere, once); cut
+/// short, its timer is cancelled too (no late wake-up for nothing).
+final class LoopNap: Sendable {
+    private let state = Mutex<(woken: Bool, waiter: CheckedContinuation<Void, Never>?, timer: Scheduled<Void>?)>(
+        (false, nil, nil))
+
+    func sleep(_ duration: Duration, on loop: any EventLoop) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let timer = loop.scheduleTask(in: .init(duration)) { self.wake() }
+            let now = state.withLock { s in
+                if s.woken { return true }
+                s.waiter = c
+                s.timer = timer
+                return false
+            }
+            if now {
+                timer.cancel()
+                c.resume()
+            }
+        }
+    }
+
+    func wake() {
+        let (waiter, timer) = state.withLock { s in
+            s.woken = true
+            defer {
+                s.waiter = nil
+                s.timer = nil
+            }
+            return (s.waiter, s.timer)
+        }
+        timer?.cancel()
+        waiter?.resume()
     }
 }

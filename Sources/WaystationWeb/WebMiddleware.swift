@@ -95,3 +95,21 @@ struct DuplicateKey: HTTPResponseError {
         KioskAPI.json(status, JSON.object(["error": "duplicate_key", "key": .string(key)]).text)
     }
 }
+
+/// The `Date` header's text (RFC 9110 IMF-fixdate), formatted when a response goes out.
+enum HTTPDate {
+    static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func now() -> String { format(time(nil)) }
+
+    /// "Sun, 06 Nov 1994 08:49:37 GMT".
+    static func format(_ t: time_t) -> String {
+        var clock = t
+        var tm = tm()
+        gmtime_r(&clock, &tm)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(tm.tm_wday) % 7]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon) % 12]) \(1900 + tm.tm_year) "
+            + "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
+    }
+}

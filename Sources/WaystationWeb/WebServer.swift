@@ -1,6 +1,8 @@
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import WaystationCore
 import WaystationProtocol
@@ -31,17 +33,11 @@ public struct WebServer: Sendable {
         if let m = config.front.web.metricsListen {
             let gate = ConnectionGate(name: "metrics_listen", limits: limits.metrics, trimmer: trimmer)
             services.append(
-                Application(
-                    router: api.metricsRouter(), server: Self.http1(gate, limits),
-                    configuration: .init(address: .hostname(m.host, port: m.port), serverName: nil),
-                    logger: logger))
+                try Self.server(api.metricsRouter(), .hostname(m.host, port: m.port), gate, limits, logger))
         }
         let listen = config.front.web.listen
         let gate = ConnectionGate(name: "listen", limits: limits.kiosk, trimmer: trimmer)
-        let app = Application(
-            router: api.router(), server: Self.http1(gate, limits),
-            configuration: .init(address: .hostname(listen.host, port: listen.port)),
-            services: services, logger: logger)
+        services.append(try Self.server(api.router(), .hostname(listen.host, port: listen.port), gate, limits, logger))
         logger.info(
             "waystation-web starting",
             metadata: [
@@ -49,7 +45,38 @@ public struct WebServer: Sendable {
                 "socket": "\(socketPath)", "max_connections": "\(limits.kiosk.maxConnections)",
                 "metrics_max_connections": "\(limits.metrics.maxConnections)",
             ])
-        try await app.runService()
+        // Stops on SIGTERM or SIGINT: the listeners first (open requests finish, event streams end),
+        // then the feed.
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// One listener: Hummingbird's HTTP/1.1 server with a router, without Hummingbird's
+    /// `Application`, whose date cache wakes the process every second to format the Date header
+    /// (here it is formatted per response).
+    static func server(
+        _ router: Router<WebContext>, _ address: BindAddress, _ gate: ConnectionGate, _ limits: WebLimits,
+        _ logger: Logger
+    ) throws -> any Service {
+        let responder = router.buildResponder()
+        return try http1(gate, limits).buildServer(
+            configuration: ServerConfiguration(address: address, serverName: nil),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger
+        ) { request, writer, channel in
+            let context = WebContext(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch let error as HTTPParserError {
+                throw error
+            } catch {
+                logger.debug("unhandled error", metadata: ["error": "\(error)"])
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = HTTPDate.now()
+            try await writer.write(response: response.head, body: response.body)
+        }
     }
 
     /// HTTP/1.1 with the gate at the door of every connection and Hummingbird's idle timeout.

@@ -25,7 +25,8 @@ struct ResidentMemoryTests {
             Swap:                  0 kB
             """
         let m = try #require(ProcessMemory.parse(text))
-        #expect(m == ProcessMemory(rssKiB: 21504, pssKiB: 11240, anonymousKiB: 2660))
+        #expect(m == ProcessMemory(rssKiB: 21504, pssKiB: 11240, anonymousKiB: 2660, pssFileKiB: 8580))
+        #expect(m.ownPssKiB == 2660)
         #expect(m.summary == "RSS 21.0 MiB, PSS 11.0 MiB, anonymous 2.6 MiB")
         #expect(ProcessMemory.parse("Rss: 12 kB\n") == nil)
         #expect(ProcessMemory.parse("") == nil)
