@@ -14,7 +14,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     // one that refuses a document.
     do {
         _ = try TOMLParser.parse(bytes: bytes, allowDates: true)
-    } catch where error.message.hasPrefix("nesting deeper") {
+    } catch  where error.message.hasPrefix("nesting deeper") {
         fatalError("the depth scan let through a document toml++ built deeper: \(error)")
     } catch {}
     _ = try? StationConfigLoader.load(bytes: bytes, path: "fuzz/station.toml", extraProfilePaths: profileDirectories)
