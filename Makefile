@@ -52,10 +52,20 @@ test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/toml/run-toml-test.py --decoder .build/debug/toml-test-decoder
+	Tests/fuzz/run.sh $(FUZZ_SHORT_SECONDS)
 	python3 examples/district/test-district.py --bin .build/debug
 ifneq ($(SYSTEMTEST),0)
 	$(MAKE) systemtest
 endif
+
+# The config and profile loaders under libFuzzer and AddressSanitizer (Tests/fuzz/run.sh): `make test`
+# runs FUZZ_SHORT_SECONDS, `make fuzz` FUZZ_SECONDS (README: Fuzzing).
+FUZZ_SHORT_SECONDS ?= 45
+FUZZ_SECONDS       ?= 600
+
+.PHONY: fuzz
+fuzz: deps
+	Tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # The district side alone (Prometheus agent, remote write, rules, Alertmanager routing):
 # DISTRICT_OUTAGE_SECONDS=20 shortens the uplink outage it rides out (CI runs the full two minutes).

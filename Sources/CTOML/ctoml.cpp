@@ -47,8 +47,8 @@ struct Scan {
         while (more()) {
             const char c = p[i];
             if (c == '\n') {
-                line++;
                 if (!multi) return;  // not closed on its line: toml++ refuses it here
+                line++;
             }
             if (c == '\\' && q == '"') {
                 i += 2;
