@@ -106,6 +106,7 @@ bench: deps bench-deps
 # Installs binaries, profiles, units, sysusers/tmpfiles, an example config and shell completions
 # under $(DESTDIR)$(PREFIX) (units under $(DESTDIR)/usr/lib/systemd when PREFIX is /usr).
 BINDIR      = $(DESTDIR)$(PREFIX)/bin
+SBINDIR     = $(DESTDIR)$(PREFIX)/sbin
 SHAREDIR    = $(DESTDIR)$(PREFIX)/share/waystation
 UNITDIR     ?= $(DESTDIR)$(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(DESTDIR)$(PREFIX)/lib/sysusers.d
@@ -114,14 +115,14 @@ ETCDIR      ?= $(DESTDIR)/etc/waystation
 
 install: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
-	install -d $(BINDIR) $(SHAREDIR)/devices $(UNITDIR) $(SYSUSERSDIR) $(TMPFILESDIR) $(ETCDIR)/devices \
+	install -d $(BINDIR) $(SBINDIR) $(SHAREDIR)/devices $(UNITDIR) $(SYSUSERSDIR) $(TMPFILESDIR) $(ETCDIR)/devices \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	  $(DESTDIR)$(PREFIX)/share/doc/waystation
-	install -m 0755 .build/release/waystationd .build/release/waystationctl .build/release/waystation-sim \
-	  .build/release/waystation-web $(BINDIR)/
+	install -m 0755 .build/release/waystationd $(SBINDIR)/
+	install -m 0755 .build/release/waystationctl .build/release/waystation-sim .build/release/waystation-web $(BINDIR)/
 	install -m 0644 devices/*.toml $(SHAREDIR)/devices/
 	install -m 0644 Sources/WaystationProtocol/io.waystation.Station.varlink $(SHAREDIR)/
-	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation.service > $(UNITDIR)/waystation.service
+	sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' systemd/waystation.service > $(UNITDIR)/waystation.service
 	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-web.service > $(UNITDIR)/waystation-web.service
 	install -m 0644 systemd/waystation.socket $(UNITDIR)/
 	install -m 0644 systemd/waystation.sysusers $(SYSUSERSDIR)/waystation.conf
@@ -133,16 +134,20 @@ install: deps
 
 # --- Debian package and the system test under a real systemd (issue 12) ---------------------------
 # `make deb`: a release build with the Swift runtime linked statically (Debian ships no Swift
-# runtime; see systemd/debian/build-deb.sh), packaged with dpkg-deb into build/ and checked by lintian.
-# `make systemtest`: boots Debian bookworm (systemd 252 as PID 1) in systemd-nspawn, installs the
-# package and checks the units (Tests/system/systemtest.py). The debootstrapped root is cached in
-# $(SYSTEMTEST_CACHE) (minutes the first time, then a run takes about a minute).
+# runtime), then systemd/debian/ staged as debian/ in $(DEB_SRC) and built there by debhelper
+# (dpkg-buildpackage -us -uc -b; debian/rules packages the binaries of .build/release) into build/,
+# checked by lintian (an error or a warning fails).
+# `make systemtest`: installs the package into a fresh Debian bookworm root with `chroot ROOT dpkg -i`
+# (no /proc, as station images are built), boots it (systemd 252 as PID 1) in systemd-nspawn and
+# checks the units (Tests/system/systemtest.py). The debootstrapped root is cached in
+# $(SYSTEMTEST_CACHE) (minutes the first time, then a run takes a few minutes).
 # `make systemtest DEB=path/to/waystation.deb` tests a package without building one.
-DEB_APT_PACKAGES        := dpkg-dev help2man lintian binutils
+DEB_APT_PACKAGES        := dpkg-dev debhelper help2man lintian binutils
 SYSTEMTEST_APT_PACKAGES := systemd-container debootstrap util-linux python3 dpkg
 DEB_VERSION      = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' systemd/debian/changelog)
 DEB_ARCH         = $(shell dpkg --print-architecture)
 DEB_FILE         = build/waystation_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRC          = build/deb-src
 SYSTEMTEST_CACHE ?= /var/cache/waystation-systemtest
 
 # Installs the Debian packages named in $(1) that are missing (as root), else says how.
@@ -174,7 +179,9 @@ systemtest-deps:
 # -z now: full RELRO (the GOT read-only after start), as Debian's hardening flags give C programs.
 deb: deps deb-deps
 	$(SWIFT) build $(RELEASE_FLAGS)
-	systemd/debian/build-deb.sh --bindir .build/release --outdir build --lintian
+	rm -rf $(DEB_SRC) && mkdir -p $(DEB_SRC) && cp -rL systemd/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && WAYSTATION_REPO=$(CURDIR) dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning --display-info $(DEB_FILE)
 
 systemtest: systemtest-deps $(if $(DEB),,deb)
 	WAYSTATION_SYSTEMTEST_CACHE=$(SYSTEMTEST_CACHE) python3 Tests/system/systemtest.py --deb $(or $(DEB),$(DEB_FILE))

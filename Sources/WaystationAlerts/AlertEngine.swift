@@ -147,7 +147,7 @@ public struct AlertEngine: Sendable {
                 .log(
                     .critical,
                     firstTime ? "interlock: slot switched off" : "interlock: latched slot found on; switched off again",
-                    meta))
+                    meta.merging(["message_id": JournalMessageID.interlockCutSlot]) { a, _ in a }))
         } else {
             failingTrips[id] = (kind, reason)
             actions.append(

@@ -144,7 +144,10 @@ public actor StationMonitor: StationSnapshotSource {
             let level: Logger.Level = t.to == .offline ? .warning : (t.to == .degraded ? .notice : .info)
             logger.log(
                 level: level, "device \(t.from.rawValue) → \(t.to.rawValue)",
-                metadata: ["device": "\(device.id)", "cause": "\(t.cause)"])
+                metadata: [
+                    "device": "\(device.id)", "cause": "\(t.cause)",
+                    "message_id": "\(JournalMessageID.deviceStateChanged)",
+                ])
             lastFailureLog[device.id] = result.at
         } else if case .failed(let error) = outcome,
             result.at.timeIntervalSince(lastFailureLog[device.id] ?? .distantPast) >= failureLogInterval

@@ -14,14 +14,20 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
         abstract: "The Waystation daemon: polls a rest station's appliances over Modbus and records them.",
         discussion: """
             Runs under systemd (Type=notify): SIGTERM stops gracefully, SIGHUP reloads the config
-            (a bad config is refused and the running one stays).
+            (a bad config is refused and the running one stays). A config that cannot be used at
+            start exits 78 (EX_CONFIG); other failures exit 1.
             """,
         version: WaystationVersion.string)
+
+    /// sysexits.h's EX_CONFIG: the config cannot be used (at start and with --check-config).
+    static let exitConfigError: Int32 = 78
 
     @Option(name: .long, help: "Station config (TOML).")
     var config: String = "/etc/waystation/station.toml"
 
-    @Flag(name: .long, help: "Validate the config and profiles, print a summary, and exit 0 or 1.")
+    @Flag(
+        name: .long,
+        help: "Validate the config and profiles, print a summary, and exit 0, or 78 (EX_CONFIG) on an error.")
     var checkConfig = false
 
     @Flag(name: .long, help: "Read every device once, print a table of values, and exit.")
@@ -45,7 +51,9 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
             station = try StationConfigLoader.load(path: config)
         } catch {
             SystemIO.writeError("waystationd: config error\n\(error)\n")
-            throw ExitCode(1)
+            // EX_CONFIG: the unit's RestartPreventExitStatus= keeps systemd from restarting a
+            // daemon that would only fail the same way again.
+            throw ExitCode(Self.exitConfigError)
         }
         if checkConfig {
             print(ConfigSummary.render(station).text)
@@ -55,7 +63,10 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
         LocalTime.use(zone: station.station.timeZone)
         let level = Logger.Level(configName: logLevel ?? station.logLevel) ?? .info
         let journal = WaystationLogHandler.stderrIsJournal
-        LoggingSystem.bootstrap { label in WaystationLogHandler(label: label, level: level, journal: journal) }
+        let sink = journal ? JournalSink() : nil
+        LoggingSystem.bootstrap { label in
+            WaystationLogHandler(label: label, level: level, journal: journal, sink: sink)
+        }
         if pollOnce {
             let ok = await PollOnce.run(station)
             throw ExitCode(ok ? 0 : 1)

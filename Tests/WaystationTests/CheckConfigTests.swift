@@ -148,10 +148,11 @@ struct CheckConfigTests {
         }
     }
 
-    @Test("a broken config exits 1 naming the file, the line, the key and the problem", arguments: broken)
+    @Test(
+        "a broken config exits 78 (EX_CONFIG) naming the file, the line, the key and the problem", arguments: broken)
     func brokenConfig(_ c: Case) async throws {
         let (status, output) = try await Self.run(config: c.config, profile: c.profile)
-        #expect(status == 1, "\(c.name): \(output)")
+        #expect(status == 78, "\(c.name): \(output)")
         for piece in c.expect {
             #expect(output.contains(piece), "\(c.name): missing \"\(piece)\" in:\n\(output)")
         }
@@ -190,6 +191,20 @@ struct CheckConfigTests {
         #expect(status > 0 && status < 128, "exit \(status)")
         #expect(output.contains("station.toml: invalid TOML: larger than"), "\(output.prefix(500))")
         #expect(output.contains("larger than 1048576 bytes (1 MiB)"), "\(output.prefix(500))")
+    @Test("the daemon started on a broken config exits 78 (EX_CONFIG), which its unit does not restart")
+    func daemonOnBrokenConfig() async throws {
+        let broken = try #require(Self.broken.first)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-cc-\(UUID().uuidString.prefix(8))")
+            .path
+        try FileManager.default.createDirectory(atPath: dir + "/devices", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try broken.config.write(toFile: dir + "/station.toml", atomically: true, encoding: .utf8)
+        try Self.goodProfile.write(toFile: dir + "/devices/good.toml", atomically: true, encoding: .utf8)
+        let (status, output) = try await Self.runDaemon(["--config", dir + "/station.toml"])
+        #expect(status == 78, "\(output)")
+        #expect(output.contains("config error"), "\(output)")
+        let unit = try String(contentsOfFile: DaemonProcess.repo + "/systemd/waystation.service", encoding: .utf8)
+        #expect(unit.contains("\nRestartPreventExitStatus=78\n"))
     }
 
     @Test("a bus that cannot keep up is warned about")

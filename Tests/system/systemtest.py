@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
 """The waystation Debian package under a real systemd.
 
-Boots Debian bookworm (systemd 252 as PID 1) in systemd-nspawn, installs the .deb, runs
-waystation-sim inside, and checks the units through systemctl, journalctl and waystationctl:
+Installs the .deb into a fresh Debian bookworm root the way station images are built (`chroot ROOT
+dpkg -i`, no /proc mounted) and checks it is configured fully, then boots that root (systemd 252 as
+PID 1) in systemd-nspawn, runs waystation-sim inside, and checks the units through systemctl, journalctl and waystationctl:
 install, socket activation, READY and STATUS, devices online over Modbus TCP and over an RTU
 line through a pty owned root:dialout 0660, reload good and bad, a ttyUSB node made after the
 service started, the socket alive after stop and restart, the watchdog replacing a SIGSTOPped
-daemon, systemd-analyze security, upgrade in place, reboot, and purge with and without the
-database; and waystation-web.service (a dynamic user in the kiosk group): the kiosk page, /metrics
+daemon, a broken config failing with status 78 and not restarted, the log's fields in the journal
+(DEVICE=, MESSAGE_ID=), systemd-analyze security, upgrade in place, reboot, and purge with and
+without the database, and an install on the running system; and waystation-web.service (a dynamic user in the kiosk group): the kiosk page, /metrics
 and a check-in and a hazard report through its API, on loopback inside the container.
 
     Tests/system/systemtest.py --deb build/waystation_0.1.0-1_amd64.deb
 
 Needs root, systemd-nspawn (systemd-container), debootstrap and nsenter (util-linux). The root
 file system is made once with debootstrap --variant=minbase and kept in
-$WAYSTATION_SYSTEMTEST_CACHE (default /var/cache/waystation-systemtest); every run boots a fresh
-overlay of it. The host needs no systemd or D-Bus: nspawn runs with --register=no --keep-unit in
+$WAYSTATION_SYSTEMTEST_CACHE (default /var/cache/waystation-systemtest) and never changed; every
+run installs into and boots a fresh copy of it (an overlay whose upper layer is the run's own). The host needs no systemd or D-Bus: nspawn runs with --register=no --keep-unit in
 a cgroup of its own. The container gets the unified cgroup hierarchy
 (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1) and the bpf() system call (--system-call-filter=bpf), without
 which systemd cannot enforce DeviceAllow= and every device rule silently allows everything.
@@ -48,6 +50,10 @@ WEB_PORT = 8480
 RIDER = "SYSTEMTEST-RIDER-0001"
 # What a card reader types at the kiosk (letters and digits only).
 WEB_RIDER = "SYSTEMTESTWEB0002"
+# The daemon's journal MESSAGE_IDs (Sources/WaystationCore/JournalMessageID.swift, README).
+MESSAGE_ID_DEVICE_STATE = "d15fa1fafe684c5eb95ff58512d6ae65"
+# sysexits.h's EX_CONFIG: waystationd's exit status on a config it cannot use.
+EX_CONFIG = 78
 # systemd's range for DynamicUser= uids.
 DYNAMIC_UIDS = range(61184, 65520)
 
@@ -238,6 +244,26 @@ class Container:
                 self.root,
             ]
         )
+
+    def chroot_install(self, deb):
+        """`chroot ROOT dpkg -i` before the first boot, as station images are built: no /proc, no
+        systemd running. Returns (dpkg's result, the package's status, whether /proc was empty)."""
+        proc_empty = not os.path.ismount(os.path.join(self.root, "proc")) and not os.listdir(
+            os.path.join(self.root, "proc")
+        )
+        inside = "/var/cache/ws-systemtest-" + os.path.basename(deb)
+        shutil.copy(deb, self.root + inside)
+        env = {"PATH": CONTAINER_PATH, "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
+        try:
+            r = subprocess.run(
+                ["chroot", self.root, "dpkg", "-i", inside], text=True, capture_output=True, timeout=300, env=env
+            )
+        finally:
+            os.remove(self.root + inside)
+        status = host(
+            ["chroot", self.root, "dpkg-query", "-W", "-f=${Status}", "waystation"], check=False, env=env
+        ).stdout.strip()
+        return r, status, proc_empty
 
     def boot(self, timeout=60):
         self.boots += 1
@@ -639,9 +665,22 @@ def start_simulator(c, st, results):
     )
 
 
-def check_install(c, st, results, deb):
-    r = c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(deb)}"], timeout=300)
-    results.check("install: dpkg -i succeeds", r.returncode == 0, tail(r.stdout + r.stderr, 3))
+def check_chroot_install(c, results, deb):
+    """Before the first boot: the package into the image root with chroot, without /proc."""
+    r, status, proc_empty = c.chroot_install(deb)
+    results.check(
+        "image install: chroot ROOT dpkg -i (no /proc mounted) succeeds and leaves the package "
+        "configured (install ok installed)",
+        proc_empty and r.returncode == 0 and status == "install ok installed",
+        f"/proc {'empty' if proc_empty else 'mounted or not empty'}; exit {r.returncode}; status {status!r} "
+        f"{tail(r.stdout + r.stderr, 3)}",
+    )
+
+
+def check_install(c, st, results):
+    """After the first boot of the image: what postinst and the boot made, the units enabled and
+    started at boot. The daemon and waystation-web are then stopped, for the checks that follow
+    (socket activation first)."""
     user = c.run(["id", "waystation"]).stdout.strip()
     results.check("install: user waystation exists, in group dialout", "dialout" in user, user)
     groups = c.run(["sh", "-c", "getent group waystation-admin waystation-kiosk"]).stdout.split()
@@ -670,15 +709,17 @@ def check_install(c, st, results, deb):
         all(v == "enabled" for v in enabled.values()),
         str(enabled),
     )
-    time.sleep(1)  # a unit postinst started by mistake would be activating by now
+    daemon = wait_for(lambda: st.active("waystation.service") == "active", 30)
+    web = wait_for(lambda: st.active("waystation-web.service") == "active", 30)
     results.check(
-        "install: socket started, daemon and waystation-web not yet (wait for a connection or the next boot)",
-        st.socket_listening()
-        and st.active("waystation.service") == "inactive"
-        and st.active("waystation-web.service") == "inactive",
+        "first boot of the image: socket listening, daemon and waystation-web started at boot (enabled)",
+        st.socket_listening() and bool(daemon) and bool(web),
         f"socket {st.socket_state()}, service {st.active('waystation.service')}, "
         f"web {st.active('waystation-web.service')}",
     )
+    c.run(["systemctl", "stop", "waystation-web.service", "waystation.service"], timeout=90)
+    where = c.run(["sh", "-c", "command -v waystationd"]).stdout.strip()
+    results.check("install: the daemon is /usr/sbin/waystationd", where == "/usr/sbin/waystationd", where or "missing")
     check = c.run(["waystationd", "--check-config"])
     results.check(
         "install: the shipped example config passes --check-config",
@@ -708,6 +749,8 @@ def check_security(c, st, results):
         [
             "systemd-analyze",
             "verify",
+            # The image has no man(1); the pages themselves are checked by check_install.
+            "--man=no",
             "waystation.service",
             "waystation.socket",
             "waystation-devices.service",
@@ -813,6 +856,96 @@ def check_devices_online(c, st, results):
         bool(devices) and len(rtu) == 2 and len(last) == 4,
         f"{text} after {time.monotonic() - t0:.1f} s"
         + ("" if devices else " | " + "; ".join(f"{d.get('id')}: {d.get('last_error')}" for d in last)),
+    )
+
+
+def check_journal_fields(c, st, results):
+    """The daemon's log fields are journal fields (native protocol): a device's lines are found by
+    DEVICE=, a device that does not exist finds none, the state change by its MESSAGE_ID=."""
+
+    def entries(*matches):
+        out = c.run(
+            ["journalctl", "--no-pager", "-q", "-o", "json", "-u", "waystation.service"] + list(matches), timeout=60
+        ).stdout
+        found = []
+        for line in out.splitlines():
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                pass
+        return found
+
+    fridge = wait_for(lambda: entries("DEVICE=fridge"), 15, 0.5) or []
+    messages = [e.get("MESSAGE", "") for e in fridge]
+    results.check(
+        "journal: journalctl -u waystation DEVICE=fridge finds the fridge's lines (and only those)",
+        bool(fridge) and all(e.get("DEVICE") == "fridge" for e in fridge),
+        f"{len(fridge)} entries; {messages[-1] if messages else 'none'!r}",
+    )
+    none = entries("DEVICE=no-such-device")
+    results.check(
+        "journal: a filter on a device that does not exist finds nothing", not none, f"{len(none)} entries"
+    )
+    changes = entries(f"MESSAGE_ID={MESSAGE_ID_DEVICE_STATE}")
+    online = [e for e in changes if e.get("DEVICE") == "fridge" and "online" in e.get("MESSAGE", "")]
+    sample = online[0] if online else {}
+    results.check(
+        "journal: MESSAGE_ID= of 'device state changed' finds the fridge going online, with its priority, "
+        "identifier and source location",
+        bool(online)
+        and sample.get("SYSLOG_IDENTIFIER") == "waystationd"
+        and sample.get("PRIORITY") == "6"
+        and bool(sample.get("CODE_FILE")),
+        f"{len(changes)} state changes; {sample.get('MESSAGE')!r} CAUSE={sample.get('CAUSE')!r} "
+        f"PRIORITY={sample.get('PRIORITY')} CODE_FILE={sample.get('CODE_FILE')}",
+    )
+
+
+def check_config_error(c, st, results):
+    """A broken config at start: the daemon exits 78 (EX_CONFIG), the unit fails and is not
+    restarted (RestartPreventExitStatus=78). waystation-web is stopped meanwhile: its calls would
+    start the daemon again through the socket."""
+    conf = "/etc/waystation/station.toml"
+    good = c.run(["cat", conf]).stdout
+    c.run(["systemctl", "stop", "waystation-web.service"], timeout=60)
+    c.write(conf, good + BAD_STATION_LINE)
+    st.reset()
+    cursor = st.cursor()
+    r = c.run(["systemctl", "restart", "waystation.service"], timeout=90)
+    failed = wait_for(lambda: st.active("waystation.service") == "failed", 30)
+    s = st.show("waystation.service", "Result", "ExecMainStatus", "NRestarts", "RestartUSec")
+    m = re.fullmatch(r"(\d+)s", s.get("RestartUSec", ""))
+    restart_sec = int(m.group(1)) if m else 5
+
+    def restarted():
+        now = st.show("waystation.service", "NRestarts", "ActiveState")
+        return now.get("NRestarts") != "0" or now.get("ActiveState") != "failed"
+
+    # Waits past twice RestartSec= for a restart that must not come.
+    again = wait_for(restarted, 2 * restart_sec + 2, 0.5)
+    after = st.show("waystation.service", "NRestarts", "ActiveState")
+    logged = "config error" in st.journal(since=cursor)
+    results.check(
+        f"broken config: the daemon exits {EX_CONFIG} (EX_CONFIG), the unit fails and is not restarted "
+        f"(NRestarts stays 0 past 2 x RestartSec={restart_sec}s)",
+        r.returncode != 0
+        and bool(failed)
+        and s.get("Result") == "exit-code"
+        and s.get("ExecMainStatus") == str(EX_CONFIG)
+        and not again
+        and after.get("NRestarts") == "0"
+        and logged,
+        f"systemctl restart exit {r.returncode}; Result={s.get('Result')} ExecMainStatus={s.get('ExecMainStatus')} "
+        f"NRestarts={after.get('NRestarts')} {after.get('ActiveState')}; 'config error' logged: {logged}",
+    )
+    c.write(conf, good)
+    st.reset()
+    r = c.run(["systemctl", "start", "waystation.service", "waystation-web.service"], timeout=90)
+    ok = wait_for(st.web_daemon_ok, 30, 0.5)
+    results.check(
+        "broken config fixed: systemctl start brings the daemon and waystation-web back",
+        r.returncode == 0 and st.active("waystation.service") == "active" and bool(ok),
+        f"exit {r.returncode}; service {st.active('waystation.service')}; web daemon_ok {bool(ok)}",
     )
 
 
@@ -1064,7 +1197,7 @@ def host_backtracer():
 
 
 def check_watchdog(c, st, results):
-    # The Swift runtime of a statically linked /usr/bin/waystationd looks for its backtracer in
+    # The Swift runtime of a statically linked /usr/sbin/waystationd looks for its backtracer in
     # /usr/libexec/swift/linux/, which exists where a Swift toolchain is installed under /usr. There
     # its crash handler catches the watchdog's SIGABRT and the process lives on; so put one there.
     backtracer = host_backtracer()
@@ -1140,6 +1273,13 @@ def make_upgrade_deb(deb, outdir):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def without_unit_sections(script, unit):
+    """A maintainer script without debhelper's sections for `unit` (each "# Automatically added by"
+    section of dh_installsystemd names the units of one invocation)."""
+    parts = re.split(r"(# Automatically added by [^\n]*\n.*?# End automatically added section\n)", script, flags=re.S)
+    return "".join(p for p in parts if not (p.startswith("# Automatically added by") and unit in p))
+
+
 def make_preweb_deb(deb, outdir):
     """The package as it was before waystation-web (0.1.0-1): no waystation-web binary, unit or man
     page, no waystation-kiosk group, maintainer scripts without the unit. For the upgrade that
@@ -1160,8 +1300,8 @@ def make_preweb_deb(deb, outdir):
             f.write("".join(l for l in text.splitlines(True) if "waystation-kiosk" not in l))
         for script in ("postinst", "prerm", "postrm"):
             path = os.path.join(pkg, "DEBIAN", script)
-            text = open(path).read().replace(" waystation-web.service", "").replace("waystation-web.service ", "")
-            text = text.replace(" waystation-kiosk; do", "; do")
+            text = without_unit_sections(open(path).read(), "waystation-web.service")
+            text = text.replace("waystation-web.service ", "").replace(" waystation-kiosk; do", "; do")
             with open(path, "w") as f:
                 f.write(text)
         with open(os.path.join(pkg, "DEBIAN/md5sums")) as f:
@@ -1280,6 +1420,32 @@ def check_reboot(c, st, results, visits_before):
     )
 
 
+def check_running_install(c, st, results, r):
+    """dpkg -i on the running system (here after a purge): the socket is started, the daemon and
+    waystation-web are not (they wait for a connection or the next boot)."""
+    status = c.run(["dpkg-query", "-W", "-f=${Status}", "waystation"]).stdout.strip()
+    results.check(
+        "install on the running system: dpkg -i succeeds, the package is configured",
+        r.returncode == 0 and status == "install ok installed",
+        f"exit {r.returncode}; status {status!r} {tail(r.stdout + r.stderr, 3)}",
+    )
+    enabled = {
+        u: c.run(["systemctl", "is-enabled", u]).stdout.strip()
+        for u in ("waystation.socket", "waystation.service", "waystation-web.service")
+    }
+    time.sleep(1)  # a unit postinst started by mistake would be activating by now
+    results.check(
+        "install on the running system: units enabled, socket started, daemon and waystation-web not yet "
+        "(they wait for a connection or the next boot)",
+        all(v == "enabled" for v in enabled.values())
+        and st.socket_listening()
+        and st.active("waystation.service") == "inactive"
+        and st.active("waystation-web.service") == "inactive",
+        f"{enabled}; socket {st.socket_state()}, service {st.active('waystation.service')}, "
+        f"web {st.active('waystation-web.service')}",
+    )
+
+
 def check_purge(c, st, results, deb, visits_before):
     r = c.run(["dpkg", "--purge", "waystation"], timeout=120)
     user = c.run(["getent", "passwd", "waystation"]).stdout.strip()
@@ -1301,6 +1467,7 @@ def check_purge(c, st, results, deb, visits_before):
     )
 
     r = c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(deb)}"], timeout=300)
+    check_running_install(c, st, results, r)
     st.reset()
     st.ctl("status", timeout=60)
     visits = st.visits()
@@ -1367,6 +1534,7 @@ def main():
     c = Container(root, rundir, debdir)
     st = Station(c)
     try:
+        check_chroot_install(c, results, deb)
         took, state = c.boot()
         cg = c.run(["stat", "-fc", "%T", "/sys/fs/cgroup"]).stdout.strip()
         results.check(
@@ -1378,12 +1546,13 @@ def main():
         if state == "degraded":
             log("      failed units: " + tail(c.run(["systemctl", "--failed", "--no-legend"]).stdout))
 
-        check_install(c, st, results, deb)
+        check_install(c, st, results)
         check_security(c, st, results)
         c.write("/etc/waystation/station.toml", station())
         start_simulator(c, st, results)
         check_activation_and_ready(c, st, results)
         check_devices_online(c, st, results)
+        check_journal_fields(c, st, results)
         check_limits(c, st, results)
         check_web(c, st, results)
         check_reload(c, st, results)
@@ -1391,6 +1560,7 @@ def main():
         check_device_refresh(c, st, results)
         check_socket_survives(c, st, results)
         check_web_reconnects(c, st, results)
+        check_config_error(c, st, results)
         visits = check_checkin(c, st, results)
         check_no_raw_id(c, st, results)
         check_watchdog(c, st, results)

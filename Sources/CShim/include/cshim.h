@@ -59,5 +59,13 @@ int ws_lookup_result(struct ws_lookup *lookup, struct addrinfo **result);
 
 /* The caller is done with the lookup (finished or abandoned); the thread frees it when it ends. */
 void ws_lookup_release(struct ws_lookup *lookup);
+/* The journal's native protocol for an entry too large for one datagram: `size` bytes of `data`
+ * written to a sealed memfd, passed with SCM_RIGHTS in an empty datagram to the Unix datagram socket
+ * `path` (nonblocking). Returns 0, or -1 with errno set. */
+int ws_journal_send_memfd(int sock, const char *path, const void *data, size_t size);
+
+/* For tests: receives one datagram on `sock`; a passed descriptor is stored in `*fd` (else -1).
+ * Returns the payload's length, or -1 with errno set. */
+long ws_recv_with_fd(int sock, void *buffer, size_t capacity, int *fd);
 
 #endif
