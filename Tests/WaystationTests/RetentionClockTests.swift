@@ -73,6 +73,10 @@ struct RetentionClockTests {
         try r.call("ListVisits")["visits"]?.array ?? []
     }
 
+    static func visitCount(_ dir: String) throws -> Int {
+        try openDatabase(dir + "/station.db").readNow { try Int.fetchOne($0, sql: "SELECT count(*) FROM visit") } ?? 0
+    }
+
     static func storedValues(_ dir: String) throws -> Int {
         let history = HistoryStore(database: try openDatabase(dir + "/station.db"))
         return try ["u16", "i16", "u32", "f32", "c1", "d0", "h0"].reduce(0) {
@@ -117,6 +121,7 @@ struct RetentionClockTests {
                 }
                 .count == run
             }
+            #expect(try Self.visitCount(s.dir) == 2 + run, "visits were deleted in 2035 (start \(run))")
             try await d.waitFor("the retention pass") {
                 d.log.contains("retention counts from the station's newest record, not the clock")
             }
