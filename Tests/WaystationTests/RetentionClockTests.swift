@@ -60,12 +60,17 @@ struct RetentionClockTests {
     /// loses a Swift program's arguments here.)
     static let faketime = ["/usr/bin/faketime", "2035-01-01 00:00:00"]
 
-    /// Stops the daemon that `faketime` runs as its child (a signal to `faketime` would leave it running).
-    static func stopUnderFaketime(_ d: DaemonProcess) async throws -> Int32? {
+    /// Signals the daemon that `faketime` runs as its child (a signal to `faketime` would leave it running).
+    static func signalUnderFaketime(_ d: DaemonProcess, _ signal: Int32) {
+        guard d.process.isRunning else { return }  // reaped: its pid may be another's now
         let children =
-            (try? String(
-                contentsOfFile: "/proc/\(d.process.pid)/task/\(d.process.pid)/children", encoding: .utf8)) ?? ""
-        for pid in children.split(separator: " ").compactMap({ Int32($0) }) { kill(pid, SIGTERM) }
+            (try? String(contentsOfFile: "/proc/\(d.process.pid)/task/\(d.process.pid)/children", encoding: .utf8))
+            ?? ""
+        for pid in children.split(separator: " ").compactMap({ Int32($0) }) { kill(pid, signal) }
+    }
+
+    static func stopUnderFaketime(_ d: DaemonProcess) async throws -> Int32? {
+        signalUnderFaketime(d, SIGTERM)
         return try await d.waitForExit()
     }
 
@@ -103,6 +108,8 @@ struct RetentionClockTests {
             let d = try DaemonProcess(
                 config: s.configPath, dir: s.dir, environment: ["FAKETIME_DONT_FAKE_MONOTONIC": "1"],
                 wrapper: Self.faketime)
+            // A failed expectation must not leave the daemon running (it is faketime's child).
+            defer { Self.signalUnderFaketime(d, SIGKILL) }
             try await d.waitFor("READY=1 in 2035") { d.count("READY=1") >= 1 }
             let r = try VarlinkClient(path: s.dir + "/control.sock")
             let test = try r.call("\(Self.iface).SelfTest")
