@@ -26,7 +26,7 @@ public actor Notifier: Service, Reloadable {
     private var loops: Task<Void, Never>?
     /// Alertmanager's periodic re-sends.
     private var resends: Task<Void, Never>?
-    private var stopping = StopFlag()
+    private let stopping = StopFlag()
     /// How long a stop lets a delivery in progress finish before it is abandoned (it is sent again
     /// after the restart: delivery is at least once).
     public static let deliveryGrace: Duration = .seconds(3)

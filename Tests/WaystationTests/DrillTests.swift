@@ -83,11 +83,16 @@ struct DrillTests {
         let resolv = s.dir + "/resolv.conf"
         try "nameserver 127.77.0.1\noptions timeout:30 attempts:1\n".write(
             toFile: resolv, atomically: true, encoding: .utf8)
+        // Names through DNS only (not a host's systemd-resolved), so the lookup meets that server.
+        let nsswitch = s.dir + "/nsswitch.conf"
+        try "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n".write(
+            toFile: nsswitch, atomically: true, encoding: .utf8)
         let d = try DaemonProcess(
             config: s.configPath, dir: s.dir,
             wrapper: [
-                "/usr/bin/unshare", "--mount", "/bin/sh", "-c", "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"",
-                resolv,
+                "/usr/bin/unshare", "--mount", "/bin/sh", "-c",
+                "mount --bind \"$0\" /etc/resolv.conf && mount --bind \"$1\" /etc/nsswitch.conf && shift && exec \"$@\"",
+                resolv, nsswitch,
             ])
         try await d.waitFor("READY=1") { d.count("READY=1") >= 1 }
         let db = try openDatabase(s.dir + "/station.db")

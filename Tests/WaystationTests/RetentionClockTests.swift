@@ -60,17 +60,26 @@ struct RetentionClockTests {
     /// loses a Swift program's arguments here.)
     static let faketime = ["/usr/bin/faketime", "2035-01-01 00:00:00"]
 
-    /// Stops the daemon that `faketime` runs as its child (a signal to `faketime` would leave it running).
-    static func stopUnderFaketime(_ d: DaemonProcess) async throws -> Int32? {
+    /// Signals the daemon that `faketime` runs as its child (a signal to `faketime` would leave it running).
+    static func signalUnderFaketime(_ d: DaemonProcess, _ signal: Int32) {
+        guard d.process.isRunning else { return }  // reaped: its pid may be another's now
         let children =
-            (try? String(
-                contentsOfFile: "/proc/\(d.process.pid)/task/\(d.process.pid)/children", encoding: .utf8)) ?? ""
-        for pid in children.split(separator: " ").compactMap({ Int32($0) }) { kill(pid, SIGTERM) }
+            (try? String(contentsOfFile: "/proc/\(d.process.pid)/task/\(d.process.pid)/children", encoding: .utf8))
+            ?? ""
+        for pid in children.split(separator: " ").compactMap({ Int32($0) }) { kill(pid, signal) }
+    }
+
+    static func stopUnderFaketime(_ d: DaemonProcess) async throws -> Int32? {
+        signalUnderFaketime(d, SIGTERM)
         return try await d.waitForExit()
     }
 
     static func visits(_ r: StationRun) throws -> [JSON] {
         try r.call("ListVisits")["visits"]?.array ?? []
+    }
+
+    static func visitCount(_ dir: String) throws -> Int {
+        try openDatabase(dir + "/station.db").readNow { try Int.fetchOne($0, sql: "SELECT count(*) FROM visit") } ?? 0
     }
 
     static func storedValues(_ dir: String) throws -> Int {
@@ -99,6 +108,8 @@ struct RetentionClockTests {
             let d = try DaemonProcess(
                 config: s.configPath, dir: s.dir, environment: ["FAKETIME_DONT_FAKE_MONOTONIC": "1"],
                 wrapper: Self.faketime)
+            // A failed expectation must not leave the daemon running (it is faketime's child).
+            defer { Self.signalUnderFaketime(d, SIGKILL) }
             try await d.waitFor("READY=1 in 2035") { d.count("READY=1") >= 1 }
             let r = try VarlinkClient(path: s.dir + "/control.sock")
             let test = try r.call("\(Self.iface).SelfTest")
@@ -117,6 +128,7 @@ struct RetentionClockTests {
                 }
                 .count == run
             }
+            #expect(try Self.visitCount(s.dir) == 2 + run, "visits were deleted in 2035 (start \(run))")
             try await d.waitFor("the retention pass") {
                 d.log.contains("retention counts from the station's newest record, not the clock")
             }
