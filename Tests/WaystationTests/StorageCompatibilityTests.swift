@@ -196,6 +196,6 @@ struct StorageCompatibilityTests {
         let fixed = [failing[0], StorageMigration(order: 3, "b") { db in try db.execute(sql: "CREATE TABLE b (x)") }]
         _ = try StationDatabase(path: path, migrations: fixed, logger: testLogger)
         #expect(
-            try Self.identifiers(path).sorted() == ["a", "b", "v10: retention horizon", "v2: audit and maintenance"])
+            try Self.identifiers(path).sorted() == ["a", "b", "v11: retention horizon", "v2: audit and maintenance"])
     }
 }
