@@ -100,6 +100,7 @@ bench-deps:
 bench: deps bench-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-sim
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystationd
+	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-web
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-bench
 	.build/release/waystation-bench
 
