@@ -6,6 +6,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import CShim
 import WaystationCore
 
 /// sd_notify(3) without libsystemd: datagrams to `$NOTIFY_SOCKET` (a path, or `@name` for the
