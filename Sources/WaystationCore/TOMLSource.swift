@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import WaystationProtocol
 
 /// A config or profile file's path and parsed root (the loaders' parse entry). Each table carries
 /// the lines of its keys and of its header (`TOMLTable.lines`, `TOMLTable.line`), so every error
@@ -12,9 +10,11 @@ struct TOMLSource {
     init(path: String) throws(ConfigError) {
         let bytes: [UInt8]
         do {
-            bytes = try Self.readBounded(path, limit: TOMLParser.maxBytes)
+            // At most `maxBytes + 1`: enough to refuse a larger file without reading it all (a config
+            // pointed at /dev/zero must not fill the memory).
+            bytes = try SystemIO.readFile(path, limit: TOMLParser.maxBytes)
         } catch {
-            throw ConfigError(file: path, message: "cannot read file: \(String(cString: strerror(error.code)))")
+            throw ConfigError(file: path, message: "cannot read file: \(error.description)")
         }
         try self.init(path: path, bytes: bytes)
     }
@@ -40,28 +40,5 @@ struct TOMLSource {
                 file: path, line: error.line, key: error.key.map { "key '\($0)'" },
                 message: "invalid TOML: \(error.message)")
         }
-    }
-
-    struct ReadError: Error { var code: Int32 }
-
-    /// At most `limit + 1` bytes of a file: enough to refuse a larger one without reading it all (a
-    /// config pointed at /dev/zero must not fill the memory).
-    static func readBounded(_ path: String, limit: Int) throws(ReadError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReadError(code: errno) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count <= limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                bytes.append(contentsOf: chunk[..<n])
-            } else if n == 0 {
-                return bytes
-            } else if errno != EINTR {
-                throw ReadError(code: errno)
-            }
-        }
-        return bytes
     }
 }

@@ -14,17 +14,18 @@ public enum SystemIO {
         }
     }
 
-    /// The bytes of a file.
-    public static func readFile(_ path: String) throws(ReadError) -> [UInt8] {
+    /// The bytes of a file; with a `limit`, at most `limit + 1` of them (enough to tell a file is
+    /// larger than the limit without reading it all).
+    public static func readFile(_ path: String, limit: Int = .max) throws(ReadError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadError(code: errno) }
         defer { close(fd) }
         var info = stat()
         let sizeHint = fstat(fd, &info) == 0 && info.st_size > 0 ? Int(info.st_size) : 0
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(sizeHint + 1)
+        bytes.reserveCapacity(min(sizeHint, limit) + 1)
         var chunk = [UInt8](repeating: 0, count: max(4096, min(sizeHint + 1, 1 << 20)))
-        while true {
+        while bytes.count <= limit {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 bytes.append(contentsOf: chunk[..<n])
@@ -34,6 +35,7 @@ public enum SystemIO {
                 throw ReadError(code: errno)
             }
         }
+        return bytes
     }
 
     /// A UTF-8 text file, without a leading byte order mark.

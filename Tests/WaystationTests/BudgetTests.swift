@@ -221,23 +221,12 @@ struct BudgetTests {
     /// Voluntary context switches (the times it went to sleep) of each thread of a process, by
     /// thread id, with the thread's name.
     static func sleeps(_ pid: pid_t) throws -> [Int: (name: String, count: Int)] {
-        var result: [Int: (name: String, count: Int)] = [:]
-        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
-            guard let tid = Int(entry),
-                let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(entry)/status", encoding: .utf8)
-            else { continue }  // a thread that ended meanwhile
-            var name = ""
-            var count = 0
-            for line in status.split(separator: "\n") {
-                if line.hasPrefix("Name:") { name = line.dropFirst(5).trimmingCharacters(in: .whitespaces) }
-                if line.hasPrefix("voluntary_ctxt_switches:") {
-                    count = Int(line.dropFirst(24).trimmingCharacters(in: .whitespaces)) ?? 0
-                }
-            }
-            result[tid] = (name, count)
-        }
-        return result
+        let threads = WakeUps.perThread(pid)
+        guard !threads.isEmpty else { throw NoThreads(pid: pid) }
+        return threads
     }
+
+    struct NoThreads: Error { var pid: pid_t }
 
     @Test("a poll wakes the station thread, not Swift's shared pool; an idle control thread does not wake")
     func pollWakeUps() async throws {
