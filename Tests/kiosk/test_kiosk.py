@@ -48,7 +48,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -298,7 +298,10 @@ class KioskTest(unittest.TestCase):
         def poll(d):
             self.net.drain()
             return cond(d)
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(poll, what)
+        # The page re-renders its tiles on every update: an element found by one poll can be gone by
+        # the time its attribute is read (stale); that poll simply did not see the condition yet.
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(poll, what)
 
     def shot(self, name):
         if SHOTS:
