@@ -217,16 +217,7 @@ struct DrillTests {
         defer { Task { _ = try? await Spawned.run("/usr/bin/umount", ["-l", disk]) } }
         let r = try await StationRun(s)
         _ = try r.call("CheckIn", ["worker": "A-1", "category": "courier"])
-        let damage = """
-            import sqlite3, sys
-            c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            v = c.execute("PRAGMA schema_version").fetchone()[0]
-            c.execute("PRAGMA writable_schema=ON")
-            c.execute("UPDATE sqlite_master SET rootpage=(SELECT rootpage FROM sqlite_master WHERE name='series') WHERE name='visit'")
-            c.execute(f"PRAGMA schema_version={v + 1}")
-            """
-        let (rc, out) = try await Spawned.run("/usr/bin/python3", ["-c", damage, disk + "/station.db"])
-        #expect(rc == 0, "\(out)")
+        try await StorageFaultTests.damageVisitTable(disk + "/station.db")
         let test = try r.call("SelfTest")
         let error = try #require(test["storage_error"]?.string, "\(test)")
         #expect(error.hasPrefix("database damaged"), "\(error)")

@@ -11,6 +11,21 @@ import WaystationVisits
 /// and a clock that cannot be right (faketime).
 @Suite("Storage faults (real daemon)", .serialized)
 struct StorageFaultTests {
+    /// Points the visit table at another table's pages, as a damaged page would (through SQLite, so
+    /// a running daemon's connection sees it at once).
+    static func damageVisitTable(_ path: String) async throws {
+        let damage = """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            v = c.execute("PRAGMA schema_version").fetchone()[0]
+            c.execute("PRAGMA writable_schema=ON")
+            c.execute("UPDATE sqlite_master SET rootpage=(SELECT rootpage FROM sqlite_master WHERE name='series') WHERE name='visit'")
+            c.execute(f"PRAGMA schema_version={v + 1}")
+            """
+        let (rc, out) = try await Spawned.run("/usr/bin/python3", ["-c", damage, path])
+        #expect(rc == 0, "\(out)")
+    }
+
     static let fridgeAndCabinet = """
         [[device]]
         id = "fridge"
@@ -115,18 +130,7 @@ struct StorageFaultTests {
         let r = try await StationRun(s, waitForOnline: ["cabinet"])
         _ = try r.call("CheckIn", ["worker": "A-1", "category": "courier"])
         #expect(try r.call("SelfTest")["storage_ok"]?.bool == true)
-        // Point the visit table at another table's pages, as a damaged page would (through SQLite, so
-        // the daemon's connection sees it at once).
-        let damage = """
-            import sqlite3, sys
-            c = sqlite3.connect(sys.argv[1], isolation_level=None)
-            v = c.execute("PRAGMA schema_version").fetchone()[0]
-            c.execute("PRAGMA writable_schema=ON")
-            c.execute("UPDATE sqlite_master SET rootpage=(SELECT rootpage FROM sqlite_master WHERE name='series') WHERE name='visit'")
-            c.execute(f"PRAGMA schema_version={v + 1}")
-            """
-        let (rc, out) = try await Spawned.run("/usr/bin/python3", ["-c", damage, s.dir + "/station.db"])
-        #expect(rc == 0, "\(out)")
+        try await Self.damageVisitTable(s.dir + "/station.db")
         let test = try r.call("SelfTest")
         #expect(test["storage_ok"]?.bool == false, "\(test)")
         #expect(test["storage_error"]?.string?.contains("damaged") == true, "\(test)")
