@@ -197,7 +197,7 @@ let package = Package(
         // document on stdin, its tagged JSON on stdout, non-zero exit when refused.
         .executableTarget(
             name: "toml-test-decoder",
-            dependencies: ["WaystationCore"],
+            dependencies: ["WaystationCore", "WaystationProtocol"],
             swiftSettings: strict
         ),
         // `make bench`: figures for speed, CPU, memory and bytes written.

@@ -5,6 +5,7 @@
     import Glibc
 #endif
 import WaystationCore
+import WaystationProtocol
 
 func readStandardInput() -> [UInt8] {
     var bytes: [UInt8] = []
@@ -19,26 +20,8 @@ func readStandardInput() -> [UInt8] {
     }
 }
 
-func quoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal: the control protocol's escaping (quotes, backslashes, control characters).
+func quoted(_ text: String) -> String { JSON.string(text).text }
 
 func tagged(_ type: String, _ value: String) -> String { "{\"type\":\"\(type)\",\"value\":\(quoted(value))}" }
 
