@@ -17,6 +17,8 @@ final class ControlConnection {
     var busy = false
     /// The call in progress streams replies (`more`).
     var streaming = false
+    /// The call in progress holds one of the server's running-call places (streams do not).
+    var holdsPlace = false
     var sink: ReplySink?
     /// Last complete message received (the idle clock).
     var lastMessage: ContinuousClock.Instant
