@@ -71,10 +71,14 @@ actor ExecRunner {
             if r < 0, errno != EINTR {
                 throw HTTPFailure("waiting for \(program): \(Errno(rawValue: errno))")
             }
-            if ContinuousClock.now >= deadline {
+            // At its deadline, or when the daemon stops (the delivery is cancelled after its grace):
+            // the whole group is killed and reaped, never left behind or waited on for minutes.
+            let stopped = Task.isCancelled
+            if stopped || ContinuousClock.now >= deadline {
                 kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)
                 while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                if stopped { throw HTTPFailure("\(program) killed at the stop; it runs again after the restart") }
                 throw HTTPFailure("\(program) did not finish within \(DurationParser.format(timeout)); killed")
             }
             usleep(5_000)
@@ -104,8 +108,10 @@ actor ExecRunner {
             } catch Errno.resourceTemporarilyUnavailable {
                 let left = deadline - ContinuousClock.now
                 if left <= .zero { return "it did not read its input in time" }
+                if Task.isCancelled { return "the daemon stopped before it read its input" }
+                // In slices, so a stop is noticed within a tenth of a second.
                 var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, Int32(clamping: max(1, left.milliseconds)))
+                _ = poll(&p, 1, Int32(clamping: min(100, max(1, left.milliseconds))))
             } catch Errno.interrupted {
                 continue
             } catch {
