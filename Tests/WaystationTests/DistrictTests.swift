@@ -271,6 +271,10 @@ struct DistrictTests {
         #expect(bad?.0 == "org.varlink.service.InvalidParameter")
         status = try run.call("DistrictStatus")
         #expect(status["cursor"]?.string == "c-1" && status["last_sync"]?.string != nil)
+        let ctl = DaemonProcess.binDir + "/waystationctl"
+        let (ctlStatus, ctlOut) = try await Spawned.run(ctl, ["--socket", run.socket, "district"])
+        #expect(ctlStatus == 0 && ctlOut.contains("c-1") && ctlOut.contains("https://hub.example:8443"), "\(ctlOut)")
+        #expect(ctlOut.contains("riders known") && !ctlOut.contains("not enrolled"), "\(ctlOut)")
         #expect(status["riders"]?.number == 1 && status["categories"]?.number == 2)
 
         // The hub away: after a restart with the last sync 10 minutes back, the balance is "last known".
@@ -295,6 +299,12 @@ struct DistrictTests {
         #expect(run.error("DistrictOutgoing")?.0 == "\(Self.iface).DistrictNotEnrolled")
         #expect(run.error("DistrictApply", ["changes": [:], "cursor": "x"])?.0 == "\(Self.iface).DistrictNotEnrolled")
         #expect(try run.call("DistrictStatus")["enrolled"] == false)
+        let ctl = DaemonProcess.binDir + "/waystationctl"
+        let (status, out) = try await Spawned.run(ctl, ["--socket", run.socket, "district"])
+        #expect(status == 0 && out.contains("not enrolled"), "\(out)")
+        let (redeem, why) = try await Spawned.run(
+            ctl, ["--socket", run.socket, "riders", "redeem", "10", "water bottle"])
+        #expect(redeem == 69 && why.contains("needs the district link"), "\(redeem): \(why)")
         let scan = try run.call("KioskScan", ["worker": "6222020200119999", "category": "courier"])
         #expect(scan["rider"]?["district"] == nil)
         #expect(try run.call("GetKioskStatus")["kiosk"]?["notices"] == nil)
