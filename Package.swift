@@ -224,6 +224,7 @@ let package = Package(
                 "WaystationProtocol", "WaystationCore", "WaystationModbus", "WaystationStorage", "WaystationSim",
                 "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts",
                 "CModbus", "TestSupport", "WaystationWeb", logging,
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

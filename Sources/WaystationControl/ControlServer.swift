@@ -314,7 +314,8 @@ public final class ControlServer: Service, @unchecked Sendable {
                 close(fd)
                 continue
             }
-            let limit = peer.role == .admin ? limits.adminMessageBytes : limits.messageBytes
+            // The uplink carries the hub's changes (DistrictApply): admin-sized messages.
+            let limit = peer.role == .admin || peer.role == .uplink ? limits.adminMessageBytes : limits.messageBytes
             let c = ControlConnection(id: nextID, fd: fd, peer: peer, messageLimit: limit, now: .now)
             nextID += 1
             connections[c.id] = c

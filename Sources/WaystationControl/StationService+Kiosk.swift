@@ -11,9 +11,16 @@ import WaystationVisits
 extension StationService {
     func kioskStatus() async throws -> GetKioskStatus.Reply {
         let c = await config.current
-        let kiosk = KioskStatusBuilder.build(
+        var kiosk = KioskStatusBuilder.build(
             config: c, snapshot: await polling.monitor.snapshot(of: nil), latched: await alerts.latchedSlots,
             occupancy: try await visits.store.occupancy(), visitCategories: await visits.categories, now: Date())
+        if let district = self.kiosk.district, await district.enrolled != nil {
+            kiosk.hazardCategories = await self.kiosk.hazards.map {
+                HazardCategory(id: $0.id, name: $0.name, nameEn: $0.nameEn, points: $0.points)
+            }
+            kiosk.notices = await district.notices()
+            kiosk.services += await Self.services(district)
+        }
         return GetKioskStatus.Reply(kiosk: kiosk)
     }
 
@@ -76,7 +83,8 @@ extension StationService {
     }
 
     static func rider(_ r: KioskDesk.Rider) -> RiderSummary {
-        RiderSummary(points: r.points, reports: r.reports.map { report($0, showReporter: false) })
+        RiderSummary(
+            points: r.points, reports: r.reports.map { report($0, showReporter: false) }, district: r.district)
     }
 
     /// A report on the wire; the reporter's pseudonym only for admins.

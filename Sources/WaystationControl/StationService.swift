@@ -64,6 +64,8 @@ public struct StationService: ControlHandler {
         GetKioskStatus.name: .reader, GetMetrics.name: .reader, GetHistory.name: .reader, ListEvents.name: .reader,
         ListSilences.name: .reader,
         KioskScan.name: .kiosk, GetRider.name: .kiosk, SubmitReport.name: .kiosk, EndSession.name: .kiosk,
+        DistrictOutgoing.name: .uplink, DistrictAccepted.name: .uplink, DistrictApply.name: .uplink,
+        DistrictStatus.name: .uplink,
     ]
 
     public func handle(_ call: VarlinkCall, peer: Peer, replies: ReplySink) async {
@@ -73,7 +75,7 @@ public struct StationService: ControlHandler {
                 try introspect(call, replies)
             case StationInterface.name:
                 let needed = Self.required[call.member] ?? .admin
-                if peer.role < needed {
+                if !peer.role.allows(needed) {
                     let policy = RolePolicy(config: await config.current)
                     throw StationError.permissionDenied(
                         method: call.member, uid: Int(peer.uid), required: policy.requirement(needed))
@@ -130,6 +132,10 @@ public struct StationService: ControlHandler {
         case GetHistory.name: replies.send(try await history(try decode(GetHistory.self, call)))
         case ListEvents.name: replies.send(try await events(try decode(ListEvents.self, call)))
         case ListSilences.name: replies.send(await listSilences())
+        case DistrictOutgoing.name: replies.send(try await districtOutgoing(try decode(DistrictOutgoing.self, call)))
+        case DistrictAccepted.name: replies.send(try await districtAccepted(try decode(DistrictAccepted.self, call)))
+        case DistrictApply.name: replies.send(try await districtApply(try decode(DistrictApply.self, call)))
+        case DistrictStatus.name: replies.send(try await districtStatus())
         case ExpireSilence.name:
             replies.send(try await expireSilence(try decode(ExpireSilence.self, call), peer: peer))
         default: throw VarlinkError.methodNotFound(call.method)

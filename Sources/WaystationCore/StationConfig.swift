@@ -35,6 +35,8 @@ public struct StationConfig: Sendable {
         public var adminGroup: String?
         /// Members may check riders in and out (the kiosk's process).
         public var kioskGroup: String? = "waystation-kiosk"
+        /// Members may call the district link's methods (the `waystation-uplink` process).
+        public var uplinkGroup: String? = "waystation-uplink"
         /// A connection with no complete message for this long is closed.
         public var idleTimeout: Duration = .seconds(60)
     }
@@ -195,6 +197,8 @@ public struct StationConfig: Sendable {
     public var logLevel: String
     /// The web face and the kiosk: `[web]`, `[[service]]`, `[[hazard]]`, `[kiosk]` (StationConfig+Web).
     public var front = Front()
+    /// `[district]`: the station is enrolled at a district hub (StationConfig+District); nil: on its own.
+    public var district: District?
 
     public func bus(named name: String) -> Bus? { buses.first { $0.name == name } }
     public func device(id: String) -> Device? { devices.first { $0.id == id } }

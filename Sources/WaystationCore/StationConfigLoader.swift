@@ -69,6 +69,7 @@ public enum StationConfigLoader {
             control.socket = resolve(r.string("socket", default: control.socket) ?? control.socket)
             control.adminGroup = r.string("admin_group", default: control.adminGroup)
             control.kioskGroup = r.string("kiosk_group", default: control.kioskGroup)
+            control.uplinkGroup = r.string("uplink_group", default: control.uplinkGroup)
             control.idleTimeout = r.duration("idle_timeout", default: control.idleTimeout) ?? control.idleTimeout
             if control.idleTimeout < .seconds(1) { r.report("idle_timeout", "must be at least 1s") }
             errors += r.finish()
@@ -198,6 +199,7 @@ public enum StationConfigLoader {
         }
 
         let front = parseFront(root: root, source: source, devices: devices, errors: &errors)
+        let district = parseDistrict(root: root, source: source, station: station.id, resolve: resolve, errors: &errors)
         errors += root.finish()
         if !errors.isEmpty { throw ConfigErrors(errors) }
         var config = StationConfig(
@@ -208,6 +210,7 @@ public enum StationConfigLoader {
         config.polling = polling
         config.visits = visits
         config.front = front
+        config.district = district
         return config
     }
 

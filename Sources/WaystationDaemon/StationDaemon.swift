@@ -35,7 +35,7 @@ public struct StationDaemon: Sendable {
     /// Every table of every domain.
     public static let migrations =
         HistoryStore.migrations + VisitStore.migrations + AlertStore.migrations + Outbox.migrations
-        + HazardReportStore.migrations
+        + HazardReportStore.migrations + DistrictStore.migrations
 
     /// Builds the station; storage is open and the control socket listens when this returns.
     public init(configPath: String, config: StationConfig, notifier systemdNotifier: SystemdNotifier, logger: Logger)
@@ -71,8 +71,10 @@ public struct StationDaemon: Sendable {
         let clock = try await RetentionService.clock(for: database, history: history, config: config)
         visits = try VisitBook(
             store: VisitStore(database: database), config: config, logger: logger, station: station, clock: clock)
+        let district = try DistrictDesk(config: config, store: DistrictStore(database: database), logger: logger)
         kiosk = KioskDesk(
-            config: config, visits: visits, reports: HazardReportStore(database: database), logger: logger)
+            config: config, visits: visits, reports: HazardReportStore(database: database), district: district,
+            logger: logger)
         reloader = ReloadService(
             path: configPath, config: config, monitor: polling.monitor, notifier: systemdNotifier, logger: logger)
         control = try ControlServer(
@@ -93,7 +95,7 @@ public struct StationDaemon: Sendable {
             notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger,
             station: station)
         let control = self.control
-        await reloader.register([polling, alerts, notifier, visits, kiosk, retention])
+        await reloader.register([polling, alerts, notifier, visits, kiosk, district, retention])
         await reloader.onApplied { config in control.update(policy: RolePolicy(config: config)) }
         await reloader.statusLine { [systemd] in await systemd.statusLine() }
     }

@@ -116,9 +116,11 @@ public struct KioskStatus: Codable, Sendable, Equatable {
     /// `[kiosk] emergency_phone` and `staff_phone`, for the alarm.
     public var emergencyPhone: String?
     public var staffPhone: String?
+    /// District notices valid now (an enrolled station).
+    public var notices: [KioskNotice]?
 
     enum CodingKeys: String, CodingKey {
-        case station, occupancy, room, water, microwave, slots, services, smoke
+        case station, occupancy, room, water, microwave, slots, services, smoke, notices
         case seatsFree = "seats_free"
         case visitCategories = "visit_categories"
         case hazardCategories = "hazard_categories"
@@ -205,9 +207,12 @@ public struct HazardReport: Codable, Sendable, Equatable {
 public struct RiderSummary: Codable, Sendable, Equatable {
     public var points: Int
     public var reports: [HazardReport]
+    /// The district balance, at an enrolled station once the rider is known to the hub.
+    public var district: RiderDistrict?
 
-    public init(points: Int, reports: [HazardReport]) {
+    public init(points: Int, reports: [HazardReport], district: RiderDistrict? = nil) {
         self.points = points
         self.reports = reports
+        self.district = district
     }
 }

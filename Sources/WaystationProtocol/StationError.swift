@@ -25,6 +25,8 @@ public enum StationError: Error, Sendable, Equatable {
     /// The disk holding the database (in `directory`) is full: nothing was recorded.
     case storageFull(directory: String)
     case checkInPaused(reason: String)
+    /// The station has no `[district]`: the district link's methods have nothing to do.
+    case districtNotEnrolled
 
     /// The unqualified error name, as in the `.varlink` file.
     public var name: String {
@@ -51,6 +53,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .reportAlreadyJudged: "ReportAlreadyJudged"
         case .storageFull: "StorageFull"
         case .checkInPaused: "CheckInPaused"
+        case .districtNotEnrolled: "DistrictNotEnrolled"
         }
     }
 
@@ -82,6 +85,7 @@ public enum StationError: Error, Sendable, Equatable {
         case .reportAlreadyJudged(let id, let s): return ["id": .number(Double(id)), "status": .string(s)]
         case .storageFull(let d): return ["directory": .string(d)]
         case .checkInPaused(let r): return ["reason": .string(r)]
+        case .districtNotEnrolled: return [:]
         }
     }
 
@@ -121,6 +125,7 @@ public enum StationError: Error, Sendable, Equatable {
         case "ReportAlreadyJudged": self = .reportAlreadyJudged(id: Int(p["id"]?.number ?? -1), status: s("status"))
         case "StorageFull": self = .storageFull(directory: s("directory"))
         case "CheckInPaused": self = .checkInPaused(reason: s("reason"))
+        case "DistrictNotEnrolled": self = .districtNotEnrolled
         default: return nil
         }
     }

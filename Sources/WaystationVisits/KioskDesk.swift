@@ -24,6 +24,8 @@ public actor KioskDesk: Reloadable {
         public var points: Int
         /// Newest first.
         public var reports: [HazardReportRecord]
+        /// The district balance (an enrolled station, once the hub sent one).
+        public var district: RiderDistrict?
     }
 
     public struct ScanResult: Sendable {
@@ -53,6 +55,8 @@ public actor KioskDesk: Reloadable {
 
     public nonisolated let visits: VisitBook
     public nonisolated let reports: HazardReportStore
+    /// The district link (does nothing at a station with no `[district]`).
+    public nonisolated let district: DistrictDesk?
     private var config: StationConfig
     private var sessions: KioskSessions
     private var limiter: ScanLimiter
@@ -60,9 +64,10 @@ public actor KioskDesk: Reloadable {
     private let now: @Sendable () -> Date
 
     public init(
-        config: StationConfig, visits: VisitBook, reports: HazardReportStore, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        config: StationConfig, visits: VisitBook, reports: HazardReportStore, district: DistrictDesk? = nil,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.district = district
         self.config = config
         self.visits = visits
         self.reports = reports
@@ -80,7 +85,10 @@ public actor KioskDesk: Reloadable {
         limiter.perMinute = new.front.kiosk.scansPerMinute
     }
 
-    public var hazards: [StationConfig.Hazard] { config.front.hazards }
+    /// The categories riders may report: the district's when it sent any, else the config's.
+    public var hazards: [StationConfig.Hazard] {
+        get async { await district?.hazards(default: config.front.hazards) ?? config.front.hazards }
+    }
     public var sessionCount: Int { sessions.count }
 
     /// A scan at the door: checks the rider out when inside, else in; opens a session either way. The
@@ -100,6 +108,7 @@ public actor KioskDesk: Reloadable {
         let at = now()
         let inside = try await visits.store.isInside(worker: pseudonym)
         if inside, limiter.scannedRecently(pseudonym, now: at) {
+            await district?.scanned(riderID, pseudonym: pseudonym)
             let token = KioskSessions.newToken()
             sessions.open(token: token, pseudonym: pseudonym, now: at)
             let occupancy = try await visits.store.occupancy()
@@ -126,6 +135,7 @@ public actor KioskDesk: Reloadable {
             capacity = r.capacity
             full = r.full
         }
+        await district?.scanned(riderID, pseudonym: pseudonym)
         let token = KioskSessions.newToken()
         sessions.open(token: token, pseudonym: pseudonym, now: at)
         return ScanResult(
@@ -151,10 +161,10 @@ public actor KioskDesk: Reloadable {
         guard
             let pseudonym = sessions.reporter(session, now: now(), window: config.front.kiosk.reportWindow.seconds)
         else { throw Refusal.sessionExpired }
-        guard let hazard = config.front.hazards.first(where: { $0.id == category }) else {
+        let hazards = await self.hazards
+        guard let hazard = hazards.first(where: { $0.id == category }) else {
             throw Refusal.invalidReport(
-                field: "category",
-                reason: "unknown; known: \(config.front.hazards.map(\.id).joined(separator: ", "))")
+                field: "category", reason: "unknown; known: \(hazards.map(\.id).joined(separator: ", "))")
         }
         let place = location.trimmingWhitespaceAndNewlines()
         guard !place.isEmpty else { throw Refusal.invalidReport(field: "location", reason: "empty") }
@@ -179,7 +189,7 @@ public actor KioskDesk: Reloadable {
         let record = HazardReportRecord(
             reporter: pseudonym, category: hazard.id, location: place, note: cleanNote, created: now(),
             points: hazard.points)
-        let messages = outboxMessages(event: "submitted")
+        let messages = outboxMessages(event: "submitted", hazards: hazards)
         let stored = try await reports.submit(record, messages: messages)
         sessions.acted(session, now: now())
         logger.info(
@@ -194,12 +204,13 @@ public actor KioskDesk: Reloadable {
     {
         let status: HazardReportRecord.Status = verified ? .verified : .rejected
         let current = try await reports.report(id)
+        let hazards = await self.hazards
         let points =
-            current.flatMap { r in config.front.hazards.first { $0.id == r.category }?.points }
+            current.flatMap { r in hazards.first { $0.id == r.category }?.points }
             ?? current?.points ?? 0
         let outcome = try await reports.judge(
             id: id, status: status, points: points, note: note, by: user, uid: uid, at: now(),
-            messages: outboxMessages(event: status.rawValue))
+            messages: outboxMessages(event: status.rawValue, hazards: hazards))
         switch outcome {
         case .judged(let r):
             logger.notice(
@@ -212,7 +223,7 @@ public actor KioskDesk: Reloadable {
 
     private func rider(_ pseudonym: String) async throws -> Rider {
         let r = try await reports.rider(pseudonym, limit: 10)
-        return Rider(points: r.points, reports: r.reports)
+        return Rider(points: r.points, reports: r.reports, district: await district?.rider(pseudonym))
     }
 
     static func hasControl(_ s: String) -> Bool {
@@ -220,10 +231,12 @@ public actor KioskDesk: Reloadable {
     }
 
     /// The district's copy of a report, for each target that takes reports.
-    private func outboxMessages(event: String) -> @Sendable (HazardReportRecord) -> [HazardReportStore.Message] {
+    private func outboxMessages(event: String, hazards: [StationConfig.Hazard])
+        -> @Sendable (HazardReportRecord) -> [HazardReportStore.Message]
+    {
         let targets = config.notify.filter(\.reports).map(\.name)
         let station = config.station
-        let names = Dictionary(config.front.hazards.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let names = Dictionary(hazards.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         return { r in
             guard !targets.isEmpty else { return [] }
             let payload = ReportPayload.build(r, event: event, station: station, hazard: names[r.category])

@@ -101,6 +101,7 @@ enum Output {
         case .storageFull(let directory):
             "storage full: the disk holding \(directory) has no space left, so nothing was recorded; free space there (old logs, backups) and try again"
         case .checkInPaused(let reason): "check-in is paused: \(reason)"
+        case .districtNotEnrolled: "this station has no [district] in its config: it is not enrolled at a district hub"
         }
     }
 
@@ -140,7 +141,10 @@ enum Output {
             let st = d.maintenance ? "maintenance" : d.state.rawValue
             states.append(st)
             let shown = d.maintenance ? "maintenance (\(d.maintenanceReason ?? "no reason given"))" : st
-            rows.append([d.id, d.kind, shown.terminalSafe, "\(d.bus)/\(d.unit)", ago(d.lastGood), (d.lastError ?? "").terminalSafe])
+            rows.append([
+                d.id, d.kind, shown.terminalSafe, "\(d.bus)/\(d.unit)", ago(d.lastGood),
+                (d.lastError ?? "").terminalSafe,
+            ])
         }
         // Pad before colouring so escape codes do not break alignment.
         let lines = TextTable.render(rows).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

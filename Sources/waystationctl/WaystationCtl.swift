@@ -22,7 +22,7 @@ struct WaystationCtl: ParsableCommand {
             CheckInCommand.self, CheckOutCommand.self, VisitsCommand.self, StatsCommand.self, AlertsCommand.self,
             AckCommand.self, SilenceCommand.self, SilencesCommand.self, EnableSlotCommand.self, ReportsCommand.self,
             ReportCommand.self,
-            HistoryCommand.self, EventsCommand.self, VersionCommand.self,
+            HistoryCommand.self, EventsCommand.self, DistrictCommand.self, RidersCommand.self, VersionCommand.self,
         ])
 
     /// `--socket PATH` and `--json` are accepted before the subcommand too (`waystationctl --socket

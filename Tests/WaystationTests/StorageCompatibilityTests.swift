@@ -88,7 +88,7 @@ struct StorageCompatibilityTests {
             Set(try Self.identifiers(path)).subtracting(before)
                 == [
                     "v8: history in packed blocks", "v9: slot lock kinds", "v10: duplicate hazard reports",
-                    "v11: retention horizon",
+                    "v11: retention horizon", "v12: district link",
                 ],
             "only the later migrations ran")
         // v9 gave each latch its kind, derived once from its words; the words are kept.

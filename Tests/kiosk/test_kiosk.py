@@ -101,6 +101,36 @@ def wait_for(predicate, timeout, what, interval=0.2):
         time.sleep(interval)
 
 
+
+def varlink(method, parameters=None):
+    """Calls io.waystation.Station.METHOD on the daemon's socket ($WAYSTATION_SOCKET) as the uplink
+    would (this test runs as root: admin may call the district link's methods too). Returns the reply
+    parameters; raises on an error reply."""
+    path = os.environ.get("WAYSTATION_SOCKET", "").strip()
+    if not path:
+        raise unittest.SkipTest("WAYSTATION_SOCKET not set")
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(path)
+    s.sendall(json.dumps({"method": "io.waystation.Station." + method, "parameters": parameters or {}}).encode() + b"\0")
+    buf = b""
+    while not buf.endswith(b"\0"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    reply = json.loads(buf.rstrip(b"\0").decode())
+    SEEN_REPLIES.append(json.dumps(reply))
+    if reply.get("error"):
+        raise AssertionError(f"{method}: {reply['error']} {reply.get('parameters')}")
+    return reply.get("parameters", {})
+
+
+def rfc3339(offset_seconds=0):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_seconds))
+
+
 # ---- the outside world: waystationctl, the simulator, plain HTTP -----------------------------------
 def ctl(*args, check=True, input=None, raw=False):
     """Runs waystationctl with --json; returns the parsed reply (or the raw text when it is not JSON).
@@ -951,6 +981,71 @@ class KioskTest(unittest.TestCase):
         finally:
             d.find_element(By.ID, "lang-toggle").click()
             self.wait(lambda d: self.js("return document.documentElement.lang") == "zh-CN", "Chinese again")
+
+    def test_60_district_notice_and_balance(self):
+        """An enrolled station (run.sh adds [district]): a notice the hub sends (applied through
+        DistrictApply, as the uplink will) shows on the kiosk, Chinese first and English with the toggle,
+        as text; after a scan, the rider panel shows the district balance the hub sent for that rider."""
+        if not varlink("DistrictStatus").get("enrolled"):
+            loud_skip(self, "the station is not enrolled ([district] missing from its config)")
+        d = self.driver
+        title_zh = "本周六免费体检<img src=x onerror=alert(1)>"
+        notice = {"id": 901, "title": "Free health check this Saturday", "title_zh": title_zh,
+                  "body": "09:00-12:00 at the station", "body_zh": "上午9点到12点，在本站",
+                  "from": rfc3339(-3600), "until": rfc3339(86400), "withdrawn": False}
+        varlink("DistrictApply", {"changes": {"notices": [notice]}, "cursor": "kiosk-test-1"})
+        self.wait(lambda d: d.find_element(By.ID, "card-notices").is_displayed()
+                  and title_zh in d.find_element(By.ID, "notices").text,
+                  "the district's notice on the kiosk", timeout=DEADLINE + 20)
+        self.assertEqual(self.js("return document.querySelectorAll('#notices img, #notices script').length"), 0,
+                         "the notice's text became markup")
+        self.assertIn("上午9点到12点", d.find_element(By.ID, "notices").text)
+        self.layout_checks("with a notice")
+        self.orientation(PORTRAIT)
+        try:
+            self.wait(lambda d: d.find_element(By.ID, "card-notices").is_displayed(), "the notice in portrait")
+            self.layout_checks("portrait, with a notice")
+            self.shot("kiosk-notice-portrait.png")
+        finally:
+            self.orientation(LANDSCAPE)
+        d.find_element(By.ID, "lang-toggle").click()
+        self.wait(lambda d: "Free health check this Saturday" in d.find_element(By.ID, "notices").text,
+                  "the notice in English after the toggle")
+        d.find_element(By.ID, "lang-toggle").click()
+        self.wait(lambda d: title_zh in d.find_element(By.ID, "notices").text, "the notice in Chinese again")
+        self.shot("kiosk-notice.png")
+
+        # A scan queues the rider's sealed id; the hub (the test) answers every look-up waiting and
+        # sends a balance for each; the open rider panel shows it.
+        occ0 = occupancy()
+        action, line = self.scan(category="courier")
+        self.assertEqual(action, "checked_in", line)
+        self.wait_rider_panel()
+        out = varlink("DistrictOutgoing")
+        self.assertTrue(out["lookups"], "no sealed id waiting after the scan")
+        self.assertNotIn(CARD, json.dumps(out), "the raw id went to the uplink")
+        riders = [{"ref": x["ref"], "district": "%032x" % (i + 1)} for i, x in enumerate(out["lookups"])]
+        varlink("DistrictAccepted", {"riders": riders})
+        balances = [{"rider": r["district"], "balance": 42,
+                     "recent": [{"at": rfc3339(), "points": 5, "why": "上报核实"}]} for r in riders]
+        varlink("DistrictApply", {"changes": {"balances": balances}, "cursor": "kiosk-test-2"})
+        self.wait(lambda d: d.find_element(By.ID, "rider-points").get_attribute("data-source") == "district"
+                  and d.find_element(By.ID, "rider-points").text.strip() == "42",
+                  "the district balance on the rider panel", timeout=DEADLINE + 10)
+        self.assertIn("上报核实", d.find_element(By.ID, "rider-dentries").text)
+        self.assertFalse(d.find_element(By.ID, "rider-lastknown").is_displayed(), "a fresh balance marked last known")
+        self.shot("kiosk-district-balance.png")
+        self.done()
+        action, line = self.scan()
+        self.assertEqual(action, "checked_out", line)
+        wait_for(lambda: occupancy() == occ0, DEADLINE, "occupancy back (waystationctl status)")
+        self.wait(lambda d: self.view() == "home", "home after the goodbye", timeout=DEADLINE + 5)
+
+        # Withdrawn: gone from the kiosk.
+        notice["withdrawn"] = True
+        varlink("DistrictApply", {"changes": {"notices": [notice]}, "cursor": "kiosk-test-3"})
+        self.wait(lambda d: not d.find_element(By.ID, "card-notices").is_displayed(),
+                  "the withdrawn notice gone", timeout=DEADLINE + 20)
 
     def test_90_raw_id_not_in_page_storage_console_or_replies(self):
         d = self.driver
