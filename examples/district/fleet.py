@@ -164,6 +164,10 @@ def main():
         cpu0 = {p.pid: dl.cpu_seconds(p.pid) for p in procs.procs}
         dl.log(f"all {n} stations running; measuring after {args.seconds:.0f} s ...")
         time.sleep(args.seconds)
+        # The uplink figures need three remote-write requests (every 2 min) on every station's link.
+        if not dl.wait_until(lambda: all(st["link"].per_day() for st in stations) and before_link.per_day(),
+                             300, 5):
+            dl.log("  (not every link has seen three requests after 5 more minutes)")
         elapsed = time.time() - t0
         cpu = {p.name: dl.cpu_seconds(p.pid) - cpu0.get(p.pid, 0) for p in procs.procs
                if p.pid != before_agent.pid}
@@ -277,7 +281,7 @@ def main():
                 print(f"{k:>9} {human_bytes(before_day * k):>12} {human_bytes(after_day * k):>12} "
                       f"{human_bytes(after_day * k * 30):>12}")
         else:
-            print(f"  not enough requests yet (each relay needs 3; run --seconds 300 or more)")
+            print("  not enough requests on the links (each needs 3, one every 2 minutes)")
 
         # ---- extrapolation ------------------------------------------------------------------------
         if series and head_series:

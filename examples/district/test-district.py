@@ -1,22 +1,21 @@
 #!/usr/bin/env python3
-"""Tests of the district side of issue 13 with the real Debian binaries (prometheus 2.42, promtool,
-prometheus-alertmanager 0.25, amtool, prometheus-node-exporter), on loopback, free ports and a temp dir.
+"""Tests of the district side (issues 13 and 22) with the real Debian binaries (prometheus 2.42, promtool,
+prometheus-alertmanager 0.25, amtool, prometheus-node-exporter) and a throwaway district CA made with the
+openssl CLI, on loopback, free ports and a temp dir.
 
-Static checks: promtool check config (district and rendered station agent), promtool check rules,
-promtool test rules on every district/tests/*.yml, promtool check metrics on the exposition, amtool
-check-config, and every case of alertmanager/routing-tests.txt with `amtool config routes test`.
+Static checks: promtool check config (district and rendered station agent), promtool check web-config,
+promtool check rules, promtool test rules on every district/tests/*.yml, amtool check-config, and every
+case of alertmanager/routing-tests.txt with `amtool config routes test`.
 
-End to end, with a simulated station from --bin (default .build/debug): waystation-sim, waystationd
-(pushing its alerts to the test's Alertmanager) and waystation-web (as nobody with the socket's group
-when run as root) serving the station's /metrics. promtool check metrics on that exposition; an agent
-scrapes it (and node-exporter) and remote-writes to the district Prometheus; a PromQL query at the
-district returns each device's state as `waystationctl status` has it and a point value equal to
-`waystationctl read`; the district Prometheus is stopped for --outage seconds (default 120) and started
-again, and the station's series must have no gap over the outage (raw samples, every scrape present);
-alerts POSTed to Alertmanager's API with the daemon's labels reach the right webhook receiver, a silent
-station inhibits its device alerts, and posting them with endsAt in the past delivers them resolved; a
-slot held at 75 °C in the simulator makes the daemon's SlotInterlock reach Alertmanager with station,
-district, device, slot and severity, and it resolves after `waystationctl enable-slot`.
+End to end, with a simulated station from --bin (default .build/debug): waystation-sim, waystationd and
+waystation-web. Alertmanager (HTTPS, client certificates) routes, inhibits and resolves alerts posted to
+its API, and the daemon's own SlotInterlock (through a TLS relay standing for waystation-uplink). The
+station's agent remote-writes over https with its client certificate, through a counting relay (its 4G
+link), to the district Prometheus (HTTPS, client certificates): the district has each device's state as
+`waystationctl status` and a point value as `waystationctl read`; plain http, no certificate and another
+CA's certificate are refused by Prometheus and Alertmanager; every series the rules and the desk read
+arrives and the dropped ones do not; the uplink per station-day is within the 5 MiB budget; the district
+Prometheus is stopped for --outage seconds (default 120) and the station's series have no gap over it.
 
 Prints PASS/FAIL per check and "district: N passed, M failed"; exits 1 on any failure.
 """
@@ -462,7 +461,7 @@ def budget(base, sel, link, agent_url, agent_cfg, intervals):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="District tests (issue 13) with the real Prometheus binaries.")
+    ap = argparse.ArgumentParser(description="District tests (issues 13, 22) with the real Prometheus binaries.")
     ap.add_argument("--outage", type=float, default=float(os.environ.get("DISTRICT_OUTAGE_SECONDS", 120)),
                     help="seconds the district Prometheus is stopped (default 120, env DISTRICT_OUTAGE_SECONDS)")
     ap.add_argument("--static-only", action="store_true", help="only the config/rule/routing checks")
