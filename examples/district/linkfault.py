@@ -7,7 +7,8 @@
         lab.impair(1, delay_ms=300, jitter_ms=100, loss=0.05)       # a poor 4G link
         lab.outage(1)                                                # the link is gone (packets vanish)
         lab.restore(1)                                               # back, no faults
-    # every namespace made here is deleted on leaving the block, on an exception and on SIGTERM/SIGINT
+    # on leaving the block, on an exception and on SIGTERM/SIGINT: the processes popen() started are
+    # ended and every namespace made here is deleted
 
 The lab: network namespaces `<prefix>-hub` and `<prefix>-st1`...`-stN` (prefix "ws"), each with its own
 loopback; addresses in 10.231.0.0/16 only (the hub 10.231.0.1, station i 10.231.i.2). Nothing is added to
@@ -65,7 +66,7 @@ def _tun_in(ns, name):
 
     def make():
         try:
-            with open(f"/var/run/netns/{ns}") as f:
+            with open(f"/run/netns/{ns}") as f:
                 if _libc.setns(f.fileno(), CLONE_NEWNET) != 0:
                     raise OSError(ctypes.get_errno(), f"setns into {ns}")
             fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
@@ -120,15 +121,21 @@ class Wire:
             if self._stop[0] in r:
                 return
             now = time.monotonic()
+            failed = False
             for fd in r:
                 d = ins[fd]
                 while True:
                     try:
                         pkt = os.read(fd, 65536)
-                    except (BlockingIOError, OSError):
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        failed = True  # a device going away or down: do not spin on it
                         break
                     self._take(d, pkt, now)
             self._deliver(time.monotonic())
+            if failed:
+                time.sleep(0.05)
 
     def _take(self, d, pkt, now):
         with self.lock:
@@ -178,6 +185,7 @@ class LinkLab:
         self.hub_addr = f"{net}.0.1"
         self.made = []
         self.wires = {}
+        self.procs = []  # started by popen(): ended by teardown()
         self._old_handlers = {}
 
     def station(self, i):
@@ -231,7 +239,18 @@ class LinkLab:
         raise SystemExit(128 + signum)
 
     def teardown(self):
-        """Removes everything made here; safe to call twice."""
+        """Ends the processes popen() started (TERM, then KILL after 10 s, by pid), removes everything
+        made here; safe to call twice."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs.clear()
         for w in self.wires.values():
             w.close()
         self.wires.clear()
@@ -255,7 +274,10 @@ class LinkLab:
         return subprocess.run(self.argv(ns, argv), **kw)
 
     def popen(self, ns, argv, **kw):
-        return subprocess.Popen(self.argv(ns, argv), **kw)
+        """A process in namespace ns; teardown() ends it if it still runs."""
+        p = subprocess.Popen(self.argv(ns, argv), **kw)
+        self.procs.append(p)
+        return p
 
     # ---- faults ----
     def impair(self, i, delay_ms=0, jitter_ms=0, loss=0.0, rate_kbit=None):
