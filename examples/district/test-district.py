@@ -339,8 +339,8 @@ def e2e(args, tmp, pki):
               probes == [], json.dumps(probes)[:200])
         r = dl.prom_query(base, 'count({station="rogue-001"}) or vector(0)')
         check("an agent without a client certificate gets nothing into the district (its TLS handshakes fail)",
-              r and float(r[0]["value"][1]) == 0 and "certificate" in dl.tail(os.path.join(tmp, "rogue-agent",
-                                                                                      "agent.log"), 50),
+              r and float(r[0]["value"][1]) == 0 and "Failed to send batch" in dl.tail(
+                  os.path.join(tmp, "rogue-agent", "agent.log"), 50),
               dl.tail(os.path.join(tmp, "rogue-agent", "agent.log"), 1)[:240])
 
         # 6. The data budget, measured on the link: three remote-write requests at least.
