@@ -8,9 +8,10 @@ DESTDIR     ?=
 # Release builds are what ships: the Swift runtime linked statically (Debian ships none), bound at load.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
 APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux faketime \
-                prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
+                prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk \
+                openssl curl iproute2
 
-.PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district
+.PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district test-linkfault
 
 all: build
 
@@ -54,6 +55,7 @@ test: deps pydeps
 	python3 Tests/toml/run-toml-test.py --decoder .build/debug/toml-test-decoder
 	Tests/fuzz/run.sh $(FUZZ_SHORT_SECONDS)
 	python3 examples/district/test-district.py --bin .build/debug
+	$(MAKE) test-linkfault
 ifneq ($(SYSTEMTEST),0)
 	$(MAKE) systemtest
 endif
@@ -72,6 +74,12 @@ fuzz: deps
 test-district: deps
 	$(SWIFT) build
 	python3 examples/district/test-district.py --bin .build/debug
+
+# Network namespaces with faulty links for the hub/station tests (examples/district/linkfault.py): its
+# self-test. Needs root (namespaces); skipped otherwise.
+test-linkfault:
+	@if [ "$$(id -u)" = 0 ]; then python3 -B examples/district/linkfault.py --self-test; \
+	else echo "test-linkfault: skipped (needs root for network namespaces)"; fi
 
 # N simulated stations (default 20) with their agents, the district Prometheus and Alertmanager.
 fleet: deps

@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -23,6 +24,7 @@ AGENT_TEMPLATE = os.path.join(HERE, "station", "prometheus-agent.yml")
 DISTRICT_CONFIG = os.path.join(HERE, "district", "prometheus.yml")
 DISTRICT_RULES = os.path.join(HERE, "district", "rules")
 AM_CONFIG = os.path.join(HERE, "alertmanager", "alertmanager.yml")
+WEB_CONFIG = os.path.join(HERE, "district", "web-config.yml")
 DEMO_STATION = os.path.join(REPO, "examples", "demo-station.toml")
 
 PROMETHEUS = os.environ.get("PROMETHEUS", "prometheus")
@@ -30,6 +32,7 @@ PROMTOOL = os.environ.get("PROMTOOL", "promtool")
 ALERTMANAGER = os.environ.get("ALERTMANAGER", "prometheus-alertmanager")
 AMTOOL = os.environ.get("AMTOOL", "amtool")
 NODE_EXPORTER = os.environ.get("NODE_EXPORTER", "prometheus-node-exporter")
+OPENSSL = os.environ.get("OPENSSL", "openssl")
 
 
 def log(msg):
@@ -122,14 +125,36 @@ def tail(path, n=15):
 
 # ---- HTTP -----------------------------------------------------------------------------------------
 
-def http(method, url, body=None, timeout=10, headers=None):
+# The client certificate this run presents to the district (set_client_tls); None: plain requests only.
+_client_tls = None
+
+
+def tls_context(ca, cert=None, key=None):
+    """An SSL context that trusts only the district CA `ca` and, with cert/key, presents that client
+    certificate."""
+    ctx = ssl.create_default_context(cafile=ca)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def set_client_tls(ca, cert, key):
+    """Every https:// request of http()/get_text()/prom_query() from now on trusts only `ca` and presents
+    cert/key (the district's web-config requires a client certificate)."""
+    global _client_tls
+    _client_tls = tls_context(ca, cert, key)
+
+
+def http(method, url, body=None, timeout=10, headers=None, context=None):
+    """One request; https:// uses `context`, else the set_client_tls() one."""
     data = None
     hdrs = dict(headers or {})
     if body is not None:
         data = json.dumps(body).encode() if not isinstance(body, bytes) else body
         hdrs.setdefault("Content-Type", "application/json")
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
+    ctx = context or (_client_tls if url.startswith("https:") else None)
+    with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
         return r.status, r.read()
 
 
@@ -227,25 +252,94 @@ def cpu_seconds(pid):
         return 0.0
 
 
+# ---- throwaway district PKI (the openssl CLI) --------------------------------------------------------
+
+def _openssl(*argv):
+    p = subprocess.run([OPENSSL, *argv], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(argv[:2])}: {p.stderr.strip()}")
+
+
+def make_pki(d, stations=(), clients=()):
+    """A throwaway district CA in directory d (made 0700) and, signed by it (ECDSA P-256, 2 days):
+    district.pem/.key (the district server, SAN 127.0.0.1 and localhost, server and client auth: the
+    district Prometheus presents it to itself and to Alertmanager), <station>.pem/.key for each station
+    (client auth, CN = station id), <name>.pem/.key for each other client (staff tools, the tests), and
+    rogue-ca.pem with rogue.pem/.key: a client certificate of ANOTHER CA, which the district must refuse.
+    Returns d. File names match district/web-config.yml (district-ca.pem, district.pem, district.key)."""
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+
+    def ca(name, cn):
+        _openssl("req", "-x509", *ec, "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.pem", "-days", "2",
+                 "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def leaf(name, cn, ca_name, ext):
+        extfile = f"{d}/{name}.ext"
+        with open(extfile, "w") as f:
+            f.write(ext)
+        _openssl("req", "-new", *ec, "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr", "-subj", f"/CN={cn}")
+        _openssl("x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/{ca_name}.pem", "-CAkey",
+                 f"{d}/{ca_name}.key", "-CAcreateserial", "-days", "2", "-out", f"{d}/{name}.pem",
+                 "-extfile", extfile)
+        os.remove(f"{d}/{name}.csr")
+        os.remove(extfile)
+
+    ca("district-ca", "Waystation test district CA")
+    leaf("district", "district", "district-ca",
+         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+         "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n")
+    for name in [*stations, *clients]:
+        leaf(name, name, "district-ca", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                         "extendedKeyUsage=clientAuth\n")
+    ca("rogue-ca", "Not the district CA")
+    leaf("rogue", "rogue", "rogue-ca", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                       "extendedKeyUsage=clientAuth\n")
+    for f in os.listdir(d):
+        os.chmod(os.path.join(d, f), 0o600)
+    return d
+
+
+def station_tls_dir(pki, station, d):
+    """The agent's @TLS_DIR@ for `station` (in dir d): district-ca.pem, station.pem, station.key."""
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    for src, dst in (("district-ca.pem", "district-ca.pem"), (f"{station}.pem", "station.pem"),
+                     (f"{station}.key", "station.key")):
+        shutil.copyfile(os.path.join(pki, src), os.path.join(d, dst))
+        os.chmod(os.path.join(d, dst), 0o600)
+    return d
+
+
 # ---- configs --------------------------------------------------------------------------------------
 
-def render_agent_config(station, district, remote_write_url, web_target, node_target, agent_target):
-    with open(AGENT_TEMPLATE) as f:
-        text = f.read()
-    for k, v in {"@STATION@": station, "@DISTRICT@": district, "@REMOTE_WRITE_URL@": remote_write_url,
-                 "@WEB_TARGET@": web_target, "@NODE_TARGET@": node_target,
-                 "@AGENT_TARGET@": agent_target}.items():
+def _fill(text, values, what):
+    for k, v in values.items():
         text = text.replace(k, v)
     if "@" in re.sub(r"#.*", "", text):
-        raise ValueError("unrendered @...@ left in the agent config")
+        raise ValueError(f"unrendered @...@ left in {what}")
     return text
 
 
-def render_district_config(prom_port, am_port):
-    """district/prometheus.yml for a run on loopback: its own and the Alertmanager's ports, the rules by
-    absolute path."""
-    with open(DISTRICT_CONFIG) as f:
+def render_agent_config(station, district, remote_write_url, web_target, node_target, agent_target,
+                        tls_dir="/etc/prometheus/district", template=AGENT_TEMPLATE):
+    with open(template) as f:
         text = f.read()
+    return _fill(text, {"@STATION@": station, "@DISTRICT@": district, "@REMOTE_WRITE_URL@": remote_write_url,
+                        "@WEB_TARGET@": web_target, "@NODE_TARGET@": node_target,
+                        "@AGENT_TARGET@": agent_target, "@TLS_DIR@": tls_dir}, template)
+
+
+def render_web_config(tls_dir):
+    with open(WEB_CONFIG) as f:
+        return _fill(f.read(), {"@TLS_DIR@": tls_dir}, WEB_CONFIG)
+
+
+def render_district_config(prom_port, am_port, tls_dir="/etc/prometheus/district-tls"):
+    """district/prometheus.yml for a run on loopback: its own and the Alertmanager's ports, the rules by
+    absolute path, the TLS files from tls_dir."""
+    with open(DISTRICT_CONFIG) as f:
+        text = _fill(f.read(), {"@TLS_DIR@": tls_dir}, DISTRICT_CONFIG)
     text = text.replace("127.0.0.1:9090", f"127.0.0.1:{prom_port}")
     text = text.replace("127.0.0.1:9093", f"127.0.0.1:{am_port}")
     text = text.replace("  - rules/*.yml", f"  - {DISTRICT_RULES}/*.yml")
@@ -266,17 +360,27 @@ def render_am_config(receiver_port, fast=False):
 
 # ---- the real binaries ----------------------------------------------------------------------------
 
-def start_district(procs, workdir, prom_port, am_port, data_dir=None):
+def write_web_config(workdir, pki):
+    path = os.path.join(workdir, "web-config.yml")
+    with open(path, "w") as f:
+        f.write(render_web_config(pki))
+    return path
+
+
+def start_district(procs, workdir, prom_port, am_port, pki, data_dir=None):
+    """The district Prometheus as shipped: HTTPS with client certificates (web-config.yml with the PKI of
+    make_pki(pki)); call set_client_tls() first to talk to it."""
     os.makedirs(workdir, exist_ok=True)
     cfg = os.path.join(workdir, "district-prometheus.yml")
     with open(cfg, "w") as f:
-        f.write(render_district_config(prom_port, am_port))
+        f.write(render_district_config(prom_port, am_port, pki))
     data_dir = data_dir or os.path.join(workdir, "district-data")
     p = procs.start("district-prometheus", [
         PROMETHEUS, f"--config.file={cfg}", "--web.enable-remote-write-receiver",
+        f"--web.config.file={write_web_config(workdir, pki)}",
         f"--storage.tsdb.path={data_dir}", f"--web.listen-address=127.0.0.1:{prom_port}",
         "--log.level=warn"], os.path.join(workdir, "district-prometheus.log"))
-    wait_http(f"http://127.0.0.1:{prom_port}/-/ready", 60)
+    wait_http(f"https://127.0.0.1:{prom_port}/-/ready", 60)
     return p
 
 
@@ -315,16 +419,20 @@ def start_agent(procs, workdir, name, config_text, port):
     return p
 
 
-def start_alertmanager(procs, workdir, port, config_text):
-    os.makedirs(workdir, exist_ok=True)
-    cfg = os.path.join(workdir, "alertmanager.yml")
+def start_alertmanager(procs, workdir, port, config_text, pki=None, name="alertmanager"):
+    """The district Alertmanager; with pki (make_pki) as shipped, HTTPS with client certificates
+    (district/web-config.yml); without, plain http (for senders that speak nothing else yet)."""
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    cfg = os.path.join(d, "alertmanager.yml")
     with open(cfg, "w") as f:
         f.write(config_text)
-    p = procs.start("alertmanager", [
-        ALERTMANAGER, f"--config.file={cfg}", f"--storage.path={os.path.join(workdir, 'am-data')}",
+    tls = [f"--web.config.file={write_web_config(d, pki)}"] if pki else []
+    p = procs.start(name, [
+        ALERTMANAGER, f"--config.file={cfg}", f"--storage.path={os.path.join(d, 'am-data')}", *tls,
         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
-        os.path.join(workdir, "alertmanager.log"))
-    wait_http(f"http://127.0.0.1:{port}/-/ready", 60)
+        os.path.join(d, "alertmanager.log"))
+    wait_http(f"{'https' if pki else 'http'}://127.0.0.1:{port}/-/ready", 60)
     return p
 
 
@@ -480,3 +588,153 @@ class WebhookReceiver:
 
     def close(self):
         self.server.shutdown()
+
+
+# ---- what crosses the uplink ------------------------------------------------------------------------
+
+class CountingProxy:
+    """A TCP relay on 127.0.0.1 that stands for a station's 4G link: it forwards every connection to
+    upstream (host, port) untouched (TLS stays end to end) and records (time, direction, bytes) of each
+    chunk, "up" towards upstream and "down" back. The bytes are what the link carries above TCP: HTTP,
+    TLS records and handshakes included (TCP/IP headers not)."""
+
+    def __init__(self, upstream_port, upstream_host="127.0.0.1", tls=None):
+        """tls: an SSL context (tls_context()) to speak TLS to upstream with, while the relay's own side
+        stays plain: a stand-in for a sender that has no TLS of its own (then the counts are plaintext)."""
+        self.upstream = (upstream_host, upstream_port)
+        self.tls = tls
+        self.lock = threading.Lock()
+        self.events = []  # (t, "up"|"down", n)
+        self.connections = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.upstream, timeout=10)
+                if self.tls:
+                    server = self.tls.wrap_socket(server, server_hostname=self.upstream[0])
+                server.settimeout(None)
+            except OSError:
+                client.close()  # the district is down: the agent sees its connection refused/closed
+                continue
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._pump, args=(client, server, "up"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, "down"), daemon=True).start()
+
+    def _pump(self, src, dst, direction):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    self.events.append((time.time(), direction, len(data)))
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def bursts(self, gap=5.0):
+        """The requests seen so far: [(start, up_bytes, down_bytes)], chunks less than `gap` s apart being
+        one exchange (a request and its answer)."""
+        with self.lock:
+            ev = list(self.events)
+        out = []
+        last = None
+        for t, d, n in ev:
+            if last is None or t - last > gap:
+                out.append([t, 0, 0])
+            out[-1][1 if d == "up" else 2] += n
+            last = t
+        return [tuple(b) for b in out]
+
+    def per_day(self, gap=5.0, request=1024, need=3):
+        """Steady-state figures a day, or None before `need` requests: a dict of up, down (bytes a day),
+        requests (a day) and handshake (bytes). A request is an exchange of at least `request` bytes up; the
+        smaller ones between are HTTP/2 keep-alive pings (Prometheus's client pings an idle connection every
+        minute), counted in the bytes too. Measured from the first request's start to the last's, with the
+        bytes of everything after the first: the first opens the connection, and its TLS handshake
+        (handshake = its bytes less the average later request's) is left out of the steady state."""
+        b = self.bursts(gap)
+        big = [i for i, x in enumerate(b) if x[1] >= request]
+        if len(big) < need:
+            return None
+        i0, i1 = big[0], big[-1]
+        span = b[i1][0] - b[i0][0]
+        later = [b[i][1] + b[i][2] for i in big[1:]]
+        return {"up": sum(x[1] for x in b[i0 + 1:i1 + 1]) / span * 86400,
+                "down": sum(x[2] for x in b[i0 + 1:i1 + 1]) / span * 86400,
+                "requests": (len(big) - 1) / span * 86400,
+                "handshake": max(0.0, b[i0][1] + b[i0][2] - sum(later) / len(later))}
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+
+
+class RemoteWriteSink:
+    """A remote-write receiver that only answers 204 (for a reference agent whose bytes are measured but
+    whose series must not reach the district)."""
+
+    def __init__(self):
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def scrape_intervals(agent_config_text):
+    """{job: seconds} of a rendered agent config: each job's scrape_interval, else the global one (read
+    by indentation, as the template is laid out; no YAML library needed)."""
+    def secs(v):
+        m = re.fullmatch(r"(\d+)(ms|s|m|h)", v.strip().strip('"'))
+        return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    default, jobs, job, section = 60, {}, None, None
+    for line in agent_config_text.splitlines():
+        if re.match(r"^\S", line):
+            section, job = line.split(":")[0], None
+        if m := re.match(r"^  - job_name:\s*(\S+)", line):
+            job = m.group(1).strip('"')
+            jobs.setdefault(job, None)
+        elif m := re.match(r"^(  |    )scrape_interval:\s*(\S+)", line):
+            if section == "global":
+                default = secs(m.group(2))
+            elif job and m.group(1) == "    ":
+                jobs[job] = secs(m.group(2))
+    return {j: v if v is not None else default for j, v in jobs.items()}
+
+
+MIB = 1024 * 1024
+AGENT_BUDGET = 5 * MIB  # bytes a day per station for the agent; the hub sync has the other 1 MiB of 6

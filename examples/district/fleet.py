@@ -2,11 +2,14 @@
 """A district on one machine (issue 13): N simulated stations, each with its own waystation-sim,
 waystationd and waystation-web (serving the station's /metrics; as nobody with the control socket's group
 when run as root), its own ports and state dir, and its own Prometheus agent; the district Prometheus
-(remote-write receiver) and Alertmanager; one node-exporter that every station's agent scrapes as if it
-were its own. After a warm-up it measures what the district takes in and what each station's processes
-take, and extrapolates the district's figures to 140 and 1,400 stations.
+(remote-write receiver) and Alertmanager, both HTTPS with client certificates of a throwaway district CA;
+one node-exporter that every station's agent scrapes as if it were its own. Each agent's remote write
+goes through a counting relay (its 4G link), and station 1 has a second, reference agent with the config
+from before the data budget (station/prometheus-agent-before-budget.yml, to a sink), so the uplink is
+measured before and after on the same station. After a warm-up it measures what the district takes in
+and what each station's processes take and send, and extrapolates to 140 and 1,400 stations.
 
-    fleet.py [--stations 20] [--bin .build/release] [--seconds 120] [--no-faults] [--state state/fleet]
+    fleet.py [--stations 20] [--bin .build/release] [--seconds 300] [--no-faults] [--state state/fleet]
 
 Station configs come from examples/demo-station.toml, TCP only: its RS-485 bus becomes a Modbus TCP bus
 on its own port (the simulator serves units 1, 3, 4 behind it like an RS-485 gateway), so no socat pty
@@ -41,8 +44,9 @@ def main():
                     help="how many stations (default 20, env FLEET_STATIONS)")
     ap.add_argument("--bin", default=os.environ.get("BIN", ".build/release"),
                     help="directory with waystation-sim, waystationd and waystation-web")
-    ap.add_argument("--seconds", type=float, default=float(os.environ.get("FLEET_SECONDS", 120)),
-                    help="how long the fleet runs before it is measured (default 120)")
+    ap.add_argument("--seconds", type=float, default=float(os.environ.get("FLEET_SECONDS", 300)),
+                    help="how long the fleet runs before it is measured (default 300; the uplink figures "
+                         "need three 2-minute remote-write requests, so at least ~300)")
     ap.add_argument("--no-faults", action="store_true",
                     help="do not inject the two faults (microwave silent at station 1, slot overheating at 2)")
     ap.add_argument("--state", default=os.environ.get("FLEET_STATE", "state/fleet"),
@@ -64,11 +68,21 @@ def main():
     procs = dl.Procs()
     receiver = dl.WebhookReceiver()
     n = args.stations
+    ids = [f"fl-{i:03d}" for i in range(1, n + 1)]
+    pki = dl.make_pki(os.path.join(state, "pki"), stations=ids, clients=["fleet", "uplink"])
+    dl.set_client_tls(f"{pki}/district-ca.pem", f"{pki}/fleet.pem", f"{pki}/fleet.key")
+    relays = []
+    sink = None
     try:
         prom_port, am_port, node_port = dl.free_port(), dl.free_port(), dl.free_port()
-        dl.start_alertmanager(procs, state, am_port, dl.render_am_config(receiver.port))
-        district = dl.start_district(procs, state, prom_port, am_port)
-        base = f"http://127.0.0.1:{prom_port}"
+        dl.start_alertmanager(procs, state, am_port, dl.render_am_config(receiver.port), pki=pki)
+        district = dl.start_district(procs, state, prom_port, am_port, pki)
+        base = f"https://127.0.0.1:{prom_port}"
+        # The daemons speak plain http only; until waystation-uplink delivers their outbox over https, this
+        # relay does the TLS with a client certificate ("uplink") to the district Alertmanager.
+        am_relay = dl.CountingProxy(am_port, tls=dl.tls_context(f"{pki}/district-ca.pem", f"{pki}/uplink.pem",
+                                                                f"{pki}/uplink.key"))
+        relays.append(am_relay)
         time.sleep(10)
         base_rss = dl.rss_bytes(district.pid)
         dl.start_node_exporter(procs, state, node_port)
@@ -77,14 +91,13 @@ def main():
                "(waystation-sim, waystationd, waystation-web and a Prometheus agent each)")
 
         stations = []
-        for i in range(1, n + 1):
-            sid = f"fl-{i:03d}"
+        for sid in ids:
             d = os.path.join(state, sid)
             os.makedirs(d)
             ports = {k: dl.free_port() for k in ("rs485", "cabinet", "web", "agent")}
             cfg = os.path.join(d, "station.toml")
             with open(cfg, "w") as f:
-                f.write(dl.station_config(sid, d, ports["rs485"], ports["cabinet"], am_port, ports["web"],
+                f.write(dl.station_config(sid, d, ports["rs485"], ports["cabinet"], am_relay.port, ports["web"],
                                           district=DISTRICT))
             st = {"id": sid, "dir": d, "ports": ports, "config": cfg}
             st["sim"] = procs.start(f"sim-{sid}", [
@@ -107,11 +120,27 @@ def main():
             st["web"] = dl.start_web(procs, st["dir"], bin_dir, st["config"], st["ports"]["web"],
                                      name=f"web-{st['id']}")
             agent_port = st["ports"]["agent"]
-            cfg = dl.render_agent_config(st["id"], DISTRICT, f"{base}/api/v1/write", web_target,
-                                         f"127.0.0.1:{node_port}", f"127.0.0.1:{agent_port}")
+            # The station's 4G link: a counting relay in front of the district.
+            st["link"] = dl.CountingProxy(prom_port)
+            relays.append(st["link"])
+            tls_dir = dl.station_tls_dir(pki, st["id"], os.path.join(st["dir"], "tls"))
+            cfg = dl.render_agent_config(st["id"], DISTRICT, f"https://127.0.0.1:{st['link'].port}/api/v1/write",
+                                         web_target, f"127.0.0.1:{node_port}", f"127.0.0.1:{agent_port}", tls_dir)
+            st["agent_config"] = cfg
             st["agent"] = dl.start_agent(procs, st["dir"], "agent", cfg, agent_port)
+        # Before the budget, on the same station: the old config's agent, to a sink through its own relay.
+        sink = dl.RemoteWriteSink()
+        before_link = dl.CountingProxy(sink.port)
+        relays.append(before_link)
+        before_port = dl.free_port()
+        before_cfg = dl.render_agent_config(
+            stations[0]["id"], DISTRICT, f"http://127.0.0.1:{before_link.port}/api/v1/write",
+            f"127.0.0.1:{stations[0]['ports']['web']}", f"127.0.0.1:{node_port}", f"127.0.0.1:{before_port}",
+            template=os.path.join(dl.HERE, "station", "prometheus-agent-before-budget.yml"))
+        before_agent = dl.start_agent(procs, stations[0]["dir"], "agent-before-budget", before_cfg, before_port)
         for st in stations:
             dl.wait_http(f"http://127.0.0.1:{st['ports']['agent']}/-/ready", 60)
+        dl.wait_http(f"http://127.0.0.1:{before_port}/-/ready", 60)
 
         if not args.no_faults and n >= 2:
             time.sleep(5)
@@ -135,8 +164,13 @@ def main():
         cpu0 = {p.pid: dl.cpu_seconds(p.pid) for p in procs.procs}
         dl.log(f"all {n} stations running; measuring after {args.seconds:.0f} s ...")
         time.sleep(args.seconds)
+        # The uplink figures need three remote-write requests (every 2 min) on every station's link.
+        if not dl.wait_until(lambda: all(st["link"].per_day() for st in stations) and before_link.per_day(),
+                             300, 5):
+            dl.log("  (not every link has seen three requests after 5 more minutes)")
         elapsed = time.time() - t0
-        cpu = {p.name: dl.cpu_seconds(p.pid) - cpu0.get(p.pid, 0) for p in procs.procs}
+        cpu = {p.name: dl.cpu_seconds(p.pid) - cpu0.get(p.pid, 0) for p in procs.procs
+               if p.pid != before_agent.pid}
 
         # ---- measurements -------------------------------------------------------------------------
         per_station = dl.prom_query(base, f'count by (station) ({{district="{DISTRICT}",station=~".+"}})')
@@ -150,6 +184,8 @@ def main():
         up_total = dl.prom_query(base, f'count(up{{district="{DISTRICT}"}} == 1) or vector(0)')
         up_all = dl.prom_query(base, f'count(up{{district="{DISTRICT}"}})')
         rss = dl.rss_bytes(district.pid)
+        uplinks = [u for u in (st["link"].per_day() for st in stations) if u]
+        before_up = before_link.per_day()
         agent_rss = [dl.rss_bytes(st["agent"].pid) for st in stations]
         rw = {"sent": 0, "failed": 0, "retried": 0, "dropped": 0, "pending": 0, "bytes": 0}
         for st in stations:
@@ -198,8 +234,9 @@ def main():
             return sum(xs) / len(xs)
         print("per station (avg):")
         print(f"  waystationd            RSS {human_bytes(avg(d_rss))}, CPU {100 * cpu_of('daemon-') / n:.2f}% of a core")
+        web_every = dl.scrape_intervals(stations[0]["agent_config"]).get("waystation", 0)
         print(f"  waystation-web         RSS {human_bytes(avg(w_rss))}, CPU {100 * cpu_of('web-') / n:.2f}% of a core"
-              " (scraped every 15 s)")
+              f" (scraped every {web_every:.0f} s)")
         print(f"  Prometheus agent       RSS {human_bytes(avg(agent_rss))}, CPU {100 * cpu_of('agent-') / n:.2f}% of a core,"
               f" WAL {human_bytes(sum(wal) / len(wal))}")
         print(f"  station total          RSS {human_bytes(avg(d_rss) + avg(w_rss) + avg(agent_rss))}, CPU "
@@ -216,6 +253,35 @@ def main():
             seen.setdefault(lab.get("alertname"), lab)
         for name, lab in sorted(seen.items()):
             print(f"  {name} labels: " + ", ".join(f"{k}={v}" for k, v in sorted(lab.items())))
+
+        # ---- the uplink ---------------------------------------------------------------------------
+        print()
+        print("== uplink: the agent's remote write per station-day, as the 4G link carries it (TCP payload: "
+              "HTTP, TLS, both directions)")
+        if uplinks and before_up:
+            def day(u):
+                return u["up"] + u["down"]
+            after_day = avg([day(u) for u in uplinks])
+            before_day = day(before_up)
+            print(f"  before (15 s, every series, http; {stations[0]['id']}'s reference agent) "
+                  f"{human_bytes(before_day)}/day  (up {human_bytes(before_up['up'])}, down "
+                  f"{human_bytes(before_up['down'])}, {before_up['requests']:.0f} requests/day)")
+            print(f"  after  (station/prometheus-agent.yml, https; avg of {len(uplinks)}) "
+                  f"{human_bytes(after_day)}/day  (up {human_bytes(avg([u['up'] for u in uplinks]))}, down "
+                  f"{human_bytes(avg([u['down'] for u in uplinks]))}, "
+                  f"{avg([u['requests'] for u in uplinks]):.0f} requests/day)"
+                  f"  -> {before_day / after_day:.1f}x less; budget {human_bytes(dl.AGENT_BUDGET)}: "
+                  f"{'within' if after_day <= dl.AGENT_BUDGET else 'OVER'}")
+            hs = avg([u["handshake"] for u in uplinks])
+            print(f"  a new connection's TLS handshake (client certificate) costs {human_bytes(hs)}; if the 4G NAT "
+                  f"dropped the idle connection before every request: "
+                  f"+{human_bytes(hs * avg([u['requests'] for u in uplinks]))}/day")
+            print(f"{'stations':>9} {'before/day':>12} {'after/day':>12} {'after/month':>12}")
+            for k in (n, 140, 1400):
+                print(f"{k:>9} {human_bytes(before_day * k):>12} {human_bytes(after_day * k):>12} "
+                      f"{human_bytes(after_day * k * 30):>12}")
+        else:
+            print("  not enough requests on the links (each needs 3, one every 2 minutes)")
 
         # ---- extrapolation ------------------------------------------------------------------------
         if series and head_series:
@@ -244,6 +310,10 @@ def main():
     finally:
         procs.stop_all()
         receiver.close()
+        for r in relays:
+            r.close()
+        if sink:
+            sink.close()
 
 
 if __name__ == "__main__":
