@@ -8,7 +8,7 @@ DESTDIR     ?=
 # Release builds are what ships: the Swift runtime linked statically (Debian ships none), bound at load.
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
 APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux faketime \
-                prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk
+                prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk openssl curl
 
 .PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district
 
@@ -101,6 +101,7 @@ bench: deps bench-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-sim
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystationd
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-web
+	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-uplink
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-bench
 	.build/release/waystation-bench
 
@@ -120,11 +121,13 @@ install: deps
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	  $(DESTDIR)$(PREFIX)/share/doc/waystation
 	install -m 0755 .build/release/waystationd $(SBINDIR)/
-	install -m 0755 .build/release/waystationctl .build/release/waystation-sim .build/release/waystation-web $(BINDIR)/
+	install -m 0755 .build/release/waystationctl .build/release/waystation-sim .build/release/waystation-web \
+	  .build/release/waystation-uplink $(BINDIR)/
 	install -m 0644 devices/*.toml $(SHAREDIR)/devices/
 	install -m 0644 Sources/WaystationProtocol/io.waystation.Station.varlink $(SHAREDIR)/
 	sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' systemd/waystation.service > $(UNITDIR)/waystation.service
 	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-web.service > $(UNITDIR)/waystation-web.service
+	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-uplink.service > $(UNITDIR)/waystation-uplink.service
 	install -m 0644 systemd/waystation.socket $(UNITDIR)/
 	install -m 0644 systemd/waystation.sysusers $(SYSUSERSDIR)/waystation.conf
 	install -m 0644 systemd/waystation.tmpfiles $(TMPFILESDIR)/waystation.conf

@@ -4,50 +4,68 @@ import CShim
 #endif
 import WaystationCore
 
-/// What a peer may do, from least to most.
-public enum Role: Int, Sendable, Comparable, CustomStringConvertible {
+/// What a peer may do. Reader < kiosk < admin; uplink is reader plus the outbound process's methods
+/// (notifications to deliver), nothing of the kiosk's.
+public enum Role: Int, Sendable, CustomStringConvertible {
     /// Status, devices, alerts, figures.
     case reader
     /// Reader, plus check-in and check-out (the kiosk at the door).
     case kiosk
     /// Everything: writes, acknowledgements, maintenance, reload, visit lists, audit.
     case admin
+    /// Reader, plus the notifications to deliver (waystation-uplink).
+    case uplink
 
-    public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
+    /// Whether this role may call a method that needs `needed`.
+    public func allows(_ needed: Role) -> Bool {
+        switch (self, needed) {
+        case (.admin, _), (_, .reader): true
+        default: self == needed
+        }
+    }
 
     public var description: String {
         switch self {
         case .reader: "reader"
         case .kiosk: "kiosk"
         case .admin: "admin"
+        case .uplink: "uplink"
         }
     }
 }
 
-/// Which groups make a peer admin or kiosk (resolved from the config's group names).
+/// Which groups make a peer admin, kiosk or uplink (resolved from the config's group names).
 public struct RolePolicy: Sendable, Equatable {
     public var adminGroup: String?
     public var kioskGroup: String?
+    public var uplinkGroup: String?
     var adminGID: UInt32?
     var kioskGID: UInt32?
+    var uplinkGID: UInt32?
 
-    public init(adminGroup: String?, kioskGroup: String?) {
+    public init(adminGroup: String?, kioskGroup: String?, uplinkGroup: String? = nil) {
         self.adminGroup = adminGroup
         self.kioskGroup = kioskGroup
+        self.uplinkGroup = uplinkGroup
         adminGID = adminGroup.flatMap(Self.gid)
         kioskGID = kioskGroup.flatMap(Self.gid)
+        uplinkGID = uplinkGroup.flatMap(Self.gid)
     }
 
     public init(config: StationConfig) {
-        self.init(adminGroup: config.control.adminGroup, kioskGroup: config.control.kioskGroup)
+        self.init(
+            adminGroup: config.control.adminGroup, kioskGroup: config.control.kioskGroup,
+            uplinkGroup: config.control.uplinkGroup)
     }
 
-    /// uid 0 or the admin group: admin; the kiosk group: kiosk; anyone else who can connect: reader.
+    /// uid 0 or the admin group: admin; the kiosk group: kiosk; the uplink group: uplink; anyone
+    /// else who can connect: reader.
     public func role(uid: UInt32, gid: UInt32, groups: [UInt32]) -> Role {
         let all = Set(groups + [gid])
         if uid == 0 { return .admin }
         if let adminGID, all.contains(adminGID) { return .admin }
         if let kioskGID, all.contains(kioskGID) { return .kiosk }
+        if let uplinkGID, all.contains(uplinkGID) { return .uplink }
         return .reader
     }
 
@@ -57,6 +75,9 @@ public struct RolePolicy: Sendable, Equatable {
         case .admin: adminGroup.map { "uid 0 or membership of group \($0)" } ?? "uid 0"
         case .kiosk:
             [kioskGroup.map { "group \($0)" }, adminGroup.map { "group \($0)" }, "uid 0"].compactMap { $0 }
+                .joined(separator: " or ")
+        case .uplink:
+            [uplinkGroup.map { "group \($0)" }, adminGroup.map { "group \($0)" }, "uid 0"].compactMap { $0 }
                 .joined(separator: " or ")
         case .reader: "access to the socket"
         }

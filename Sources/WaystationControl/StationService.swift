@@ -38,12 +38,15 @@ public struct StationService: ControlHandler {
     let kiosk: KioskDesk
     /// Whether retention trusts the clock (the self-test reports it).
     let retentionClock: RetentionClock?
+    /// The http(s) notifications waystation-uplink delivers (nil: none are handed out).
+    let notifications: NotificationDesk?
 
     public init(
         polling: PollingEngine, alerts: AlertService, visits: VisitBook, maintenance: MaintenanceStore,
         database: StationDatabase, config: any ConfigAuthority, started: Date = Date(), logger: Logger,
-        kiosk: KioskDesk, retentionClock: RetentionClock? = nil
+        kiosk: KioskDesk, retentionClock: RetentionClock? = nil, notifications: NotificationDesk? = nil
     ) {
+        self.notifications = notifications
         self.kiosk = kiosk
         self.retentionClock = retentionClock
         self.polling = polling
@@ -64,6 +67,7 @@ public struct StationService: ControlHandler {
         GetKioskStatus.name: .reader, GetMetrics.name: .reader, GetHistory.name: .reader, ListEvents.name: .reader,
         ListSilences.name: .reader,
         KioskScan.name: .kiosk, GetRider.name: .kiosk, SubmitReport.name: .kiosk, EndSession.name: .kiosk,
+        NotificationsPending.name: .uplink, NotificationDelivered.name: .uplink, NotificationFailed.name: .uplink,
     ]
 
     public func handle(_ call: VarlinkCall, peer: Peer, replies: ReplySink) async {
@@ -73,7 +77,7 @@ public struct StationService: ControlHandler {
                 try introspect(call, replies)
             case StationInterface.name:
                 let needed = Self.required[call.member] ?? .admin
-                if peer.role < needed {
+                if !peer.role.allows(needed) {
                     let policy = RolePolicy(config: await config.current)
                     throw StationError.permissionDenied(
                         method: call.member, uid: Int(peer.uid), required: policy.requirement(needed))
@@ -132,6 +136,11 @@ public struct StationService: ControlHandler {
         case ListSilences.name: replies.send(await listSilences())
         case ExpireSilence.name:
             replies.send(try await expireSilence(try decode(ExpireSilence.self, call), peer: peer))
+        case NotificationsPending.name: try await notificationsPending(call, peer: peer, replies)
+        case NotificationDelivered.name:
+            replies.send(try await notificationDelivered(try decode(NotificationDelivered.self, call)))
+        case NotificationFailed.name:
+            replies.send(try await notificationFailed(try decode(NotificationFailed.self, call)))
         default: throw VarlinkError.methodNotFound(call.method)
         }
     }

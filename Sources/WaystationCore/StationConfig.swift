@@ -35,6 +35,8 @@ public struct StationConfig: Sendable {
         public var adminGroup: String?
         /// Members may check riders in and out (the kiosk's process).
         public var kioskGroup: String? = "waystation-kiosk"
+        /// Members deliver the http(s) notifications (waystation-uplink's process).
+        public var uplinkGroup: String? = "waystation-uplink"
         /// A connection with no complete message for this long is closed.
         public var idleTimeout: Duration = .seconds(60)
     }
@@ -150,6 +152,12 @@ public struct StationConfig: Sendable {
         public var resendInterval: Duration
         /// webhook: hazard reports go here too (see `HazardReport`), through the same outbox.
         public var reports: Bool = false
+        /// https: the CA certificate (PEM) the receiver's certificate must chain to, instead of the
+        /// system's; a client certificate and its key (PEM) when the receiver asks for one. Paths
+        /// as given, relative ones resolved against the config's directory. Read by waystation-uplink.
+        public var ca: String? = nil
+        public var certificate: String? = nil
+        public var key: String? = nil
     }
 
     /// Polling tunables (`[polling]`).
