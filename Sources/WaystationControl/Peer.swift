@@ -4,24 +4,23 @@ import CShim
 #endif
 import WaystationCore
 
-/// What a peer may do. Reader < kiosk < admin; uplink is reader plus the outbound process's methods
-/// (notifications to deliver), nothing of the kiosk's.
-public enum Role: Int, Sendable, CustomStringConvertible {
+/// What a peer may do, from least to most.
+public enum Role: Int, Sendable, Comparable, CustomStringConvertible {
     /// Status, devices, alerts, figures.
     case reader
     /// Reader, plus check-in and check-out (the kiosk at the door).
     case kiosk
     /// Everything: writes, acknowledgements, maintenance, reload, visit lists, audit.
-    case admin
-    /// Reader, plus the notifications to deliver (waystation-uplink).
-    case uplink
+    case admin = 3
+    /// Reader, plus the district link's methods (the uplink process); not the kiosk's.
+    case uplink = 2
 
-    /// Whether this role may call a method that needs `needed`.
+    public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
+
+    /// Whether this role may call a method that needs `needed`: admin anything; kiosk and uplink
+    /// their own methods and the reader's, never each other's.
     public func allows(_ needed: Role) -> Bool {
-        switch (self, needed) {
-        case (.admin, _), (_, .reader): true
-        default: self == needed
-        }
+        self == .admin || needed == .reader || self == needed
     }
 
     public var description: String {
@@ -34,7 +33,7 @@ public enum Role: Int, Sendable, CustomStringConvertible {
     }
 }
 
-/// Which groups make a peer admin, kiosk or uplink (resolved from the config's group names).
+/// Which groups make a peer admin or kiosk (resolved from the config's group names).
 public struct RolePolicy: Sendable, Equatable {
     public var adminGroup: String?
     public var kioskGroup: String?
@@ -58,8 +57,8 @@ public struct RolePolicy: Sendable, Equatable {
             uplinkGroup: config.control.uplinkGroup)
     }
 
-    /// uid 0 or the admin group: admin; the kiosk group: kiosk; the uplink group: uplink; anyone
-    /// else who can connect: reader.
+    /// uid 0 or the admin group: admin; the kiosk group: kiosk; the uplink group: uplink; anyone else
+    /// who can connect: reader.
     public func role(uid: UInt32, gid: UInt32, groups: [UInt32]) -> Role {
         let all = Set(groups + [gid])
         if uid == 0 { return .admin }

@@ -35,7 +35,7 @@ public struct StationConfig: Sendable {
         public var adminGroup: String?
         /// Members may check riders in and out (the kiosk's process).
         public var kioskGroup: String? = "waystation-kiosk"
-        /// Members deliver the http(s) notifications (waystation-uplink's process).
+        /// Members may call the district link's methods (the `waystation-uplink` process).
         public var uplinkGroup: String? = "waystation-uplink"
         /// A connection with no complete message for this long is closed.
         public var idleTimeout: Duration = .seconds(60)
