@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 import WaystationProtocol
 
 /// Calls `io.waystation.Station` on the daemon's control socket, one connection per call, on NIO's
@@ -36,18 +37,7 @@ public struct DaemonConnection: Sendable {
         let frame = VarlinkCall(method: M.qualifiedName, parameters: json.object ?? [:]).frame
         let reply: VarlinkReply
         do {
-            reply = try await withThrowingTaskGroup(of: VarlinkReply?.self) { group in
-                group.addTask { try await exchange(frame) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let reply = first else {
-                    throw Failure.unreachable("no reply within \(timeout)")
-                }
-                return reply
-            }
+            reply = try await exchange(frame, timeout: timeout)
         } catch let failure as Failure {
             throw failure
         } catch {
@@ -59,8 +49,9 @@ public struct DaemonConnection: Sendable {
         }
     }
 
-    /// One connection, one call, one reply.
-    func exchange(_ frame: [UInt8]) async throws -> VarlinkReply {
+    /// One connection, one call, one reply. The timeout is a timer of the connection's event loop
+    /// (not a sleeping task: a pending libdispatch timer wakes an idle process every second).
+    func exchange(_ frame: [UInt8], timeout: Duration) async throws -> VarlinkReply {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: group)
@@ -75,16 +66,43 @@ public struct DaemonConnection: Sendable {
         } catch {
             throw Failure.unreachable("cannot connect to \(socketPath): \(error)")
         }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(bytes: frame))
-            for try await message in inbound {
-                guard let json = JSON.parse(message.readableBytesView), let reply = VarlinkReply(json: json) else {
-                    throw Failure.unreachable("a reply that is not varlink")
-                }
-                return reply
-            }
-            throw Failure.unreachable("the daemon closed the connection")
+        let expired = Expired()
+        let raw = channel.channel
+        let timer = raw.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: timeout.nanoseconds))) {
+            expired.set()
+            raw.close(promise: nil)
         }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(bytes: frame))
+                for try await message in inbound {
+                    guard let json = JSON.parse(message.readableBytesView), let reply = VarlinkReply(json: json)
+                    else {
+                        throw Failure.unreachable("a reply that is not varlink")
+                    }
+                    return reply
+                }
+                throw Failure.unreachable(
+                    expired.isSet ? "no reply within \(timeout)" : "the daemon closed the connection")
+            }
+        } onCancel: {
+            raw.close(promise: nil)
+        }
+    }
+}
+
+/// Set once by a call's timer.
+final class Expired: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s.multipliedReportingOverflow(by: 1_000_000_000).partialValue + atto / 1_000_000_000
     }
 }
 
