@@ -53,7 +53,7 @@ public actor Uplink: Service {
                     .init(limit: 16, wait: DurationParser.format(Self.longPoll)), timeout: Self.longPoll + .seconds(30))
                 if failures > 0 { logger.notice("daemon reachable again") }
                 failures = 0
-                dispatch(reply.notifications)
+                await dispatch(reply.notifications)
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
@@ -67,13 +67,15 @@ public actor Uplink: Service {
         }
     }
 
-    func dispatch(_ notifications: [PendingNotification]) {
+    /// Hands each target's notifications to its worker, in the order given (awaited: two batches
+    /// of one target are queued in the order they came).
+    func dispatch(_ notifications: [PendingNotification]) async {
         var byTarget: [String: [PendingNotification]] = [:]
         for n in notifications { byTarget[n.target, default: []].append(n) }
         for (name, items) in byTarget {
             let worker = workers[name] ?? TargetWorker(name: name, uplink: self, daemon: daemon, logger: logger)
             workers[name] = worker
-            Task { await worker.enqueue(items) }
+            await worker.enqueue(items)
         }
     }
 
