@@ -293,6 +293,31 @@ struct UplinkTests {
         try await r.daemon.waitFor("marked delivered") { try outbox(r).first?.delivered == true }
     }
 
+    @Test("Alertmanager re-sends: the firing alert again every resend_interval, beside the one outbox row")
+    func alertmanagerResends() async throws {
+        let receiver = try WebhookReceiver()
+        let r = try await NotifyFaultTests.run(
+            """
+            [[notify]]
+            kind = "alertmanager"
+            name = "am"
+            url = "http://127.0.0.1:\(receiver.port)"
+            resend_interval = "1s"
+
+            """)
+        try r.station.simulator.set(device: "fridge", point: "door_open", value: 1)
+        try await r.daemon.waitFor("the alert and two re-sends") { receiver.requests.count >= 3 }
+        #expect(receiver.requests.allSatisfy { $0.path == "/api/v2/alerts" })
+        let names = receiver.requests.compactMap {
+            JSON.parse($0.body)?.array?.first?["labels"]?["alertname"]?.string
+        }
+        #expect(Set(names) == ["FridgeDoorOpen"], "\(names)")
+        // The first went through the outbox (with its key); re-sends are not rows and carry none.
+        #expect(receiver.requests.first?.headers["idempotency-key"]?.hasPrefix("test-") == true)
+        #expect(receiver.requests.dropFirst().allSatisfy { $0.headers["idempotency-key"] == nil })
+        #expect(try outbox(r).count == 1)
+    }
+
     @Test("[[notify]] ca, certificate and key: checked at load, with errors naming the target and the key")
     func tlsConfigErrors() throws {
         let base = """
