@@ -91,20 +91,21 @@ public actor NotificationDesk: Reloadable {
         var wake: ContinuousClock.Instant?
         func soon(_ t: ContinuousClock.Instant) { wake = min(wake ?? t, t) }
         for t in Self.remote(config) where target == nil || target == t.name {
-            var s = state[t.name] ?? TargetState()
+            // The state is read and written with no suspension in between (the actor lets other
+            // calls in at every await): a failure or another poll meanwhile is never overwritten.
+            guard let rows = try await dueRows(t, limit: limit, soon: soon) else { continue }
+            let resend = (state[t.name]?.nextResend).map { $0 <= .now } ?? false
+            let resendBody = resend ? await resendBody() : nil
             let now = ContinuousClock.now
-            if !s.leased.isEmpty, now >= s.leaseUntil || !Self.alive(s.leasePID) { s.leased = [] }
-            if t.kind == .alertmanager, s.nextResend == nil { s.nextResend = now + t.resendInterval }
-            defer { state[t.name] = s }
+            var s = state[t.name] ?? TargetState()
             if let notBefore = s.notBefore, notBefore > now {
                 soon(notBefore)
                 continue
             }
-            if !s.leased.isEmpty {
+            guard s.leased.isEmpty else {
                 soon(s.leaseUntil)
                 continue
             }
-            let rows = try await outbox.next(target: t.name, limit: limit)
             for row in rows {
                 guard let id = row.id else { continue }
                 // Delivered at least once: a crash after the receiver's answer and before the mark
@@ -118,17 +119,37 @@ public actor NotificationDesk: Reloadable {
                 s.leaseUntil = now + t.timeout + Self.leaseGrace
                 s.leasePID = pid
             }
-            if let resend = s.nextResend {
-                if resend <= now {
-                    s.nextResend = now + t.resendInterval
-                    if s.failures == 0, let body = await resendBody() {
-                        due.append(try Self.request(t, id: nil, body: body, key: nil, attempt: 0))
-                    }
+            if let next = s.nextResend, next <= now {
+                s.nextResend = now + t.resendInterval
+                if s.failures == 0, let resendBody {
+                    due.append(try Self.request(t, id: nil, body: resendBody, key: nil, attempt: 0))
                 }
-                soon(s.nextResend ?? now + t.resendInterval)
             }
+            if let next = s.nextResend { soon(next) }
+            state[t.name] = s
         }
         return (due, wake)
+    }
+
+    /// The target's oldest rows when it may be handed out now (no back-off, no lease), else nil
+    /// (with `soon` told when it comes due by itself).
+    private func dueRows(
+        _ t: StationConfig.Notify, limit: Int, soon: (ContinuousClock.Instant) -> Void
+    ) async throws -> [Outbox.Item]? {
+        var s = state[t.name] ?? TargetState()
+        let now = ContinuousClock.now
+        if !s.leased.isEmpty, now >= s.leaseUntil || !Self.alive(s.leasePID) { s.leased = [] }
+        if t.kind == .alertmanager, s.nextResend == nil { s.nextResend = now + t.resendInterval }
+        state[t.name] = s
+        if let notBefore = s.notBefore, notBefore > now {
+            soon(notBefore)
+            return nil
+        }
+        if !s.leased.isEmpty {
+            soon(s.leaseUntil)
+            return nil
+        }
+        return try await outbox.next(target: t.name, limit: limit)
     }
 
     /// Alertmanager's re-send: the firing alerts (and those resolved within 15 min), unsilenced.
@@ -167,26 +188,32 @@ public actor NotificationDesk: Reloadable {
         guard let item = try await outbox.item(id), item.delivered == nil, item.failed == nil else {
             return (.zero, false)
         }
+        try? await outbox.markAttempt(id)
         let name = item.target
+        defer { Outbox.handOffBell.ring() }
+        // The state is read and written with no suspension in between (see `collect`).
         var s = state[name] ?? TargetState()
-        defer {
-            state[name] = s
-            Outbox.handOffBell.ring()
-        }
         s.leased = []
         s.failures += 1
-        try? await outbox.markAttempt(id)
         // Redirects are not followed (a notification goes where it was configured to); a 4xx but
         // 408 and 429 is the receiver refusing this notification itself.
         if let status, (400..<500).contains(status), status != 408, status != 429 {
             s.refusals = s.refusals.id == id ? (id, s.refusals.count + 1) : (id, 1)
             if s.refusals.count >= Self.permanentFailuresBeforeDeadLetter {
+                // Held back (leased to nobody) until it is marked, then the next ones go on.
+                s.leased = [id]
+                s.leaseUntil = .now + .seconds(60)
+                s.leasePID = 0
+                state[name] = s
                 try await outbox.markFailed(id, at: Date())
                 logger.error(
                     "notification refused for good; kept as a dead letter, the next ones go on",
                     metadata: ["target": "\(name)", "outbox_id": "\(id)", "error": "\(error)"])
-                s.failures = 0
-                s.notBefore = nil
+                var after = state[name] ?? TargetState()
+                after.leased.remove(id)
+                after.failures = 0
+                after.notBefore = nil
+                state[name] = after
                 return (.zero, true)
             }
         }
@@ -196,6 +223,7 @@ public actor NotificationDesk: Reloadable {
         }
         let delay = Duration.milliseconds(Int64(min(pow(2, Double(min(s.failures, 10))) * 0.25, 30) * 1000))
         s.notBefore = .now + delay
+        state[name] = s
         return (delay, false)
     }
 
