@@ -118,7 +118,11 @@ struct UplinkTests {
 
     /// outbox rows: (attempts, delivered, failed), oldest first.
     func outbox(_ r: StationRun) throws -> [(attempts: Int, delivered: Bool, failed: Bool)] {
-        let db = try openDatabase(r.station.dir + "/station.db")
+        try outbox(r.station.dir)
+    }
+
+    func outbox(_ dir: String) throws -> [(attempts: Int, delivered: Bool, failed: Bool)] {
+        let db = try openDatabase(dir + "/station.db")
         return try db.readNow { db in
             try Row.fetchAll(db, sql: "SELECT attempts, delivered, failed FROM outbox ORDER BY id").map {
                 try ($0["attempts"], ($0["delivered"] as Int64?) != nil, ($0["failed"] as Int64?) != nil)
@@ -355,6 +359,45 @@ struct UplinkTests {
         #expect(notPEM.contains("ca: \(junk) is not a PEM certificate"), "\(notPEM)")
         let exec = errors("[[notify]]\nkind = \"exec\"\nname = \"e\"\ncommand = [\"/bin/true\"]\nkey = \"/k.pem\"\n")
         #expect(exec.contains("webhook and alertmanager targets only"), "\(exec)")
+    }
+
+    @Test("waystation-uplink as an unprivileged member of uplink_group delivers; outside it, it is refused")
+    func unprivilegedUplink() async throws {
+        let group = "wstest-uplink-\(getpid())"
+        _ = try await Spawned.run("/usr/sbin/groupadd", ["-f", group])
+        defer { Task { _ = try? await Spawned.run("/usr/sbin/groupdel", [group]) } }
+        let gid = try #require(getgrnam(group)?.pointee.gr_gid)
+        let receiver = try WebhookReceiver()
+        let station = try TestStation(
+            tcpUnits: [1], extraConfig: DrillTests.alerting(url: "http://127.0.0.1:\(receiver.port)/h", timeout: "5s"),
+            control: "uplink_group = \"\(group)\"\n")
+        let daemon = try DaemonProcess(config: station.configPath, dir: station.dir, uplink: false)
+        try await daemon.waitFor("READY=1") { daemon.count("READY=1") >= 1 }
+        chmod(station.dir + "/control.sock", 0o666)  // as the socket's group would let it connect
+        // A reader (no group) is refused the notifications, told which group it needs.
+        let (_, refused) = try await ControlPlaneTests.asNobody(
+            ControlPlaneTests.pyCall + """
+                print(json.dumps(call("\(station.dir)/control.sock", "NotificationsPending", {})))
+                """)
+        #expect(refused.contains("PermissionDenied") && refused.contains("group \(group)"), "\(refused)")
+        // In the group it may take them, and nothing of the kiosk's.
+        let (_, kiosk) = try await ControlPlaneTests.asNobody(
+            ControlPlaneTests.pyCall + """
+                print(json.dumps(call("\(station.dir)/control.sock", "CheckIn", {"worker": "X1", "category": "courier"})))
+                """, groups: [gid])
+        #expect(kiosk.contains("PermissionDenied"), "\(kiosk)")
+        let uplink = try Spawned(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=65534", "--regid=65534", "--groups", "\(gid)", DaemonProcess.binDir + "/waystation-uplink",
+                "--config", station.configPath,
+            ], output: station.dir + "/uplink-nobody.log")
+        defer {
+            uplink.signal(SIGKILL)
+            _ = uplink.wait(timeout: .seconds(10))
+        }
+        try await daemon.waitFor("delivered by the unprivileged uplink") { !receiver.requests.isEmpty }
+        try await daemon.waitFor("marked delivered") { try outbox(station.dir).first?.delivered == true }
     }
 
     @Test("role uplink: from its group; it may take notifications, not check riders in; admin may do both")
