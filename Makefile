@@ -109,6 +109,7 @@ bench: deps bench-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-sim
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystationd
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-web
+	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-uplink
 	$(SWIFT) build $(RELEASE_FLAGS) --product waystation-bench
 	.build/release/waystation-bench
 
@@ -128,11 +129,13 @@ install: deps
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 	  $(DESTDIR)$(PREFIX)/share/doc/waystation
 	install -m 0755 .build/release/waystationd $(SBINDIR)/
-	install -m 0755 .build/release/waystationctl .build/release/waystation-sim .build/release/waystation-web $(BINDIR)/
+	install -m 0755 .build/release/waystationctl .build/release/waystation-sim .build/release/waystation-web \
+	  .build/release/waystation-uplink $(BINDIR)/
 	install -m 0644 devices/*.toml $(SHAREDIR)/devices/
 	install -m 0644 Sources/WaystationProtocol/io.waystation.Station.varlink $(SHAREDIR)/
 	sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' systemd/waystation.service > $(UNITDIR)/waystation.service
 	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-web.service > $(UNITDIR)/waystation-web.service
+	sed 's|/usr/bin/|$(PREFIX)/bin/|g' systemd/waystation-uplink.service > $(UNITDIR)/waystation-uplink.service
 	install -m 0644 systemd/waystation.socket $(UNITDIR)/
 	install -m 0644 systemd/waystation.sysusers $(SYSUSERSDIR)/waystation.conf
 	install -m 0644 systemd/waystation.tmpfiles $(TMPFILESDIR)/waystation.conf

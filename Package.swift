@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "waystationctl", targets: ["waystationctl"]),
         .executable(name: "waystation-sim", targets: ["waystation-sim"]),
         .executable(name: "waystation-web", targets: ["waystation-web"]),
+        .executable(name: "waystation-uplink", targets: ["waystation-uplink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,6 +38,9 @@ let package = Package(
         // HMAC-SHA256 for rider pseudonyms; since 4.0 it builds on FoundationEssentials only.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+        // waystation-uplink (and the hub's client): HTTPS out, through swift-nio-ssl.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -156,6 +160,21 @@ let package = Package(
             resources: [.embedInCode("Kiosk/kiosk.html")],
             swiftSettings: strict
         ),
+        // The unprivileged outbound process (waystation-uplink): takes the daemon's webhook and
+        // Alertmanager notifications over the control socket (role uplink) and delivers them over
+        // http or https with AsyncHTTPClient. No database, no Modbus; the daemon keeps the outbox.
+        .target(
+            name: "WaystationUplink",
+            dependencies: [
+                "WaystationProtocol", "WaystationCore", logging, lifecycle,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         // Station simulator: libmodbus in server mode, physics, faults.
         .target(
             name: "WaystationSim",
@@ -193,6 +212,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "waystation-uplink",
+            dependencies: [
+                "WaystationCore", "WaystationUplink",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                logging, lifecycle,
+            ],
+            swiftSettings: strict
+        ),
         // toml-test's decoder (`make test` runs the TOML 1.0 suite through it; not installed): one
         // document on stdin, its tagged JSON on stdout, non-zero exit when refused.
         .executableTarget(
@@ -223,7 +251,7 @@ let package = Package(
             dependencies: [
                 "WaystationProtocol", "WaystationCore", "WaystationModbus", "WaystationStorage", "WaystationSim",
                 "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts",
-                "CModbus", "TestSupport", "WaystationWeb", logging,
+                "CModbus", "TestSupport", "WaystationWeb", "WaystationUplink", logging,
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

@@ -31,6 +31,14 @@ public final class DaemonProcess: @unchecked Sendable {
     public let process: Spawned
     public let notifyPath: String
     public let logPath: String
+    /// waystation-uplink's log (its runs one after another).
+    public let uplinkLogPath: String
+    private let config: String
+    /// What the daemon runs under (faketime, a mount namespace): the uplink runs under it too.
+    private let wrapper: [String]
+    /// waystation-uplink beside the daemon, when the config has webhook or Alertmanager targets (the
+    /// daemon hands their notifications to it). Guarded by `inbox.lock`.
+    private var uplinkProcess: Spawned?
     private let notifyFD: Int32
     private let inbox: Inbox
 
@@ -47,10 +55,13 @@ public final class DaemonProcess: @unchecked Sendable {
 
     public init(
         config: String, dir: String, watchdogUsec: Int = 1_000_000, extraArgs: [String] = [],
-        environment: [String: String] = [:], wrapper: [String] = []
+        environment: [String: String] = [:], wrapper: [String] = [], uplink: Bool? = nil
     ) throws {
         notifyPath = dir + "/notify.sock"
         logPath = dir + "/daemon.log"
+        uplinkLogPath = dir + "/uplink.log"
+        self.config = config
+        self.wrapper = wrapper
         unlink(notifyPath)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         notifyFD = fd
@@ -82,12 +93,59 @@ public final class DaemonProcess: @unchecked Sendable {
         // `wrapper`: a program the daemon runs under (faketime …).
         let argv = wrapper + [Self.binDir + "/waystationd", "--config", config, "--log-level", "info"] + extraArgs
         process = try Spawned(argv[0], Array(argv.dropFirst()), environment: env, output: logPath)
+        if uplink ?? Self.hasHTTPTargets(config) { try startUplink() }
     }
+
+    /// Whether the config file names a webhook or Alertmanager `[[notify]]` target.
+    static func hasHTTPTargets(_ path: String) -> Bool {
+        let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").filter { $0 != " " && $0 != "\t" }
+        return text.contains("kind=\"webhook\"") || text.contains("kind=\"alertmanager\"")
+    }
+
+    /// The running waystation-uplink, if any.
+    public var uplink: Spawned? {
+        inbox.lock.lock()
+        defer { inbox.lock.unlock() }
+        return uplinkProcess
+    }
+
+    /// Starts waystation-uplink for this daemon's config (after killing one still running).
+    public func startUplink() throws {
+        killUplink()
+        var env = ProcessInfo.processInfo.environment
+        env["TZ"] = "UTC"
+        // Its output is appended: a restarted uplink's lines follow the killed one's.
+        let log = open(uplinkLogPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if log >= 0 { close(log) }
+        let argv = wrapper + ["/bin/sh"]
+        let spawned = try Spawned(
+            argv[0],
+            Array(argv.dropFirst()) + [
+                "-c", "exec \"$0\" \"$@\" >>\"$UPLINK_LOG\" 2>&1", Self.binDir + "/waystation-uplink",
+                "--config", config, "--log-level", "info",
+            ],
+            environment: env.merging(["UPLINK_LOG": uplinkLogPath]) { _, new in new })
+        inbox.lock.lock()
+        uplinkProcess = spawned
+        inbox.lock.unlock()
+    }
+
+    /// Kills waystation-uplink with SIGKILL (mid-delivery, say) and waits for it.
+    public func killUplink() {
+        inbox.lock.lock()
+        let running = uplinkProcess
+        uplinkProcess = nil
+        inbox.lock.unlock()
+        guard let running, running.isRunning else { return }
+        running.signal(SIGKILL)
+        _ = running.wait(timeout: .seconds(10))
+    }
+
+    public var uplinkLog: String { (try? String(contentsOfFile: uplinkLogPath, encoding: .utf8)) ?? "" }
 
     deinit {
         // Killed at once, reaped on a thread of its own: a deinit may run on Swift's shared pool.
-        let process = self.process
-        if process.isRunning {
+        for process in [self.process, uplink].compactMap({ $0 }) where process.isRunning {
             process.signal(SIGKILL)
             Thread.detachNewThread { _ = process.wait(timeout: .seconds(10)) }
         }
@@ -123,7 +181,8 @@ public final class DaemonProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + within
         while try !check() {
             if ContinuousClock.now > deadline {
-                throw TestSupportError("timed out waiting for \(what); daemon log:\n\(log)")
+                let uplinkPart = uplink == nil && uplinkLog.isEmpty ? "" : "\nuplink log:\n\(uplinkLog)"
+                throw TestSupportError("timed out waiting for \(what); daemon log:\n\(log)\(uplinkPart)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

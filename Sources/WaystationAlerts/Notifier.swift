@@ -12,9 +12,10 @@ import Synchronization
 import WaystationCore
 import WaystationStorage
 
-/// Delivers the outbox, one loop per `[[notify]]` target: oldest first, one at a time, retried with
-/// back-off while the receiver is down (never skipping ahead, so order holds), across restarts.
-/// An alertmanager target also gets the firing alerts re-sent periodically, as Alertmanager expects.
+/// Delivers the outbox of the exec targets, one loop per `[[notify]]` exec target: oldest first, one
+/// at a time, retried with back-off while the program fails (never skipping ahead, so order holds),
+/// across restarts. Webhook and Alertmanager targets are not the daemon's to send: `NotificationDesk`
+/// hands them to waystation-uplink over the control socket.
 public actor Notifier: Service, Reloadable {
     private let outbox: Outbox
     private let alerts: AlertService
@@ -22,10 +23,8 @@ public actor Notifier: Service, Reloadable {
     private let thread: ThreadExecutor
     private let logger: Logger
     private var config: StationConfig
-    /// The delivery loops, one per target.
+    /// The delivery loops, one per exec target.
     private var loops: Task<Void, Never>?
-    /// Alertmanager's periodic re-sends.
-    private var resends: Task<Void, Never>?
     private let stopping = StopFlag()
     /// How long a stop lets a delivery in progress finish before it is abandoned (it is sent again
     /// after the restart: delivery is at least once).
@@ -45,7 +44,6 @@ public actor Notifier: Service, Reloadable {
     public func run() async throws {
         start()
         try? await gracefulShutdown()
-        resends?.cancel()
         stopping.set()
         Outbox.bell.ring()
         guard let loops else { return }
@@ -63,13 +61,12 @@ public actor Notifier: Service, Reloadable {
         config = new
         if restart, loops != nil {
             loops?.cancel()
-            resends?.cancel()
             start()
         }
     }
 
     private func start() {
-        let targets = config.notify
+        let targets = config.notify.filter { $0.kind == .exec }
         let station = config.station
         let stopping = self.stopping
         let deliveries = targets.map {
@@ -79,13 +76,6 @@ public actor Notifier: Service, Reloadable {
         loops = Task(executorPreference: thread) {
             await withTaskGroup(of: Void.self) { group in
                 for delivery in deliveries { group.addTask { await delivery.deliverLoop(until: stopping) } }
-            }
-        }
-        resends = Task(executorPreference: thread) { [alerts] in
-            await withTaskGroup(of: Void.self) { group in
-                for delivery in deliveries where delivery.target.kind == .alertmanager {
-                    group.addTask { await delivery.resendLoop(alerts: alerts, station: station) }
-                }
             }
         }
     }
@@ -135,7 +125,6 @@ struct Delivery: Sendable {
     let logger: Logger
     /// The station's thread, which keeps the waits' timers.
     let thread: ThreadExecutor
-    let poster: HTTPPoster
     let exec: ExecRunner
 
     init(target: StationConfig.Notify, station: String, outbox: Outbox, logger: Logger, thread: ThreadExecutor) {
@@ -144,7 +133,6 @@ struct Delivery: Sendable {
         self.station = station
         self.outbox = outbox
         self.logger = logger
-        poster = HTTPPoster(name: target.name)
         exec = ExecRunner(name: target.name)
     }
 
@@ -200,37 +188,13 @@ struct Delivery: Sendable {
         }
     }
 
-    func resendLoop(alerts: AlertService, station: StationConfig.Station) async {
-        while !Task.isCancelled {
-            do { try await thread.periodicSleep(for: target.resendInterval) } catch { return }
-            let now = Date()
-            let current = await alerts.list(state: nil).filter { a, silenced in
-                !silenced
-                    && (a.state == .firing
-                        || (a.state == .resolved && now.timeIntervalSince(a.resolvedAt ?? now) < 900))
-            }.map(\.0)
-            guard !current.isEmpty else { continue }
-            try? await send(Payloads.resend(current, station: station))
-        }
-    }
-
     func send(_ payload: String, idempotencyKey: String? = nil) async throws {
         switch target.kind {
         case .exec:
             try await exec.run(target.command, stdin: payload, idempotencyKey: idempotencyKey, timeout: target.timeout)
         case .webhook, .alertmanager:
-            var endpoint = try HTTPEndpoint(url: target.url ?? "")
-            if target.kind == .alertmanager, !endpoint.path.hasSuffix("/api/v2/alerts") {
-                let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
-                endpoint = endpoint.with(path: base + "/api/v2/alerts")
-            }
-            let status = try await poster.postCancellable(
-                endpoint, body: Array(payload.utf8), idempotencyKey: idempotencyKey, timeout: target.timeout)
-            guard (200..<300).contains(status) else {
-                // Redirects are not followed (a notification goes where it was configured to).
-                let permanent = (400..<500).contains(status) && status != 408 && status != 429
-                throw HTTPFailure("HTTP \(status) from \(endpoint)", permanent: permanent)
-            }
+            // Never here: NotificationDesk hands these to waystation-uplink.
+            throw HTTPFailure("\(target.kind.rawValue) targets are delivered by waystation-uplink")
         }
     }
 }

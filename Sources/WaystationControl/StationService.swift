@@ -38,12 +38,15 @@ public struct StationService: ControlHandler {
     let kiosk: KioskDesk
     /// Whether retention trusts the clock (the self-test reports it).
     let retentionClock: RetentionClock?
+    /// The http(s) notifications waystation-uplink delivers (nil: none are handed out).
+    let notifications: NotificationDesk?
 
     public init(
         polling: PollingEngine, alerts: AlertService, visits: VisitBook, maintenance: MaintenanceStore,
         database: StationDatabase, config: any ConfigAuthority, started: Date = Date(), logger: Logger,
-        kiosk: KioskDesk, retentionClock: RetentionClock? = nil
+        kiosk: KioskDesk, retentionClock: RetentionClock? = nil, notifications: NotificationDesk? = nil
     ) {
+        self.notifications = notifications
         self.kiosk = kiosk
         self.retentionClock = retentionClock
         self.polling = polling
@@ -66,6 +69,7 @@ public struct StationService: ControlHandler {
         KioskScan.name: .kiosk, GetRider.name: .kiosk, SubmitReport.name: .kiosk, EndSession.name: .kiosk,
         DistrictOutgoing.name: .uplink, DistrictAccepted.name: .uplink, DistrictApply.name: .uplink,
         DistrictStatus.name: .uplink,
+        NotificationsPending.name: .uplink, NotificationDelivered.name: .uplink, NotificationFailed.name: .uplink,
     ]
 
     public func handle(_ call: VarlinkCall, peer: Peer, replies: ReplySink) async {
@@ -138,6 +142,11 @@ public struct StationService: ControlHandler {
         case DistrictStatus.name: replies.send(try await districtStatus())
         case ExpireSilence.name:
             replies.send(try await expireSilence(try decode(ExpireSilence.self, call), peer: peer))
+        case NotificationsPending.name: try await notificationsPending(call, peer: peer, replies)
+        case NotificationDelivered.name:
+            replies.send(try await notificationDelivered(try decode(NotificationDelivered.self, call)))
+        case NotificationFailed.name:
+            replies.send(try await notificationFailed(try decode(NotificationFailed.self, call)))
         default: throw VarlinkError.methodNotFound(call.method)
         }
     }

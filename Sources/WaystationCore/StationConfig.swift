@@ -152,6 +152,12 @@ public struct StationConfig: Sendable {
         public var resendInterval: Duration
         /// webhook: hazard reports go here too (see `HazardReport`), through the same outbox.
         public var reports: Bool = false
+        /// https: the CA certificate (PEM) the receiver's certificate must chain to, instead of the
+        /// system's; a client certificate and its key (PEM) when the receiver asks for one. Paths
+        /// as given, relative ones resolved against the config's directory. Read by waystation-uplink.
+        public var ca: String? = nil
+        public var certificate: String? = nil
+        public var key: String? = nil
     }
 
     /// Polling tunables (`[polling]`).

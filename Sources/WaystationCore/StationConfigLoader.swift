@@ -173,20 +173,26 @@ public enum StationConfigLoader {
             if kind == .exec, command.isEmpty {
                 r.report("command", "an exec target needs command = [\"program\", \"arg\" …]")
             }
+            var tls = (ca: r.string("ca"), certificate: r.string("certificate"), key: r.string("key"))
             if kind != .exec {
                 if let url {
                     let scheme = URL(string: url)?.scheme?.lowercased()
-                    if scheme == "https" {
+                    if scheme != "http" && scheme != "https" || URL(string: url)?.host?.isEmpty != false {
                         r.report(
-                            "url",
-                            "https is not supported by the daemon's own client (it stays small and needs no TLS stack); reach the receiver over the station's VPN with http://, through a local TLS proxy, or use kind = \"exec\" with curl"
-                        )
-                    } else if scheme != "http" || URL(string: url)?.host?.isEmpty != false {
-                        r.report("url", "expected an http://host[:port]/path URL, got \"\(HTTPRedaction.redact(url))\"")
+                            "url", "expected an http(s)://host[:port]/path URL, got \"\(HTTPRedaction.redact(url))\"")
+                    } else if scheme == "http", tls.ca != nil || tls.certificate != nil || tls.key != nil {
+                        r.report("url", "ca, certificate and key apply to https:// URLs only")
                     }
                 } else {
                     r.report("url", "missing; a \(kind.rawValue) target needs a url")
                 }
+                if (tls.certificate == nil) != (tls.key == nil) {
+                    r.report(
+                        tls.key == nil ? "key" : "certificate", "a client certificate needs both certificate and key")
+                }
+                tls = (tls.ca.map(resolve), tls.certificate.map(resolve), tls.key.map(resolve))
+            } else if tls.ca != nil || tls.certificate != nil || tls.key != nil {
+                r.report("kind", "ca, certificate and key apply to webhook and alertmanager targets only")
             }
             if notify.contains(where: { $0.name == name }) { r.report("name", "duplicate [[notify]] name \"\(name)\"") }
             errors += r.finish()
@@ -195,7 +201,8 @@ public enum StationConfigLoader {
                 .init(
                     name: name, kind: kind, url: url, command: command, timeout: timeout,
                     repeatInterval: repeatInterval,
-                    resendInterval: resend, reports: reports))
+                    resendInterval: resend, reports: reports, ca: tls.ca, certificate: tls.certificate,
+                    key: tls.key))
         }
 
         let front = parseFront(root: root, source: source, devices: devices, errors: &errors)

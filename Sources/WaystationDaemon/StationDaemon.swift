@@ -22,6 +22,8 @@ public struct StationDaemon: Sendable {
     public let polling: PollingEngine
     public let alerts: AlertService
     public let notifier: Notifier
+    /// The http(s) notifications, handed to waystation-uplink over the control socket.
+    public let notifications: NotificationDesk
     public let visits: VisitBook
     public let kiosk: KioskDesk
     public let control: ControlServer
@@ -68,6 +70,8 @@ public struct StationDaemon: Sendable {
         await polling.monitor.setAfterIngest(alerts)
         notifier = Notifier(
             config: config, outbox: Outbox(database: database), alerts: alerts, logger: logger, station: station)
+        notifications = NotificationDesk(
+            config: config, outbox: Outbox(database: database), alerts: alerts, logger: logger, station: station)
         let clock = try await RetentionService.clock(for: database, history: history, config: config)
         visits = try VisitBook(
             store: VisitStore(database: database), config: config, logger: logger, station: station, clock: clock)
@@ -82,7 +86,7 @@ public struct StationDaemon: Sendable {
             policy: RolePolicy(config: config),
             handler: StationService(
                 polling: polling, alerts: alerts, visits: visits, maintenance: maintenance, database: database,
-                config: reloader, logger: logger, kiosk: kiosk, retentionClock: clock),
+                config: reloader, logger: logger, kiosk: kiosk, retentionClock: clock, notifications: notifications),
             limits: {
                 var limits = ControlServer.Limits()
                 limits.idleTimeout = config.control.idleTimeout
@@ -95,7 +99,7 @@ public struct StationDaemon: Sendable {
             notifier: systemdNotifier, polling: polling, alerts: alerts, database: database, logger: logger,
             station: station)
         let control = self.control
-        await reloader.register([polling, alerts, notifier, visits, kiosk, district, retention])
+        await reloader.register([polling, alerts, notifier, notifications, visits, kiosk, district, retention])
         await reloader.onApplied { config in control.update(policy: RolePolicy(config: config)) }
         await reloader.statusLine { [systemd] in await systemd.statusLine() }
     }

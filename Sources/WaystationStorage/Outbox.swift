@@ -32,6 +32,9 @@ public struct Outbox: Sendable {
     /// Rung whenever a message is queued, so the notifier waits for it rather than polling the table.
     /// One for the process: a ring from another database only makes a notifier look once more.
     public static let bell = Doorbell()
+    /// Rung with `bell`, for the hand-off to waystation-uplink (a waiter of its own, so an exec
+    /// target's loop never takes a ring meant for it).
+    public static let handOffBell = Doorbell()
 
     /// The table as the alerts' "v4" migration made it (that migration, shipped with several tables,
     /// calls this; its identifier cannot change).
@@ -65,6 +68,7 @@ public struct Outbox: Sendable {
         // Inside the caller's transaction: the notifier's read runs on the same one connection after
         // it, so it sees the row once committed (or nothing, if it rolled back).
         bell.ring()
+        handOffBell.ring()
     }
 
     /// Undelivered messages per target.
@@ -98,6 +102,24 @@ public struct Outbox: Sendable {
                 sql:
                     "SELECT * FROM outbox WHERE target = ? AND delivered IS NULL AND failed IS NULL ORDER BY id LIMIT 1",
                 arguments: [target])
+        }
+    }
+
+    /// The oldest `limit` undelivered notifications of a target, in order.
+    public func next(target: String, limit: Int) async throws -> [Item] {
+        try await database.read { db in
+            try Item.fetchAll(
+                db,
+                sql:
+                    "SELECT * FROM outbox WHERE target = ? AND delivered IS NULL AND failed IS NULL ORDER BY id LIMIT ?",
+                arguments: [target, Int64(limit)])
+        }
+    }
+
+    /// One row by id.
+    public func item(_ id: Int64) async throws -> Item? {
+        try await database.read { db in
+            try Item.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id])
         }
     }
 

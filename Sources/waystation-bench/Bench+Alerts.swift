@@ -60,6 +60,14 @@ extension Bench {
         daemon.standardOutput = FileHandle.nullDevice
         try daemon.run()
         defer { daemon.terminate() }
+        // The webhook leaves through waystation-uplink (the daemon hands it over its socket).
+        let uplink = Process()
+        uplink.executableURL = URL(fileURLWithPath: binDir + "/waystation-uplink")
+        uplink.arguments = ["--config", path, "--log-level", "error"]
+        uplink.standardError = FileHandle.nullDevice
+        uplink.standardOutput = FileHandle.nullDevice
+        try uplink.run()
+        defer { uplink.terminate() }
         try await Task.sleep(for: .seconds(3))
 
         func smokeDeliveries(_ status: String) -> [ContinuousClock.Instant] {

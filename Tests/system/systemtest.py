@@ -702,22 +702,27 @@ def check_install(c, st, results):
     )
     enabled = {
         u: c.run(["systemctl", "is-enabled", u]).stdout.strip()
-        for u in ("waystation.socket", "waystation.service", "waystation-web.service")
+        for u in ("waystation.socket", "waystation.service", "waystation-web.service", "waystation-uplink.service")
     }
     results.check(
-        "install: waystation.socket, waystation.service and waystation-web.service enabled",
+        "install: waystation.socket, waystation.service, waystation-web.service and waystation-uplink.service enabled",
         all(v == "enabled" for v in enabled.values()),
         str(enabled),
     )
     daemon = wait_for(lambda: st.active("waystation.service") == "active", 30)
     web = wait_for(lambda: st.active("waystation-web.service") == "active", 30)
+    uplink = wait_for(lambda: st.active("waystation-uplink.service") == "active", 30)
     results.check(
-        "first boot of the image: socket listening, daemon and waystation-web started at boot (enabled)",
-        st.socket_listening() and bool(daemon) and bool(web),
+        "first boot of the image: socket listening, daemon, waystation-web and waystation-uplink started at boot "
+        "(enabled)",
+        st.socket_listening() and bool(daemon) and bool(web) and bool(uplink),
         f"socket {st.socket_state()}, service {st.active('waystation.service')}, "
-        f"web {st.active('waystation-web.service')}",
+        f"web {st.active('waystation-web.service')}, uplink {st.active('waystation-uplink.service')}",
     )
-    c.run(["systemctl", "stop", "waystation-web.service", "waystation.service"], timeout=90)
+    # The uplink and the web face are clients of the socket: stopped first, or they start the daemon again.
+    c.run(
+        ["systemctl", "stop", "waystation-web.service", "waystation-uplink.service", "waystation.service"], timeout=90
+    )
     where = c.run(["sh", "-c", "command -v waystationd"]).stdout.strip()
     results.check("install: the daemon is /usr/sbin/waystationd", where == "/usr/sbin/waystationd", where or "missing")
     check = c.run(["waystationd", "--check-config"])
@@ -732,6 +737,7 @@ def check_install(c, st, results):
             "-c",
             "ls /usr/share/man/man8/waystationd.8.gz /usr/share/man/man1/waystationctl.1.gz "
             "/usr/share/man/man1/waystation-sim.1.gz /usr/share/man/man8/waystation-web.8.gz "
+            "/usr/share/man/man8/waystation-uplink.8.gz "
             "/usr/share/bash-completion/completions/waystationctl "
             "/usr/share/zsh/vendor-completions/_waystationctl /usr/share/waystation/io.waystation.Station.varlink",
         ]
@@ -755,6 +761,7 @@ def check_security(c, st, results):
             "waystation.socket",
             "waystation-devices.service",
             "waystation-web.service",
+            "waystation-uplink.service",
         ]
     )
     results.check(
@@ -777,6 +784,14 @@ def check_security(c, st, results):
         "systemd-analyze security waystation-web.service (online) is 2.0 or lower",
         web_score <= 2.0,
         f"{web_score}" if m else tail(out),
+    )
+    out = c.run(["systemd-analyze", "security", "--no-pager", "waystation-uplink.service"]).stdout
+    m = re.search(r"Overall exposure level for waystation-uplink\.service: ([0-9.]+)", out)
+    uplink_score = float(m.group(1)) if m else 99.0
+    results.check(
+        "systemd-analyze security waystation-uplink.service (online) is 1.5 or lower",
+        uplink_score <= 1.5,
+        f"{uplink_score}" if m else tail(out),
     )
     return score, web_score
 
@@ -907,7 +922,7 @@ def check_config_error(c, st, results):
     start the daemon again through the socket."""
     conf = "/etc/waystation/station.toml"
     good = c.run(["cat", conf]).stdout
-    c.run(["systemctl", "stop", "waystation-web.service"], timeout=60)
+    c.run(["systemctl", "stop", "waystation-web.service", "waystation-uplink.service"], timeout=60)
     c.write(conf, good + BAD_STATION_LINE)
     st.reset()
     cursor = st.cursor()
@@ -940,7 +955,9 @@ def check_config_error(c, st, results):
     )
     c.write(conf, good)
     st.reset()
-    r = c.run(["systemctl", "start", "waystation.service", "waystation-web.service"], timeout=90)
+    r = c.run(
+        ["systemctl", "start", "waystation.service", "waystation-web.service", "waystation-uplink.service"], timeout=90
+    )
     ok = wait_for(st.web_daemon_ok, 30, 0.5)
     results.check(
         "broken config fixed: systemctl start brings the daemon and waystation-web back",

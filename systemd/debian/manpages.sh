@@ -15,7 +15,7 @@ version=$3
 epoch=$4
 here=$(cd "$(dirname "$0")" && pwd)
 
-declare -A section=([waystationd]=8 [waystationctl]=1 [waystation-sim]=1 [waystation-web]=8)
+declare -A section=([waystationd]=8 [waystationctl]=1 [waystation-sim]=1 [waystation-web]=8 [waystation-uplink]=8)
 mkdir -p "$outdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
