@@ -60,9 +60,28 @@ extension DistrictSuite {
                     #expect(changes.balances.first?.balance == 5)
                     #expect(changes.balances.first?.recent.first?.points == 5)
 
+                    // Notices and services: every station's, and this station's, not another's.
+                    let all = try await hub.store.addNotice(
+                        title: "Free health check", titleZh: "免费体检", body: nil, bodyZh: nil,
+                        from: "2026-12-08T09:00:00+08:00", until: "2026-12-08T17:00:00+08:00", stations: nil)
+                    _ = try await hub.store.addNotice(
+                        title: "Elsewhere", titleZh: nil, body: nil, bodyZh: nil, from: "2026-12-08T09:00:00+08:00",
+                        until: "2026-12-08T17:00:00+08:00", stations: ["fl-777"])
+                    try await hub.store.putService(
+                        DistrictService(
+                            id: "legal-aid", name: "Legal aid", nameZh: "法律援助", description: nil, descriptionZh: nil,
+                            withdrawn: false), stations: ["fl-001"])
+                    let news = try await client.changes(since: changes.cursor)
+                    #expect(news.notices.map(\.id) == [all])
+                    #expect(news.notices.first?.from == "2026-12-08T01:00:00Z")
+                    #expect(news.services.map(\.id) == ["legal-aid"])
+                    #expect(news.verdicts.isEmpty)
+
                     // Nothing new since: nothing again (applying twice would be harmless, but is not needed).
-                    let quiet = try await client.changes(since: changes.cursor)
+                    let quiet = try await client.changes(since: news.cursor)
                     #expect(quiet.verdicts.isEmpty)
+                    #expect(quiet.notices.isEmpty)
+                    #expect(quiet.services.isEmpty)
                     #expect(quiet.balances.isEmpty)
                     #expect(quiet.categories == nil)
 
