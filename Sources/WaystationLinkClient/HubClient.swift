@@ -46,7 +46,9 @@ public final class HubClient: Sendable {
     }
 
     /// Reads the files `stations add` wrote (`token`, `hub-ca.pem`).
-    public convenience init(baseURL: String, station: String, tokenFile: String, caFile: String)
+    public convenience init(
+        baseURL: String, station: String, tokenFile: String, caFile: String, timeout: Duration = .seconds(30)
+    )
         throws(HubClientError)
     {
         guard let token = FileManager.default.contents(atPath: tokenFile) else {
@@ -57,7 +59,7 @@ public final class HubClient: Sendable {
         }
         try self.init(
             baseURL: baseURL, station: station, token: String(decoding: token, as: UTF8.self),
-            caPEM: String(decoding: ca, as: UTF8.self))
+            caPEM: String(decoding: ca, as: UTF8.self), timeout: timeout)
     }
 
     public func shutdown() async throws { try await http.shutdown() }

@@ -102,6 +102,71 @@ extension DistrictSuite {
         }
     }
 
+    @Suite("District serve")
+    struct ServeTests {
+        @Test("waystation-district serve: HTTPS with the configured certificate, a station syncs, SIGTERM stops it")
+        func serve() async throws {
+            try await TestHub.with { hub in
+                let port = try freePort()
+                let config = hub.dir + "/serve.toml"
+                try String(contentsOfFile: hub.dir + "/hub.toml", encoding: .utf8)
+                    .replacingOccurrences(of: "listen = \"127.0.0.1:0\"", with: "listen = \"127.0.0.1:\(port)\"")
+                    .write(toFile: config, atomically: true, encoding: .utf8)
+                let server = Process()
+                server.executableURL = URL(fileURLWithPath: Open311Tests.repo + "/.build/debug/waystation-district")
+                server.arguments = ["--config", config, "serve"]
+                server.standardInput = FileHandle.nullDevice
+                server.standardOutput = FileHandle.nullDevice
+                server.standardError = FileHandle.nullDevice
+                let (exited, continuation) = AsyncStream<Int32>.makeStream()
+                server.terminationHandler = { p in
+                    continuation.yield(p.terminationStatus)
+                    continuation.finish()
+                }
+                try server.run()
+                do {
+                    _ = try await hub.enrol("fl-050")
+                    let client = try HubClient(
+                        baseURL: "https://127.0.0.1:\(port)", station: "fl-050",
+                        tokenFile: hub.dir + "/stations/fl-050/token", caFile: hub.dir + "/stations/fl-050/hub-ca.pem",
+                        timeout: .seconds(3))
+                    let changes = try await using(client) { client in
+                        try await waitFor("the served hub answering") { () -> DistrictChanges? in
+                            try? await client.changes(since: "")
+                        }
+                    }
+                    #expect(changes.categories?.map(\.id) == ["manhole", "pothole"])
+                } catch {
+                    server.terminate()
+                    for await _ in exited {}
+                    throw error
+                }
+                server.terminate()
+                var status: Int32 = -1
+                for await s in exited { status = s }
+                #expect(status == 0)
+            }
+        }
+
+        /// A loopback port nothing listens on (bound and released).
+        func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestFailure("socket failed") }
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+                }
+            }
+            guard ok else { throw TestFailure("bind failed") }
+            return Int(UInt16(bigEndian: addr.sin_port))
+        }
+    }
+
     @Suite("District config")
     struct HubConfigTests {
         static let base = """
