@@ -9,7 +9,7 @@ DESTDIR     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
 APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux faketime \
                 prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk \
-                openssl curl iproute2
+                postgresql openssl curl iproute2
 
 .PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district test-linkfault
 
@@ -31,10 +31,10 @@ deps:
 	  fi; \
 	fi
 
-# Python packages: varlink (an independent client for the control-socket tests) and selenium (drives
-# Chromium for the kiosk page's tests).
+# Python packages: varlink (an independent client for the control-socket tests), selenium (drives
+# Chromium for the kiosk page's tests) and georeport (an Open311 client for the district hub's tests).
 pydeps:
-	@for m in varlink selenium; do \
+	@for m in varlink selenium georeport; do \
 	  python3 -c "import $$m" 2>/dev/null || { \
 	    if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q $$m || exit 1; \
 	    else echo "missing Python package $$m; run: python3 -m pip install --user $$m"; exit 1; fi; }; \

@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "waystation-sim", targets: ["waystation-sim"]),
         .executable(name: "waystation-web", targets: ["waystation-web"]),
         .executable(name: "waystation-uplink", targets: ["waystation-uplink"]),
+        .executable(name: "waystation-district", targets: ["waystation-district"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,9 +39,10 @@ let package = Package(
         // HMAC-SHA256 for rider pseudonyms; since 4.0 it builds on FoundationEssentials only.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
-        // waystation-uplink (and the hub's client): HTTPS out, through swift-nio-ssl.
+        // waystation-uplink and the hub's client: HTTPS out, through swift-nio-ssl; the hub: PostgreSQL.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -162,12 +164,15 @@ let package = Package(
         ),
         // The unprivileged outbound process (waystation-uplink): takes the daemon's webhook and
         // Alertmanager notifications over the control socket (role uplink) and delivers them over
-        // http or https with AsyncHTTPClient. No database, no Modbus; the daemon keeps the outbox.
+        // http or https with AsyncHTTPClient, and carries the district link (DistrictSync: the
+        // daemon's District* methods <-> the hub's HubClient). No database, no Modbus; the daemon
+        // keeps the outbox and the link's queues.
         .target(
             name: "WaystationUplink",
             dependencies: [
-                "WaystationProtocol", "WaystationCore", logging, lifecycle,
+                "WaystationProtocol", "WaystationCore", "WaystationLink", "WaystationLinkClient", logging, lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -221,6 +226,52 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // District link v1: the wire types between station and hub, HPKE sealing of rider ids. No I/O.
+        .target(
+            name: "WaystationLink",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: essentials
+        ),
+        // The hub's PostgreSQL: connection, versioned migrations, every query with bound parameters.
+        .target(
+            name: "DistrictStorage",
+            dependencies: [logging, .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict
+        ),
+        // The hub: config, station auth, sync endpoints, ledger, Open311 (Hummingbird over TLS).
+        .target(
+            name: "WaystationDistrict",
+            dependencies: [
+                "CTOML", "WaystationLink", "DistrictStorage", logging, lifecycle,
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // HubClient: the station side's HTTPS client of the hub (hub CA pinned, bearer token).
+        .target(
+            name: "WaystationLinkClient",
+            dependencies: [
+                "WaystationLink",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "waystation-district",
+            dependencies: [
+                "WaystationDistrict", "DistrictStorage", "WaystationLink",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
+            ],
+            swiftSettings: strict
+        ),
         // toml-test's decoder (`make test` runs the TOML 1.0 suite through it; not installed): one
         // document on stdin, its tagged JSON on stdout, non-zero exit when refused.
         .executableTarget(
@@ -253,6 +304,18 @@ let package = Package(
                 "WaystationPolling", "WaystationDaemon", "WaystationControl", "WaystationVisits", "WaystationAlerts",
                 "CModbus", "TestSupport", "WaystationWeb", "WaystationUplink", logging,
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The hub's tests: a real PostgreSQL 15 per suite, real HTTPS through HubClient.
+        .testTarget(
+            name: "DistrictTests",
+            dependencies: [
+                "WaystationLink", "DistrictStorage", "WaystationDistrict", "WaystationLinkClient", logging, lifecycle,
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),
