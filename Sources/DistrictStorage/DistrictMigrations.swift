@@ -80,7 +80,7 @@ public enum DistrictMigrations {
         """
         CREATE TABLE services (
           id text PRIMARY KEY, name text NOT NULL, name_zh text, description text, description_zh text,
-          stations text[], withdrawn boolean NOT NULL DEFAULT false,
+          days text[], hours text, stations text[], withdrawn boolean NOT NULL DEFAULT false,
           tx xid8 NOT NULL DEFAULT pg_current_xact_id())
         """,
     ]

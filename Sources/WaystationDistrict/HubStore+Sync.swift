@@ -114,16 +114,16 @@ extension HubStore {
         }
         let services = try await client.query(
             """
-            SELECT id, name, name_zh, description, description_zh, withdrawn FROM services
+            SELECT id, name, name_zh, description, description_zh, days, hours, withdrawn FROM services
             WHERE tx >= \(since)::xid8 AND (stations IS NULL OR \(station) = ANY(stations)) ORDER BY id
             """, logger: logger)
-        for try await (id, name, nameZh, description, descriptionZh, withdrawn) in services.decode(
-            (String, String, String?, String?, String?, Bool).self)
+        for try await (id, name, nameZh, description, descriptionZh, days, hours, withdrawn) in services.decode(
+            (String, String, String?, String?, String?, [String]?, String?, Bool).self)
         {
             out.services.append(
                 DistrictService(
                     id: id, name: name, nameZh: nameZh, description: description, descriptionZh: descriptionZh,
-                    withdrawn: withdrawn))
+                    days: days, hours: hours, withdrawn: withdrawn))
         }
         let riders = try await client.query(
             """

@@ -113,10 +113,12 @@ public struct HubStore: Sendable {
     public func putService(_ s: DistrictService, stations: [String]?) async throws {
         try await client.query(
             """
-            INSERT INTO services (id, name, name_zh, description, description_zh, stations, withdrawn)
-            VALUES (\(s.id), \(s.name), \(s.nameZh), \(s.description), \(s.descriptionZh), \(stations), \(s.withdrawn))
+            INSERT INTO services (id, name, name_zh, description, description_zh, days, hours, stations, withdrawn)
+            VALUES (\(s.id), \(s.name), \(s.nameZh), \(s.description), \(s.descriptionZh), \(s.days), \(s.hours),
+              \(stations), \(s.withdrawn))
             ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_zh = excluded.name_zh,
               description = excluded.description, description_zh = excluded.description_zh,
+              days = excluded.days, hours = excluded.hours,
               stations = excluded.stations, withdrawn = excluded.withdrawn, tx = pg_current_xact_id()
             """, logger: logger)
     }

@@ -98,20 +98,27 @@ public struct DistrictService: Codable, Sendable, Hashable {
     public var nameZh: String?
     public var description: String?
     public var descriptionZh: String?
+    /// The days it is on offer (`mon` ... `sun`); nil: every day.
+    public var days: [String]?
+    /// Its hours, `HH:MM-HH:MM` in the district's time zone; nil: all day.
+    public var hours: String?
     public var withdrawn: Bool
     enum CodingKeys: String, CodingKey {
-        case id, name, description, withdrawn
+        case id, name, description, days, hours, withdrawn
         case nameZh = "name_zh"
         case descriptionZh = "description_zh"
     }
     public init(
-        id: String, name: String, nameZh: String?, description: String?, descriptionZh: String?, withdrawn: Bool
+        id: String, name: String, nameZh: String?, description: String?, descriptionZh: String?,
+        days: [String]? = nil, hours: String? = nil, withdrawn: Bool
     ) {
         self.id = id
         self.name = name
         self.nameZh = nameZh
         self.description = description
         self.descriptionZh = descriptionZh
+        self.days = days
+        self.hours = hours
         self.withdrawn = withdrawn
     }
 }

@@ -141,6 +141,56 @@ struct Notices: AsyncParsableCommand {
     }
 }
 
+struct Services: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Services partners offer at stations (kiosks show them).", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add or replace a service (the same id again replaces it; --withdraw takes it off the kiosks).")
+        @OptionGroup var global: Global
+        @Argument(help: "The service's id, e.g. legal-aid.") var id: String
+        @Option var name: String
+        @Option var nameZh: String?
+        @Option var description: String?
+        @Option var descriptionZh: String?
+        @Option(help: "Comma-separated days: mon,tue,wed,thu,fri,sat,sun (default: every day).") var days: String?
+        @Option(help: "Hours, HH:MM-HH:MM (default: all day).") var hours: String?
+        @Option(help: "Comma-separated station ids (default: every station).") var stations: String?
+        @Flag(help: "Take it off the kiosks.") var withdraw = false
+
+        func run() async throws {
+            let week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            let dayList = days.map {
+                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            }
+            if let bad = dayList?.first(where: { !week.contains($0) }) {
+                throw ValidationError("--days: \"\(bad)\" is not one of \(week.joined(separator: ", "))")
+            }
+            if let hours, !Self.validHours(hours) {
+                throw ValidationError("--hours: expected HH:MM-HH:MM, e.g. 14:00-17:00, got \"\(hours)\"")
+            }
+            let config = try global.load()
+            let ids = stations.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            let service = DistrictService(
+                id: id, name: name, nameZh: nameZh, description: description, descriptionZh: descriptionZh,
+                days: dayList, hours: hours, withdrawn: withdraw)
+            try await global.withStore(config) { store in try await store.putService(service, stations: ids) }
+            print(withdraw ? "service \(id) withdrawn" : "service \(id) published")
+        }
+
+        static func validHours(_ text: String) -> Bool {
+            let parts = text.split(separator: "-")
+            guard parts.count == 2 else { return false }
+            return parts.allSatisfy { p in
+                let hm = p.split(separator: ":")
+                guard hm.count == 2, let h = Int(hm[0]), let m = Int(hm[1]) else { return false }
+                return (0...24).contains(h) && (0...59).contains(m) && hm[1].count == 2
+            }
+        }
+    }
+}
+
 struct Riders: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Riders' district points (by district pseudonym).", subcommands: [Balance.self, Redeem.self])

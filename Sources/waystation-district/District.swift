@@ -10,7 +10,7 @@ struct District: AsyncParsableCommand {
         commandName: "waystation-district",
         abstract: "The district hub: enrolled stations sync reports, visits and riders' points over HTTPS.",
         subcommands: [
-            Serve.self, Migrate.self, Keys.self, Stations.self, Reports.self, Notices.self, Riders.self,
+            Serve.self, Migrate.self, Keys.self, Stations.self, Reports.self, Notices.self, Services.self, Riders.self,
         ])
 }
 
