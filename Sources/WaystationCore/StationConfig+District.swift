@@ -16,6 +16,9 @@ extension StationConfig {
         /// The key itself; nil when the file exists but this process may not read it (waystation-web
         /// loads the same config without needing the key; the daemon refuses to start without it).
         public var riderKey: [UInt8]?
+        /// How often waystation-uplink asks the hub for what is new while nothing waits to go up
+        /// (`sync_interval`, default 60 s: one small round trip a minute on a paid 4G link).
+        public var syncInterval: Duration = .seconds(60)
 
         public init(
             url: String, station: String, tokenFile: String, caFile: String, riderKeyFile: String, riderKey: [UInt8]?

@@ -47,8 +47,15 @@ extension StationConfigLoader {
             case .failure(let problem): if let why = problem.why { r.report("rider_key_file", "\(keyFile): \(why)") }
             }
         }
+        let interval = r.duration("sync_interval", default: .seconds(60)) ?? .seconds(60)
+        if interval < .seconds(1) || interval > .seconds(3600) {
+            r.report("sync_interval", "expected 1s to 1h, got \(DurationParser.format(interval))")
+        }
         errors += r.finish()
-        return .init(url: url, station: id, tokenFile: token, caFile: ca, riderKeyFile: keyFile, riderKey: key)
+        var district = StationConfig.District(
+            url: url, station: id, tokenFile: token, caFile: ca, riderKeyFile: keyFile, riderKey: key)
+        district.syncInterval = interval
+        return district
     }
 
     /// Why a file cannot be used: missing, or not a regular file; nil when it is there (or when this

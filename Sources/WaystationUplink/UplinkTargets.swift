@@ -21,6 +21,8 @@ public struct UplinkConfig: Sendable {
     public var targets: [String: UplinkTarget]
     /// The config file's `[station] id` (logs).
     public var station: String
+    /// `[district]`: the link to the district hub this process carries; nil for a station on its own.
+    public var district: StationConfig.District?
 
     /// Why a config cannot be used, every problem named.
     public struct Invalid: Error, CustomStringConvertible {
@@ -46,7 +48,8 @@ public struct UplinkConfig: Sendable {
             }
         }
         if !problems.isEmpty { throw Invalid(description: problems.joined(separator: "\n")) }
-        return UplinkConfig(socket: config.control.socket, targets: targets, station: config.station.id)
+        return UplinkConfig(
+            socket: config.control.socket, targets: targets, station: config.station.id, district: config.district)
     }
 
     struct FileProblem: Error, CustomStringConvertible {

@@ -260,9 +260,9 @@ def _openssl(*argv):
         raise RuntimeError(f"openssl {' '.join(argv[:2])}: {p.stderr.strip()}")
 
 
-def make_pki(d, stations=(), clients=()):
+def make_pki(d, stations=(), clients=(), server_san="IP:127.0.0.1,DNS:localhost"):
     """A throwaway district CA in directory d (made 0700) and, signed by it (ECDSA P-256, 2 days):
-    district.pem/.key (the district server, SAN 127.0.0.1 and localhost, server and client auth: the
+    district.pem/.key (the district server, SAN server_san (127.0.0.1 and localhost), server and client auth: the
     district Prometheus presents it to itself and to Alertmanager), <station>.pem/.key for each station
     (client auth, CN = station id), <name>.pem/.key for each other client (staff tools, the tests), and
     rogue-ca.pem with rogue.pem/.key: a client certificate of ANOTHER CA, which the district must refuse.
@@ -288,7 +288,7 @@ def make_pki(d, stations=(), clients=()):
 
     ca("district-ca", "Waystation test district CA")
     leaf("district", "district", "district-ca",
-         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+         f"subjectAltName={server_san}\nbasicConstraints=CA:FALSE\n"
          "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n")
     for name in [*stations, *clients]:
         leaf(name, name, "district-ca", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
