@@ -6,7 +6,9 @@ import WaystationCore
 final class RTUBusServer: BusServer, @unchecked Sendable {
     // @unchecked: `ctx` is used only by the server thread after `open()`; counters and `running`
     // are guarded by `state`.
-    private unowned let sim: Simulator
+    /// Weak: the server's thread may still be answering a request when the simulator goes (its
+    /// deinit stops the servers); an unowned reference read then trapped ("already destroyed").
+    private weak let sim: Simulator?
     let bus: String
     let path: String
     let baud: Int
@@ -145,7 +147,7 @@ final class RTUBusServer: BusServer, @unchecked Sendable {
             count(bad: false)
             query.withUnsafeMutableBufferPointer { buffer in
                 guard let base = buffer.baseAddress else { return }
-                sim.answer(ctx: ctx, query: base, length: Int32(length), unit: unit, deviceID: id, rtu: true)
+                sim?.answer(ctx: ctx, query: base, length: Int32(length), unit: unit, deviceID: id, rtu: true)
             }
         }
         modbus_close(ctx)

@@ -6,7 +6,9 @@ import WaystationCore
 final class TCPBusServer: BusServer, @unchecked Sendable {
     // @unchecked: `listenFD`, `clients` and the flags are guarded by `state`; `ctx` is used only on
     // the server thread once started (and under `state` while opening).
-    private unowned let sim: Simulator
+    /// Weak: the server's thread may still be answering a request when the simulator goes (its
+    /// deinit stops the servers); an unowned reference read then trapped ("already destroyed").
+    private weak let sim: Simulator?
     let bus: String
     let host: String
     let port: Int
@@ -155,7 +157,7 @@ final class TCPBusServer: BusServer, @unchecked Sendable {
                 let unit = Int(query[header - 1])
                 query.withUnsafeMutableBufferPointer { buffer in
                     guard let base = buffer.baseAddress else { return }
-                    sim.answer(ctx: ctx, query: base, length: rc, unit: unit, deviceID: units[unit], rtu: false)
+                    sim?.answer(ctx: ctx, query: base, length: rc, unit: unit, deviceID: units[unit], rtu: false)
                 }
             }
         }
