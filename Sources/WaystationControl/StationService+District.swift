@@ -84,6 +84,19 @@ extension StationService {
         return DistrictApply.Reply(verdicts: judged, cursor: p.cursor)
     }
 
+    /// The rider's district pseudonym (the raw id pseudonymised as at a check-in, never kept), and
+    /// the hub's address and credential files for `waystation-uplink redeem`.
+    func districtRider(_ p: DistrictRider.Parameters) async throws -> DistrictRider.Reply {
+        let (desk, d) = try await enrolledDistrict()
+        let pseudonym: String
+        do { pseudonym = try visits.pseudonym(worker: p.worker) } catch {
+            throw VarlinkError.invalidParameter("worker", reason: error.description)
+        }
+        return DistrictRider.Reply(
+            district: try await desk.store.district(ofStation: pseudonym), station: d.station, url: d.url,
+            tokenFile: d.tokenFile, caFile: d.caFile)
+    }
+
     func districtStatus() async throws -> DistrictStatus.Reply {
         guard let desk = kiosk.district, let d = await desk.enrolled else {
             return DistrictStatus.Reply(

@@ -68,7 +68,7 @@ public struct StationService: ControlHandler {
         ListSilences.name: .reader,
         KioskScan.name: .kiosk, GetRider.name: .kiosk, SubmitReport.name: .kiosk, EndSession.name: .kiosk,
         DistrictOutgoing.name: .uplink, DistrictAccepted.name: .uplink, DistrictApply.name: .uplink,
-        DistrictStatus.name: .uplink,
+        DistrictStatus.name: .uplink, DistrictRider.name: .admin,
         NotificationsPending.name: .uplink, NotificationDelivered.name: .uplink, NotificationFailed.name: .uplink,
     ]
 
@@ -140,6 +140,7 @@ public struct StationService: ControlHandler {
         case DistrictAccepted.name: replies.send(try await districtAccepted(try decode(DistrictAccepted.self, call)))
         case DistrictApply.name: replies.send(try await districtApply(try decode(DistrictApply.self, call)))
         case DistrictStatus.name: replies.send(try await districtStatus())
+        case DistrictRider.name: replies.send(try await districtRider(try decode(DistrictRider.self, call)))
         case ExpireSilence.name:
             replies.send(try await expireSilence(try decode(ExpireSilence.self, call), peer: peer))
         case NotificationsPending.name: try await notificationsPending(call, peer: peer, replies)

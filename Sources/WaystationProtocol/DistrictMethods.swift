@@ -135,3 +135,33 @@ public enum DistrictStatus: StationMethod {
         }
     }
 }
+
+/// A rider's district pseudonym at this station, and where the hub is (admin: `riders redeem`).
+public enum DistrictRider: StationMethod {
+    public static let name = "DistrictRider"
+    public struct Parameters: Codable, Sendable, Equatable {
+        /// The rider's raw id (normalised, pseudonymised, never kept).
+        public var worker: String
+        public init(worker: String) { self.worker = worker }
+    }
+    public struct Reply: Codable, Sendable, Equatable {
+        /// nil until the hub has answered a look-up of this rider.
+        public var district: String?
+        public var station: String
+        public var url: String
+        public var tokenFile: String
+        public var caFile: String
+        enum CodingKeys: String, CodingKey {
+            case district, station, url
+            case tokenFile = "token_file"
+            case caFile = "ca_file"
+        }
+        public init(district: String?, station: String, url: String, tokenFile: String, caFile: String) {
+            self.district = district
+            self.station = station
+            self.url = url
+            self.tokenFile = tokenFile
+            self.caFile = caFile
+        }
+    }
+}

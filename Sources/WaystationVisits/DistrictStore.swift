@@ -75,6 +75,13 @@ public struct DistrictStore: Sendable {
         }
     ]
 
+    /// The district pseudonym of a rider (station pseudonym), once the hub has answered its look-up.
+    public func district(ofStation station: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT district FROM district_rider WHERE station = ?", arguments: [station])
+        }
+    }
+
     /// Whether a rider (station pseudonym) needs a look-up: no district pseudonym, none queued.
     public func needsLookup(_ station: String) async throws -> Bool {
         try await database.read { db in

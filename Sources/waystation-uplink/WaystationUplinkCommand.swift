@@ -25,7 +25,8 @@ struct WaystationUplinkCommand: AsyncParsableCommand {
             down, every [district] sync_interval (default 60 s) and at once when a rider or a report \
             waits. Everything waits in the daemon while the hub is away.
             """,
-        version: WaystationVersion.string)
+        version: WaystationVersion.string,
+        subcommands: [RedeemCommand.self])
 
     @Option(name: .long, help: "Station config (TOML).")
     var config: String = "/etc/waystation/station.toml"

@@ -4,6 +4,9 @@ import ArgumentParser
 #else
     import Foundation
 #endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import WaystationProtocol
 
 struct DistrictCommand: ParsableCommand {
@@ -41,18 +44,51 @@ struct RidersCommand: ParsableCommand {
 
     struct Redeem: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Redeem a rider's district points for a gift (needs the district link; not yet available).")
+            abstract: "Redeem a rider's district points for a gift, at the district hub (admin; needs the link).",
+            discussion: """
+                The rider's id is read from stdin or --id-file, like checkin. The daemon gives the rider's \
+                district pseudonym (known once the rider has scanned at the kiosk while the link was up) \
+                and waystation-uplink redeem asks the hub, which keeps the balance: it never goes below \
+                zero and points are never spent twice at two stations. When the hub is away nothing is \
+                redeemed (exit 69). The same --key twice redeems once.
+                """)
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var rider: RiderID
         @Argument(help: "Points to redeem.") var points: Int
         @Argument(help: "The gift.") var gift: String
+        @Option(help: "Idempotency key (default: a new one, printed if the hub does not confirm).") var key: String?
 
         func run() throws {
-            // Redeeming must be checked against the district's ledger (never below zero, never twice at
-            // two stations), so the station cannot do it alone; the uplink will carry it to the hub.
-            Output.error(
-                "redeeming points needs the district link: the balance is kept at the district hub, and this waystationctl cannot reach it yet; record the gift at the district desk (waystation-district riders redeem)"
-            )
-            throw ExitCode(69)
+            // Enrolled at all? (Asked first: no card to scan for nothing.)
+            var enrolled = false
+            var quiet = global
+            quiet.json = false
+            try quiet.run(DistrictStatus.self) { enrolled = $0.enrolled }
+            guard enrolled else {
+                Output.error(
+                    "redeeming points needs the district link: the balance is kept at the district hub, and this station has no [district] (it is not enrolled)"
+                )
+                throw ExitCode(69)
+            }
+            let id = try rider.read()
+            var link: DistrictRider.Reply?
+            try global.run(DistrictRider.self, .init(worker: id)) { link = $0 }
+            guard let link else { return }  // --json printed the reply
+            guard let district = link.district else {
+                Output.error(
+                    "the district does not know this rider yet: redeeming needs their district identity, which the hub gives after their first scan at this station's kiosk while the link is up"
+                )
+                throw ExitCode(1)
+            }
+            let key = self.key ?? "\(link.station)-ctl-\(UInt64.random(in: 0...UInt64.max))"
+            let who = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"]
+            let by = "\(link.station) admin \(who ?? "uid \(getuid())")"
+            let status = try Uplink.run(
+                [
+                    "redeem", "--url", link.url, "--station", link.station, "--token-file", link.tokenFile,
+                    "--ca-file", link.caFile, "--points", "\(points)", "--gift", gift, "--key", key, "--by", by,
+                ], stdin: district + "\n")
+            if status != 0 { throw ExitCode(status) }
         }
     }
 }

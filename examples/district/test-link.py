@@ -10,6 +10,8 @@ What a district would notice if it broke:
     down, reaches station A once they are back, with the district's points (not the station's table);
   - the same rider, scanned at station B during the outage, sees their district balance there once the
     link is back; the hub credited the report once, through a restart of an uplink and of the hub;
+  - a gift redeemed at a station (waystationctl riders redeem) is spent at the hub once per key, never
+    below zero, refused with the reason when the rider is unknown or the link is down;
   - a revoked station's uplink is refused and says so; the hub's log holds no raw rider id.
 
 Needs root (namespaces; PostgreSQL runs as the postgres user). Run: test-link.py [--bin .build/debug]
@@ -155,6 +157,31 @@ def scenario(lab, procs, work, bin_dir):
     check("the report's points were applied once at A", report_at_a().get("points") == 7, f"{report_at_a()}")
     check("one report at the hub", len(mine()) == 1, f"{mine()}")
     check("the balance at B is still 7", (balance_b() or {}).get("balance") == 7, f"{balance_b()}")
+
+    # Gifts: redeemed at the hub through the uplink (waystationctl runs waystation-uplink redeem, in the
+    # station's namespace, the only one with a route to the hub), once per key, never below zero.
+    ctl = os.path.join(bin_dir, "waystationctl")
+
+    def redeem(s, points, gift, key, rider=RIDER):
+        p = lab.run(s["ns"], [ctl, "--socket", s["sock"], "riders", "redeem", str(points), gift, "--key", key],
+                    input=rider + "\n", capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout + p.stderr
+    rc, out = redeem(b, 5, "water bottle", "gift-1")
+    check("redeeming 5 points at B leaves 2", rc == 0 and "now 2" in out, f"rc {rc}: {out}")
+    rc, out = redeem(b, 5, "water bottle", "gift-1")
+    check("the same key again redeems once (still 2)", rc == 0 and "now 2" in out, f"rc {rc}: {out}")
+    rc, out = redeem(a, 5, "umbrella", "gift-2")
+    check("5 more at A are refused: not enough points (2)", rc == 1 and "balance is 2" in out, f"rc {rc}: {out}")
+    rc, out = redeem(a, 1, "umbrella", "gift-3", rider="139 0000 9999")
+    check("a rider the district does not know yet is refused with the reason", rc == 1 and "does not know" in out,
+          f"rc {rc}: {out}")
+    lab.outage(2, mode="down")
+    rc, out = redeem(b, 1, "sticker", "gift-4")
+    check("with the link down, nothing is redeemed and waystationctl says why (exit 69)",
+          rc == 69 and "not reachable" in out, f"rc {rc}: {out}")
+    lab.restore(2)
+    ok = dl.wait_until(lambda: (balance_b() or {}).get("balance") == 2, 60, 1)
+    check("B's kiosk shows the balance after the gift (2)", ok, f"{balance_b()}")
 
     # A revoked station is refused at once and says so.
     hub.cli("stations", "revoke", "st-b")
