@@ -9,10 +9,11 @@ What a district would notice if it broke:
   - a report filed at station A's kiosk reaches the hub once; its verdict, given while the links are
     down, reaches station A once they are back, with the district's points (not the station's table);
   - the same rider, scanned at station B during the outage, sees their district balance there once the
-    link is back; the hub credited the report once, through a restart of an uplink and of the hub;
+    link is back; the hub credited the report once, through kills of an uplink and a daemon and a
+    restart of the hub;
   - a gift redeemed at a station (waystationctl riders redeem) is spent at the hub once per key, never
     below zero, refused with the reason when the rider is unknown or the link is down;
-  - a revoked station's uplink is refused and says so; the hub's log holds no raw rider id.
+  - a revoked station's uplink is refused and says so; the hub's log holds no raw rider id, no pseudonym.
 
 Needs root (namespaces; PostgreSQL runs as the postgres user). Run: test-link.py [--bin .build/debug]
 """
@@ -84,8 +85,9 @@ def scenario(lab, procs, work, bin_dir):
         os.makedirs(d)
         os.chmod(d, 0o755)
         conf = hub.enrol(sid, d, i, sync_interval="3s")
-        dl.start_sim_and_daemon(procs, d, bin_dir, conf)
-        stations[sid] = {"dir": d, "conf": conf, "sock": os.path.join(d, "control.sock"), "ns": lab.station(i)}
+        _, daemon = dl.start_sim_and_daemon(procs, d, bin_dir, conf)
+        stations[sid] = {"dir": d, "conf": conf, "sock": os.path.join(d, "control.sock"), "ns": lab.station(i),
+                         "daemon": daemon}
 
     def start_uplink(sid):
         s = stations[sid]
@@ -124,9 +126,17 @@ def scenario(lab, procs, work, bin_dir):
     rider_b = varlink(b["sock"], "GetRider", {"session": scan_b["session"]})["rider"]
     check("during the outage B has no district balance for the rider yet", rider_b.get("district") is None,
           f"{rider_b}")
-    # An uplink killed while the link is down loses nothing (the daemon keeps the queue).
+    # An uplink and a daemon killed (SIGKILL) while the link is down lose nothing: the daemon's
+    # database keeps the queue and the cursor.
     a["uplink"].kill()
     a["uplink"].wait()
+    a["daemon"].kill()
+    a["daemon"].wait()
+    os.unlink(a["sock"])
+    a["daemon"] = procs.start("daemon-st-a-again", [os.path.join(bin_dir, "waystationd"), "--config", a["conf"]],
+                              os.path.join(a["dir"], "daemon.log"))
+    if not dl.wait_until(lambda: os.path.exists(a["sock"]), 30, 0.2):
+        raise RuntimeError("station A's daemon did not start again:\n" + dl.tail(os.path.join(a["dir"], "daemon.log")))
     start_uplink("st-a")
     dl.wait_until(lambda: "district sync failed" in open(os.path.join(b["dir"], "uplink.log")).read(), 60, 1)
     lab.restore(1)
@@ -190,7 +200,10 @@ def scenario(lab, procs, work, bin_dir):
     check("a revoked station's uplink is refused and says so", ok, dl.tail(os.path.join(b["dir"], "uplink.log")))
 
     log = open(hub.log, encoding="utf-8", errors="replace").read()
-    check("the hub's log holds no raw rider id", RIDER.replace(" ", "") not in log and RIDER not in log)
+    pseudonym = varlink(a["sock"], "DistrictRider", {"worker": RIDER}).get("district") or "?"
+    check("the hub's log holds no raw rider id and no pseudonym",
+          RIDER.replace(" ", "") not in log and RIDER not in log and pseudonym not in log and len(pseudonym) == 32,
+          f"pseudonym {pseudonym}")
     hub.stop()
 
 
