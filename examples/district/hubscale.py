@@ -470,7 +470,7 @@ def main():
         lookups = sum(len(s.mapped) for s in stations)
 
         print()
-        print(f"== hub scale: {n} light uplinks against one hub ({os.path.basename(bin_dir)} build), "
+        print(f"== hub scale: {n} light uplinks against one hub (binaries in {args.bin}), "
               f"{elapsed:.0f} s, sync every {args.interval:.0f} s")
         print(f"enrolment (CLI)          {n} stations in {enrol_s:.0f} s ({args.enrol_workers} in parallel; "
               f"{enrol_s / n * 1000:.0f} ms a station)")
