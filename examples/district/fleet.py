@@ -27,7 +27,6 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import districtlib as dl  # noqa: E402
-import fleethub  # noqa: E402
 
 DISTRICT = "fleetdistrict"
 
@@ -87,6 +86,7 @@ def main():
     hub = None
     try:
         if use_hub:
+            import fleethub  # here: it needs the `cryptography` package (HPKE), which --no-hub does not
             hub = fleethub.FleetHub(procs, state, pki, bin_dir)
         prom_port, am_port, node_port = dl.free_port(), dl.free_port(), dl.free_port()
         dl.start_alertmanager(procs, state, am_port, dl.render_am_config(receiver.port), pki=pki)
