@@ -97,7 +97,8 @@ test-linkfault:
 	@if [ "$$(id -u)" = 0 ]; then python3 -B examples/district/linkfault.py --self-test; \
 	else echo "test-linkfault: skipped (needs root for network namespaces)"; fi
 
-# N simulated stations (default 20) with their agents, the district Prometheus and Alertmanager.
+# N simulated stations (default 20) with their agents and uplinks, the district Prometheus and
+# Alertmanager, the hub and its PostgreSQL; FLEET_MODE=hub-scale: 1,400 light uplinks against one hub.
 fleet: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	examples/district/fleet.sh --bin .build/release

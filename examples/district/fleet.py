@@ -49,6 +49,11 @@ def main():
                          "need three 2-minute remote-write requests, so at least ~300)")
     ap.add_argument("--no-faults", action="store_true",
                     help="do not inject the two faults (microwave silent at station 1, slot overheating at 2)")
+    ap.add_argument("--no-hub", action="store_true",
+                    help="without the hub (PostgreSQL, waystation-district) and the stations' waystation-uplink")
+    ap.add_argument("--reports", type=int, default=int(os.environ.get("FLEET_REPORTS", 10)),
+                    help="reports driven through the kiosks (KioskScan + SubmitReport) and verified at the hub "
+                         "for the latency figures (default 10, env FLEET_REPORTS)")
     ap.add_argument("--state", default=os.environ.get("FLEET_STATE", "state/fleet"),
                     help="state, configs and logs (default state/fleet, emptied first; env FLEET_STATE)")
     args = ap.parse_args()
@@ -58,7 +63,12 @@ def main():
         sys.exit("missing: " + " ".join(missing) + "\nrun: apt-get install -y prometheus "
                  "prometheus-alertmanager prometheus-node-exporter")
     bin_dir = os.path.abspath(args.bin)
-    for b in ("waystation-sim", "waystationd", "waystation-web"):
+    use_hub = not args.no_hub
+    if use_hub and os.geteuid() != 0:
+        dl.log("fleet: no hub (needs root: PostgreSQL runs as the postgres user); --no-hub assumed")
+        use_hub = False
+    for b in ("waystation-sim", "waystationd", "waystation-web") + (
+            ("waystation-district", "waystation-uplink") if use_hub else ()):
         if not os.access(os.path.join(bin_dir, b), os.X_OK):
             sys.exit(f"{bin_dir}/{b} missing: build with `swift build -c release` (or pass --bin DIR)")
 
@@ -73,7 +83,11 @@ def main():
     dl.set_client_tls(f"{pki}/district-ca.pem", f"{pki}/fleet.pem", f"{pki}/fleet.key")
     relays = []
     sink = None
+    hub = None
     try:
+        if use_hub:
+            import fleethub  # here: it needs the `cryptography` package (HPKE), which --no-hub does not
+            hub = fleethub.FleetHub(procs, state, pki, bin_dir)
         prom_port, am_port, node_port = dl.free_port(), dl.free_port(), dl.free_port()
         dl.start_alertmanager(procs, state, am_port, dl.render_am_config(receiver.port), pki=pki)
         district = dl.start_district(procs, state, prom_port, am_port, pki)
@@ -96,10 +110,13 @@ def main():
             os.makedirs(d)
             ports = {k: dl.free_port() for k in ("rs485", "cabinet", "web", "agent")}
             cfg = os.path.join(d, "station.toml")
+            st = {"id": sid, "dir": d, "ports": ports, "config": cfg}
             with open(cfg, "w") as f:
                 f.write(dl.station_config(sid, d, ports["rs485"], ports["cabinet"], am_relay.port, ports["web"],
                                           district=DISTRICT))
-            st = {"id": sid, "dir": d, "ports": ports, "config": cfg}
+                if hub:  # enrolled at the hub; its [district] url is the station's sync link (a counting relay)
+                    f.write(hub.enrol(st, len(stations) + 1))
+                    relays.append(st["sync"])
             st["sim"] = procs.start(f"sim-{sid}", [
                 os.path.join(bin_dir, "waystation-sim"), "--config", cfg, "--no-stdin",
                 "--control-socket", os.path.join(d, "sim.sock")], os.path.join(d, "sim.log"))
@@ -115,6 +132,9 @@ def main():
             sock = os.path.join(st["dir"], "control.sock")
             if not dl.wait_until(lambda: os.path.exists(sock), 30, 0.2):
                 sys.exit(f"daemon of {st['id']} did not start:\n{dl.tail(st['daemon'].logfile)}")
+        if hub:
+            for st in stations:
+                hub.start_uplink(st)
         for st in stations:
             web_target = f"127.0.0.1:{st['ports']['web']}"
             st["web"] = dl.start_web(procs, st["dir"], bin_dir, st["config"], st["ports"]["web"],
@@ -162,6 +182,8 @@ def main():
         t0 = time.time()
         appended0 = agents_total("prometheus_agent_samples_appended_total")
         cpu0 = {p.pid: dl.cpu_seconds(p.pid) for p in procs.procs}
+        if hub:
+            hub.begin(stations, args.reports, args.seconds)
         dl.log(f"all {n} stations running; measuring after {args.seconds:.0f} s ...")
         time.sleep(args.seconds)
         # The uplink figures need three remote-write requests (every 2 min) on every station's link.
@@ -169,6 +191,8 @@ def main():
                              300, 5):
             dl.log("  (not every link has seen three requests after 5 more minutes)")
         elapsed = time.time() - t0
+        if hub:
+            hub.end()
         cpu = {p.name: dl.cpu_seconds(p.pid) - cpu0.get(p.pid, 0) for p in procs.procs
                if p.pid != before_agent.pid}
 
@@ -282,6 +306,8 @@ def main():
                       f"{human_bytes(after_day * k * 30):>12}")
         else:
             print("  not enough requests on the links (each needs 3, one every 2 minutes)")
+        if hub:
+            hub.print_figures(n, avg([u["up"] + u["down"] for u in uplinks]) if uplinks else None, human_bytes)
 
         # ---- extrapolation ------------------------------------------------------------------------
         if series and head_series:
@@ -308,6 +334,8 @@ def main():
         print(f"\nstate, configs and logs: {state}")
         return 0
     finally:
+        if hub:
+            hub.stop()
         procs.stop_all()
         receiver.close()
         for r in relays:
