@@ -1517,10 +1517,12 @@ def check_purge(c, st, results, deb, visits_before):
 # ---------------------------------------------------------------------------------------------
 
 
-def check_hub(c, results, hub_deb):
+def check_hub(c, results, deb, hub_deb):
     """The district hub's package (waystation-district) installed beside the station's on the running
     system, without PostgreSQL (a Recommends): its user, config and state folder, the unit neither
     enabled nor started, systemd-analyze verify and security, `keys init` as its user; then purge."""
+    # The station's package again (the checks before purged it), so the hub's purge can leave it be.
+    c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(deb)}"], timeout=300)
     r = c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(hub_deb)}"], timeout=300)
     status = c.run(["dpkg-query", "-W", "-f=${Status}", "waystation-district"]).stdout.strip()
     results.check(
@@ -1672,7 +1674,7 @@ def main():
         check_purge(c, st, results, deb, visits)
         check_upgrade_from_preweb(c, st, results, preweb_deb, deb)
         if hub_deb:
-            check_hub(c, results, hub_deb)
+            check_hub(c, results, deb, hub_deb)
     except Exception as e:  # a broken container ends the run; what ran so far is reported
         results.check("the run completes", False, f"{type(e).__name__}: {e}")
         if c.leader:
