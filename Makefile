@@ -163,19 +163,22 @@ install: deps
 
 # --- Debian package and the system test under a real systemd (issue 12) ---------------------------
 # `make deb`: a release build with the Swift runtime linked statically (Debian ships no Swift
-# runtime), then systemd/debian/ staged as debian/ in $(DEB_SRC) and built there by debhelper
+# runtime), then the binary packages waystation and waystation-district (the district hub) from
+# systemd/debian/, staged as debian/ in $(DEB_SRC) and built there by debhelper
 # (dpkg-buildpackage -us -uc -b; debian/rules packages the binaries of .build/release) into build/,
 # checked by lintian (an error or a warning fails).
 # `make systemtest`: installs the package into a fresh Debian bookworm root with `chroot ROOT dpkg -i`
 # (no /proc, as station images are built), boots it (systemd 252 as PID 1) in systemd-nspawn and
 # checks the units (Tests/system/systemtest.py). The debootstrapped root is cached in
 # $(SYSTEMTEST_CACHE) (minutes the first time, then a run takes a few minutes).
-# `make systemtest DEB=path/to/waystation.deb` tests a package without building one.
+# `make systemtest DEB=path/to/waystation.deb [HUB_DEB=path/to/waystation-district.deb]` tests packages
+# without building them; the hub's package is installed beside the station's last, without PostgreSQL.
 DEB_APT_PACKAGES        := dpkg-dev debhelper help2man lintian binutils
 SYSTEMTEST_APT_PACKAGES := systemd-container debootstrap util-linux python3 dpkg
 DEB_VERSION      = $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' systemd/debian/changelog)
 DEB_ARCH         = $(shell dpkg --print-architecture)
 DEB_FILE         = build/waystation_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_HUB_FILE     = build/waystation-district_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_SRC          = build/deb-src
 SYSTEMTEST_CACHE ?= /var/cache/waystation-systemtest
 
@@ -210,7 +213,8 @@ deb: deps deb-deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	rm -rf $(DEB_SRC) && mkdir -p $(DEB_SRC) && cp -rL systemd/debian $(DEB_SRC)/debian
 	cd $(DEB_SRC) && WAYSTATION_REPO=$(CURDIR) dpkg-buildpackage -us -uc -b
-	lintian --fail-on error,warning --display-info $(DEB_FILE)
+	lintian --fail-on error,warning --display-info $(DEB_FILE) $(DEB_HUB_FILE)
 
 systemtest: systemtest-deps $(if $(DEB),,deb)
-	WAYSTATION_SYSTEMTEST_CACHE=$(SYSTEMTEST_CACHE) python3 Tests/system/systemtest.py --deb $(or $(DEB),$(DEB_FILE))
+	WAYSTATION_SYSTEMTEST_CACHE=$(SYSTEMTEST_CACHE) python3 Tests/system/systemtest.py --deb $(or $(DEB),$(DEB_FILE)) \
+	  $(if $(DEB),$(if $(HUB_DEB),--hub-deb $(HUB_DEB)),--hub-deb $(DEB_HUB_FILE))

@@ -1517,9 +1517,94 @@ def check_purge(c, st, results, deb, visits_before):
 # ---------------------------------------------------------------------------------------------
 
 
+def check_hub(c, results, deb, hub_deb):
+    """The district hub's package (waystation-district) installed beside the station's on the running
+    system, without PostgreSQL (a Recommends): its user, config and state folder, the unit neither
+    enabled nor started, systemd-analyze verify and security, `keys init` as its user; then purge."""
+    # The station's package again (the checks before purged it), so the hub's purge can leave it be.
+    c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(deb)}"], timeout=300)
+    r = c.run(["dpkg", "-i", f"{DEBS_INSIDE}/{os.path.basename(hub_deb)}"], timeout=300)
+    status = c.run(["dpkg-query", "-W", "-f=${Status}", "waystation-district"]).stdout.strip()
+    results.check(
+        "hub: dpkg -i waystation-district on the running system, without PostgreSQL, leaves it configured",
+        r.returncode == 0 and status == "install ok installed",
+        f"exit {r.returncode}; status {status!r} {tail(r.stdout + r.stderr, 3)}",
+    )
+    user = c.run(["getent", "passwd", "waystation-district"]).stdout.strip()
+    conf = c.run(["stat", "-c", "%U:%G %a", "/etc/waystation/hub.toml"]).stdout.strip()
+    conffiles = c.run(["dpkg-query", "-W", "-f=${Conffiles}", "waystation-district"]).stdout
+    state = c.run(["stat", "-c", "%U:%G %a", "/var/lib/waystation-district"]).stdout.strip()
+    tls = c.run(["stat", "-c", "%U:%G %a", "/etc/waystation/hub"]).stdout.strip()
+    results.check(
+        "hub: system user waystation-district; /etc/waystation/hub.toml root:waystation-district 0640 "
+        "(conffile); /var/lib/waystation-district 0700 and /etc/waystation/hub 0750",
+        user.startswith("waystation-district:")
+        and conf == "root:waystation-district 640"
+        and "/etc/waystation/hub.toml" in conffiles
+        and state == "waystation-district:waystation-district 700"
+        and tls == "root:waystation-district 750",
+        f"user {user or 'missing'}; hub.toml {conf}; state {state}; hub/ {tls}",
+    )
+    enabled = c.run(["systemctl", "is-enabled", "waystation-district.service"]).stdout.strip()
+    active = c.run(["systemctl", "is-active", "waystation-district.service"]).stdout.strip()
+    results.check(
+        "hub: waystation-district.service neither enabled nor started by the install",
+        enabled == "disabled" and active == "inactive",
+        f"{enabled}, {active}",
+    )
+    cat = c.run(["systemctl", "cat", "waystation-district.service"]).stdout
+    results.check(
+        "hub: systemctl cat shows the unit: /usr/sbin/waystation-district serve as its own user, after PostgreSQL",
+        "ExecStart=/usr/sbin/waystation-district --config /etc/waystation/hub.toml serve" in cat
+        and "User=waystation-district" in cat
+        and re.search(r"^After=.*postgresql\.service", cat, re.M) is not None,
+        tail(cat, 3),
+    )
+    verify = c.run(["systemd-analyze", "verify", "--man=no", "waystation-district.service"])
+    results.check(
+        "hub: systemd-analyze verify waystation-district.service",
+        verify.returncode == 0 and not verify.stderr.strip(),
+        tail(verify.stderr, 3) or "clean",
+    )
+    out = c.run(["systemd-analyze", "security", "--no-pager", "waystation-district.service"]).stdout
+    m = re.search(r"Overall exposure level for waystation-district\.service: ([0-9.]+)", out)
+    score = float(m.group(1)) if m else 99.0
+    results.check(
+        "hub: systemd-analyze security waystation-district.service (online) is 1.5 or lower",
+        score <= 1.5,
+        f"{score}" if m else tail(out),
+    )
+    man = c.run(["ls", "/usr/share/man/man8/waystation-district.8.gz", "/usr/share/doc/waystation-district/README.md"])
+    results.check("hub: man page waystation-district(8) and the README installed", man.returncode == 0, tail(man.stderr))
+    keys = c.run(
+        ["runuser", "-u", "waystation-district", "--", "waystation-district", "keys", "init"], timeout=30
+    )
+    modes = c.sh("stat -c '%U %a' /var/lib/waystation-district/rider.key /var/lib/waystation-district/hpke.key")
+    results.check(
+        "hub: `keys init` as the hub's user on the shipped hub.toml makes rider.key and hpke.key, 0600, its own",
+        keys.returncode == 0 and modes.stdout.split("\n")[:2] == ["waystation-district 600"] * 2,
+        tail(keys.stdout + keys.stderr, 2) + " " + " ".join(modes.stdout.split()),
+    )
+    r = c.run(["dpkg", "--purge", "waystation-district"], timeout=300)
+    gone = c.run(["getent", "passwd", "waystation-district"]).returncode != 0
+    kept = c.run(["stat", "-c", "%U %a", "/var/lib/waystation-district"]).stdout.strip()
+    station = c.run(["test", "-e", "/etc/waystation/station.toml"]).returncode == 0
+    results.check(
+        "hub: purge removes its user and hub.toml, keeps the keys (root 0700) and leaves the station's config",
+        r.returncode == 0
+        and gone
+        and c.run(["test", "-e", "/etc/waystation/hub.toml"]).returncode != 0
+        and kept == "root 700"
+        and station,
+        f"exit {r.returncode}; user {'gone' if gone else 'still there'}; state {kept}; station.toml "
+        f"{'kept' if station else 'gone'} {tail(r.stderr, 2)}",
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deb", required=True, help="the waystation .deb to test")
+    parser.add_argument("--hub-deb", help="the waystation-district .deb, installed beside it (optional)")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (overlay, console logs)")
     args = parser.parse_args()
 
@@ -1529,6 +1614,7 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"systemtest: {tool} is missing (apt-get install systemd-container debootstrap util-linux dpkg)")
     deb = os.path.abspath(args.deb)
+    hub_deb = os.path.abspath(args.hub_deb) if args.hub_deb else None
     total = time.monotonic()
     results = Results()
 
@@ -1539,11 +1625,13 @@ def main():
     )
 
     t = time.monotonic()
-    root = ensure_root([deb])
+    root = ensure_root([deb] + ([hub_deb] if hub_deb else []))
     rundir = tempfile.mkdtemp(prefix="run-", dir=CACHE)
     debdir = os.path.join(rundir, "debs")
     os.makedirs(debdir)
     shutil.copy(deb, debdir)
+    if hub_deb:
+        shutil.copy(hub_deb, debdir)
     upgrade_deb, new_version = make_upgrade_deb(deb, debdir)
     preweb_deb = make_preweb_deb(deb, debdir)
     log(f"root ready in {time.monotonic() - t:.1f} s; testing {os.path.basename(deb)}, upgrade to {new_version}")
@@ -1585,6 +1673,8 @@ def main():
         check_reboot(c, st, results, visits)
         check_purge(c, st, results, deb, visits)
         check_upgrade_from_preweb(c, st, results, preweb_deb, deb)
+        if hub_deb:
+            check_hub(c, results, deb, hub_deb)
     except Exception as e:  # a broken container ends the run; what ran so far is reported
         results.check("the run completes", False, f"{type(e).__name__}: {e}")
         if c.leader:

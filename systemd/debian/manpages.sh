@@ -15,7 +15,7 @@ version=$3
 epoch=$4
 here=$(cd "$(dirname "$0")" && pwd)
 
-declare -A section=([waystationd]=8 [waystationctl]=1 [waystation-sim]=1 [waystation-web]=8 [waystation-uplink]=8)
+declare -A section=([waystationd]=8 [waystationctl]=1 [waystation-sim]=1 [waystation-web]=8 [waystation-uplink]=8 [waystation-district]=8)
 mkdir -p "$outdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,11 +42,17 @@ for exe in "${!section[@]}"; do
         {
             echo "[COMMANDS]"
             for sub in $subcommands; do
-                echo ".SS $sub"
-                echo ".nf"
-                "$bindir/$exe" help "$sub" | sed -e 's/^OVERVIEW: //' -e 's/^USAGE: /Usage: /' \
-                    -e "/^  See '.* help/d" | roff_block
-                echo ".fi"
+                # A subcommand's own subcommands (waystation-district stations add) follow it.
+                nested=$("$bindir/$exe" help "$sub" | sed -n '/^SUBCOMMANDS:/,/^$/p' |
+                    awk 'NR > 1 && /^  [a-z]/ { print $1 }')
+                for path in "$sub" ${nested:+$(for n in $nested; do echo "$sub/$n"; done)}; do
+                    echo ".SS ${path//\// }"
+                    echo ".nf"
+                    # shellcheck disable=SC2086 # the words of the subcommand path
+                    "$bindir/$exe" help ${path//\// } | sed -e 's/^OVERVIEW: //' -e 's/^USAGE: /Usage: /' \
+                        -e "/^  See '.* help/d" | roff_block
+                    echo ".fi"
+                done
             done
         } > "$work/$exe.commands.h2m"
         include+=(--include "$work/$exe.commands.h2m")
