@@ -35,6 +35,10 @@ public final class HubClient: Sendable {
         tls.trustRoots = .certificates(roots)
         tls.minimumTLSVersion = .tlsv12
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
+        // Keep the connection between rounds: AsyncHTTPClient's default (60 s idle) closed it just
+        // before each 60-s round, so every round paid a new TLS handshake (~1.8 KiB): 5.9 MiB a
+        // station-day of sync instead of ~0.6 (make fleet, measured on the wire).
+        config.connectionPool = .init(idleTimeout: .minutes(5))
         let seconds = Int64(max(1, min(30, timeout.components.seconds)))
         config.timeout = .init(connect: .seconds(min(10, seconds)), read: .seconds(seconds))
         config.redirectConfiguration = .disallow
