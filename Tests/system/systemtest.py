@@ -717,7 +717,8 @@ def check_install(c, st, results):
         "(enabled)",
         st.socket_listening() and bool(daemon) and bool(web) and bool(uplink),
         f"socket {st.socket_state()}, service {st.active('waystation.service')}, "
-        f"web {st.active('waystation-web.service')}, uplink {st.active('waystation-uplink.service')}",
+        f"web {st.active('waystation-web.service')}, uplink {st.active('waystation-uplink.service')}"
+        + ("" if uplink else " | uplink's journal: " + tail(st.journal("waystation-uplink.service"))),
     )
     # The uplink and the web face are clients of the socket: stopped first, or they start the daemon again.
     c.run(
