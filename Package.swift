@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "WaystationVisits",
             dependencies: [
-                "WaystationCore", "WaystationStorage", logging, lifecycle,
+                "WaystationCore", "WaystationStorage", "WaystationLink", logging, lifecycle,
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: essentials

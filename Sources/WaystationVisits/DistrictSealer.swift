@@ -1,19 +1,12 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 import Crypto
+import WaystationLink
 
-/// Seals a rider's id to the district hub's rider key, so that only the hub can open it: HPKE
-/// (RFC 9180, base mode) `Curve25519_SHA256_ChachaPoly`, info "waystation rider v1", the station's
-/// id as associated data (a sealed id opens only for the station it was sealed for). A fresh
-/// encapsulated key per seal: two seals of one id look unrelated. The station keeps no key that
-/// opens it.
+/// Seals a rider's id to the district hub's rider key, so that only the hub can open it: the link's
+/// one sealing rule, `RiderSeal` (HPKE, RFC 9180 base mode, `Curve25519_SHA256_ChachaPoly`, info
+/// "waystation rider v1", the station's id as associated data: a sealed id opens only for the
+/// station it was sealed for). A fresh encapsulated key per seal: two seals of one id look
+/// unrelated. The station keeps no key that opens it.
 public struct DistrictSealer: Sendable {
-    public static let info = Array("waystation rider v1".utf8)
-    public static let suite = HPKE.Ciphersuite.Curve25519_SHA256_ChachaPoly
-
     let key: Curve25519.KeyAgreement.PublicKey
     let station: String
 
@@ -25,8 +18,7 @@ public struct DistrictSealer: Sendable {
 
     /// The sealed id: encapsulated key and ciphertext, base64.
     public func seal(_ normalized: String) throws -> (enc: String, ct: String) {
-        var sender = try HPKE.Sender(recipientKey: key, ciphersuite: Self.suite, info: Data(Self.info))
-        let ct = try sender.seal(Array(normalized.utf8), authenticating: Array(station.utf8))
-        return (sender.encapsulatedKey.base64EncodedString(), ct.base64EncodedString())
+        let sealed = try RiderSeal.seal(normalized, ref: "", station: station, to: key)
+        return (sealed.enc, sealed.ct)
     }
 }
