@@ -92,8 +92,9 @@ def main():
         dl.start_alertmanager(procs, state, am_port, dl.render_am_config(receiver.port), pki=pki)
         district = dl.start_district(procs, state, prom_port, am_port, pki)
         base = f"https://127.0.0.1:{prom_port}"
-        # The daemons speak plain http only; until waystation-uplink delivers their outbox over https, this
-        # relay does the TLS with a client certificate ("uplink") to the district Alertmanager.
+        # Each station's waystation-uplink delivers its daemon's outbox; here it posts plain http to this
+        # relay, which does the TLS with a client certificate ("uplink") to the district Alertmanager (the
+        # uplink's own https is in test-district.py and the uplink's tests).
         am_relay = dl.CountingProxy(am_port, tls=dl.tls_context(f"{pki}/district-ca.pem", f"{pki}/uplink.pem",
                                                                 f"{pki}/uplink.key"))
         relays.append(am_relay)
@@ -135,6 +136,11 @@ def main():
         if hub:
             for st in stations:
                 hub.start_uplink(st)
+        else:  # the notifications' carrier, with or without a hub
+            for st in stations:
+                st["uplink"] = procs.start(f"uplink-{st['id']}", [
+                    os.path.join(bin_dir, "waystation-uplink"), "--config", st["config"]],
+                    os.path.join(st["dir"], "uplink.log"))
         for st in stations:
             web_target = f"127.0.0.1:{st['ports']['web']}"
             st["web"] = dl.start_web(procs, st["dir"], bin_dir, st["config"], st["ports"]["web"],

@@ -9,7 +9,7 @@ case of alertmanager/routing-tests.txt with `amtool config routes test`.
 
 End to end, with a simulated station from --bin (default .build/debug): waystation-sim, waystationd and
 waystation-web. Alertmanager (HTTPS, client certificates) routes, inhibits and resolves alerts posted to
-its API, and the daemon's own SlotInterlock (through a TLS relay standing for waystation-uplink). The
+its API, and the daemon's own SlotInterlock (through waystation-uplink, https with a client certificate). The
 station's agent remote-writes over https with its client certificate, through a counting relay (its 4G
 link), to the district Prometheus (HTTPS, client certificates): the district has each device's state as
 `waystationctl status` and a point value as `waystationctl read`; plain http, no certificate and another
@@ -122,10 +122,6 @@ def e2e(args, tmp, pki):
         district_proc = dl.start_district(procs, tmp, prom_port, am_port, pki)
         base = f"https://127.0.0.1:{prom_port}"
         dl.start_node_exporter(procs, tmp, node_port)
-        # waystationd posts its alerts over plain http; until waystation-uplink delivers them over https,
-        # this relay does the TLS (client certificate "uplink") to the district Alertmanager.
-        am_relay = dl.CountingProxy(am_port, tls=dl.tls_context(ca, f"{pki}/uplink.pem", f"{pki}/uplink.key"))
-        relays.append(am_relay)
         amtool_http = os.path.join(tmp, "amtool-http.yml")
         with open(amtool_http, "w") as f:
             f.write(f"tls_config:\n  ca_file: {ca}\n  cert_file: {pki}/tester.pem\n  key_file: {pki}/tester.key\n")
@@ -134,10 +130,19 @@ def e2e(args, tmp, pki):
         # The real station: simulator, daemon (alerts to this Alertmanager), waystation-web for /metrics.
         web_port = dl.free_port()
         cfg = os.path.join(sdir, "station.toml")
+        # Its alerts go to the district Alertmanager through waystation-uplink, over https with the
+        # district CA and the uplink's client certificate ([[notify]] ca, certificate, key).
+        text = dl.station_config(station, sdir, dl.free_port(), dl.free_port(), am_port, web_port, district=district)
+        plain = f'url = "http://127.0.0.1:{am_port}"\n'
+        if plain not in text:
+            raise RuntimeError("districtlib.station_config's [[notify]] changed; update test-district.py")
+        text = text.replace(plain, f'url = "https://127.0.0.1:{am_port}"\nca = "{ca}"\n'
+                                   f'certificate = "{pki}/uplink.pem"\nkey = "{pki}/uplink.key"\n')
         with open(cfg, "w") as f:
-            f.write(dl.station_config(station, sdir, dl.free_port(), dl.free_port(), am_relay.port, web_port,
-                                      district=district))
+            f.write(text)
         dl.start_sim_and_daemon(procs, sdir, args.bin, cfg)
+        procs.start("uplink", [os.path.join(args.bin, "waystation-uplink"), "--config", cfg],
+                    os.path.join(sdir, "uplink.log"))
         dl.sim_command(os.path.join(sdir, "sim.sock"), "hold fridge cabinet_temp 4.5")
         dl.start_web(procs, sdir, args.bin, cfg, web_port)
         web_target = f"127.0.0.1:{web_port}"
