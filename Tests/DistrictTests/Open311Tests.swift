@@ -196,6 +196,13 @@ extension DistrictSuite {
             #expect(c.sync == nil)
         }
 
+        @Test("the packaged example examples/hub.toml loads, with its categories")
+        func packagedExample() throws {
+            let c = try HubConfig.load(Open311Tests.repo + "/examples/hub.toml")
+            #expect(!c.categories.isEmpty)
+            #expect(c.timeZone == "Asia/Shanghai")
+        }
+
         @Test(
             "bad input names the key",
             arguments: [
