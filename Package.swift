@@ -148,7 +148,7 @@ let package = Package(
         .target(
             name: "WaystationWeb",
             dependencies: [
-                "CShim", "WaystationProtocol", "WaystationCore", logging, lifecycle,
+                "CShim", "WaystationProtocol", "WaystationCore", "VarlinkNIO", logging, lifecycle,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -162,6 +162,13 @@ let package = Package(
             resources: [.embedInCode("Kiosk/kiosk.html")],
             swiftSettings: strict
         ),
+        // The NUL-framed varlink decoder on SwiftNIO, shared by the two processes that reach the daemon
+        // through NIO (waystation-web and waystation-uplink).
+        .target(
+            name: "VarlinkNIO",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         // The unprivileged outbound process (waystation-uplink): takes the daemon's webhook and
         // Alertmanager notifications over the control socket (role uplink) and delivers them over
         // http or https with AsyncHTTPClient, and carries the district link (DistrictSync: the
@@ -170,7 +177,8 @@ let package = Package(
         .target(
             name: "WaystationUplink",
             dependencies: [
-                "WaystationProtocol", "WaystationCore", "WaystationLink", "WaystationLinkClient", logging, lifecycle,
+                "WaystationProtocol", "WaystationCore", "WaystationLink", "WaystationLinkClient", "VarlinkNIO", logging,
+                lifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import VarlinkNIO
 import Synchronization
 import WaystationProtocol
 
@@ -59,7 +60,7 @@ public struct DaemonConnection: Sendable {
                 .connect(unixDomainSocketPath: socketPath) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(VarlinkFrameDecoder(limit: 16 << 20)))
+                            ByteToMessageHandler(NULFrameDecoder(limit: 16 << 20)))
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -103,33 +104,5 @@ extension Duration {
     var nanoseconds: Int64 {
         let (s, atto) = components
         return s.multipliedReportingOverflow(by: 1_000_000_000).partialValue + atto / 1_000_000_000
-    }
-}
-
-/// Cuts a varlink stream into messages: JSON objects each terminated by a NUL byte.
-struct VarlinkFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-
-    struct TooLarge: Error {}
-
-    let limit: Int
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let nul = buffer.readableBytesView.firstIndex(of: 0) else {
-            if buffer.readableBytes > limit { throw TooLarge() }
-            return .needMoreData
-        }
-        let length = nul - buffer.readerIndex
-        guard length <= limit, let frame = buffer.readSlice(length: length) else { throw TooLarge() }
-        buffer.moveReaderIndex(forwardBy: 1)
-        context.fireChannelRead(wrapInboundOut(frame))
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
-        -> DecodingState
-    {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import VarlinkNIO
 import NIOPosix
 import WaystationProtocol
 

@@ -1,15 +1,17 @@
 import NIOCore
 
-/// Cuts a varlink stream into messages: JSON objects each terminated by a NUL byte.
-struct NULFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
+/// Cuts a varlink stream into messages (waystation-web's and waystation-uplink's daemon links): JSON objects each terminated by a NUL byte.
+public struct NULFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
 
-    struct TooLarge: Error {}
+    public struct TooLarge: Error {}
 
     /// Largest message accepted.
-    let limit: Int
+    public let limit: Int
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public init(limit: Int) { self.limit = limit }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let nul = buffer.readableBytesView.firstIndex(of: 0) else {
             if buffer.readableBytes > limit { throw TooLarge() }
             return .needMoreData
@@ -21,7 +23,7 @@ struct NULFrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
         -> DecodingState
     {
         while try decode(context: context, buffer: &buffer) == .continue {}
