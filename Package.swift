@@ -43,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // The desk's staff passwords: bcrypt (HummingbirdBcrypt).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // libmodbus, through pkg-config; shim.h re-exports its error macros as constants.
@@ -250,14 +252,18 @@ let package = Package(
         .target(
             name: "WaystationDistrict",
             dependencies: [
-                "CTOML", "WaystationLink", "DistrictStorage", logging, lifecycle,
+                "CTOML", "WaystationLink", "DistrictStorage", "WaystationProtocol", logging, lifecycle,
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            // The desk's stylesheet and script, served from memory.
+            resources: [.embedInCode("Desk/desk.css"), .embedInCode("Desk/desk.js")],
             swiftSettings: strict
         ),
         // HubClient: the station side's HTTPS client of the hub (hub CA pinned, bearer token).

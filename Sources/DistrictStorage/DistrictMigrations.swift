@@ -10,7 +10,38 @@ public struct DistrictMigration: Sendable {
 
 public enum DistrictMigrations {
     public static let all: [DistrictMigration] = [
-        DistrictMigration(version: 1, statements: v1)
+        DistrictMigration(version: 1, statements: v1),
+        DistrictMigration(version: 2, statements: v2),
+    ]
+
+    /// The desk (issue 23): staff and their sessions, failed log-ins, the audit log, and a verified
+    /// report's dispatch to a department until it is fixed.
+    static let v2 = [
+        """
+        CREATE TABLE staff (
+          name text PRIMARY KEY CHECK (name ~ '^[a-z0-9._-]{1,64}$'),
+          role text NOT NULL CHECK (role IN ('viewer', 'desk', 'admin')),
+          password_hash text NOT NULL, created timestamptz NOT NULL DEFAULT now(), disabled timestamptz)
+        """,
+        """
+        CREATE TABLE desk_sessions (
+          token_sha256 bytea PRIMARY KEY, staff text NOT NULL REFERENCES staff ON DELETE CASCADE,
+          csrf text NOT NULL, created timestamptz NOT NULL DEFAULT now(), expires timestamptz NOT NULL)
+        """,
+        "CREATE INDEX desk_sessions_staff ON desk_sessions (staff)",
+        "CREATE TABLE login_failures (key text PRIMARY KEY, failures integer NOT NULL, last_failure timestamptz NOT NULL)",
+        """
+        CREATE TABLE audit (
+          id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), staff text NOT NULL,
+          address text, action text NOT NULL, target text, detail text)
+        """,
+        "CREATE INDEX audit_at ON audit (at DESC)",
+        """
+        ALTER TABLE reports
+          ADD COLUMN dispatch text CHECK (dispatch IN ('dispatched', 'fixed')),
+          ADD COLUMN department text, ADD COLUMN dispatched timestamptz, ADD COLUMN dispatched_by text,
+          ADD COLUMN dispatch_note text, ADD COLUMN fixed timestamptz, ADD COLUMN fixed_by text
+        """,
     ]
 
     static let v1 = [

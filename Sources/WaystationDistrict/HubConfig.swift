@@ -32,6 +32,10 @@ public struct HubConfig: Sendable {
     public var categories: [DistrictCategory]
     /// `[limits] lookups_per_hour` per station (default 1,000).
     public var lookupsPerHour: Int
+    /// `[desk]`: the district desk's Prometheus, Alertmanager, Chart.js and sessions.
+    public var desk: DeskConfig = DeskConfig()
+    /// `[[department]]`: where verified reports are dispatched (default: city, power, community).
+    public var departments: [DistrictDepartment] = DistrictDepartment.defaults
 
     /// Reads and checks `path`; errors name the file and the key.
     public static func load(_ path: String) throws(HubConfigError) -> HubConfig {
@@ -52,7 +56,11 @@ public struct HubConfig: Sendable {
             throw HubConfigError(file: path, key: nil, "line \(error.line), column \(error.column): \(error.message)")
         }
         let reader = Reader(path: path, dir: (path as NSString).deletingLastPathComponent)
-        try reader.known(root, ["district", "database", "web", "sync", "tls", "privacy", "category", "limits"], "")
+        try reader.known(
+            root,
+            [
+                "district", "database", "web", "sync", "tls", "privacy", "category", "limits", "desk", "department",
+            ], "")
         let district = try reader.table(root, "district")
         try reader.known(district, ["id", "name", "time_zone"], "district")
         let id = try reader.string(district, "id", "district")
@@ -94,7 +102,7 @@ public struct HubConfig: Sendable {
                 lookups = n
             }
         }
-        return HubConfig(
+        var config = HubConfig(
             path: path, districtID: id,
             districtName: try reader.optionalString(district, "name", "district") ?? id, timeZone: zone,
             database: url, web: try reader.listen(web, "web"), sync: sync,
@@ -102,6 +110,9 @@ public struct HubConfig: Sendable {
             ca: try reader.file(tls, "ca", "tls"), riderKey: try reader.file(privacy, "rider_key", "privacy"),
             hpkeKey: try reader.file(privacy, "hpke_key", "privacy"), categories: try reader.categories(root),
             lookupsPerHour: lookups)
+        config.desk = try reader.desk(root)
+        config.departments = try reader.departments(root)
+        return config
     }
 }
 

@@ -3,14 +3,23 @@ import Hummingbird
 import Logging
 import WaystationLink
 
-/// The request context: Hummingbird's, plus the station the bearer token proved.
+/// The request context: Hummingbird's, plus the station the bearer token proved, or the desk's
+/// signed-in staff member and language.
 public struct HubContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var station: String?
+    /// The desk session the auth middleware found (nil: not signed in).
+    public var desk: DeskSession?
+    /// The desk's language (cookie `desk_lang`; Chinese by default).
+    public var lang: DeskLang = .zh
+    /// The peer's IP address.
+    public let address: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         station = nil
+        desk = nil
+        address = source.channel.remoteAddress?.ipAddress
     }
 
     public var maxUploadSize: Int { 4 * 1024 * 1024 }

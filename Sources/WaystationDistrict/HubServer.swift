@@ -55,10 +55,14 @@ public struct HubServer: Sendable {
             keys: keys, store: store, limiter: LookupLimiter(perHour: config.lookupsPerHour))
         let sync = SyncRoutes(store: store, lookup: lookup, logger: logger)
         let open311 = Open311Routes(store: store, agency: config.districtName, logger: logger)
+        let upstream = try DeskUpstream(config: config.desk)
+        let desk = DeskApp(
+            env: DeskEnv(config: config, keys: keys, store: store, upstream: upstream, logger: logger))
         let web = Router(context: HubContext.self)
         web.add(middleware: RequestLog(logger: logger))
         open311.add(to: web)
-        var apps: [any Service] = []
+        desk.add(to: web)
+        var apps: [any Service] = [upstream]
         if let listen = config.sync {
             let router = Router(context: HubContext.self)
             router.add(middleware: RequestLog(logger: logger))
