@@ -26,14 +26,21 @@ struct RiderLookup: Sendable {
                 continue
             }
             do {
-                let id = try RiderSeal.open(item, station: station, with: keys.hpke)
-                riders.append(RiderMapping(ref: item.ref, district: keys.pseudonym(id)))
+                riders.append(RiderMapping(ref: item.ref, district: try Self.pseudonym(item, station: station, keys)))
             } catch {
                 refused.append(Refusal(ref: item.ref, reason: error.description))
             }
         }
         try await store.remember(station: station, riders: Array(Set(riders.map(\.district))).sorted())
         return LookupResponse(riders: riders, refused: refused)
+    }
+
+    /// Opens one sealed id sealed for `station` and answers its district pseudonym: the one path from
+    /// a sealed id to a pseudonym, for kiosks' look-ups and the desk's (station "desk").
+    static func pseudonym(
+        _ item: SealedRider, station: String, _ keys: HubKeys
+    ) throws(RiderSealError) -> String {
+        keys.pseudonym(try RiderSeal.open(item, station: station, with: keys.hpke))
     }
 }
 
