@@ -61,7 +61,8 @@ struct Stations: AsyncParsableCommand {
 
 struct Reports: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The district's hazard reports.", subcommands: [List.self, Verify.self, Reject.self])
+        abstract: "The district's hazard reports.",
+        subcommands: [List.self, Verify.self, Reject.self, Dispatch.self, Fixed.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reports, oldest first.")
@@ -111,6 +112,47 @@ struct Reports: AsyncParsableCommand {
             let config = try global.load()
             try await global.withStore(config) { store in try await store.reject(report: id, note: note, by: by) }
             print("report \(id) rejected")
+        }
+    }
+
+    struct Dispatch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a verified report to a department ([[department]] id) to be fixed.")
+        @OptionGroup var global: Global
+        @Argument var id: Int
+        @Option(help: "The department's id, e.g. city, power, community.") var department: String
+        @Option var note: String?
+        @Option var by = ProcessInfo.processInfo.environment["USER"] ?? "staff"
+
+        func run() async throws {
+            let config = try global.load()
+            guard config.departments.contains(where: { $0.id == department }) else {
+                throw ValidationError(
+                    "--department must be one of \(config.departments.map(\.id).joined(separator: ", "))")
+            }
+            try await global.withStore(config) { store in
+                try await store.dispatch(report: id, department: department, note: note, by: by)
+                try await store.audit(
+                    staff: "cli", address: nil, action: "report.dispatch", target: "\(id)", detail: department)
+            }
+            print("report \(id) dispatched to \(department)")
+        }
+    }
+
+    struct Fixed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark a dispatched report fixed.")
+        @OptionGroup var global: Global
+        @Argument var id: Int
+        @Option var note: String?
+        @Option var by = ProcessInfo.processInfo.environment["USER"] ?? "staff"
+
+        func run() async throws {
+            let config = try global.load()
+            try await global.withStore(config) { store in
+                try await store.fixed(report: id, note: note, by: by)
+                try await store.audit(staff: "cli", address: nil, action: "report.fixed", target: "\(id)", detail: note)
+            }
+            print("report \(id) fixed")
         }
     }
 }
