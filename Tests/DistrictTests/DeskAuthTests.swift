@@ -111,6 +111,19 @@ extension DistrictSuite {
                     }
                     #expect(crossSite.status == 403)
                     #expect(crossSite.header("set-cookie") == nil)
+                    let fetchedCrossSite = try await DeskBrowser.using(hub) { other in
+                        try await other.post(
+                            "/desk/login", [("name", "ada"), ("password", Self.adminPassword)],
+                            headers: [("Origin", "null"), ("Sec-Fetch-Site", "cross-site")])
+                    }
+                    #expect(fetchedCrossSite.status == 403)
+                    // What a browser sends from our own page under Referrer-Policy: no-referrer.
+                    let ownPage = try await DeskBrowser.using(hub) { other in
+                        try await other.post(
+                            "/desk/login", [("name", "ada"), ("password", Self.adminPassword)],
+                            headers: [("Origin", "null"), ("Sec-Fetch-Site", "same-origin")])
+                    }
+                    #expect(ownPage.status == 303)
 
                     let csrf = try #require(DeskBrowser.csrf(in: users))
                     let out = try await browser.post("/desk/logout", [("csrf", csrf)])
@@ -121,7 +134,7 @@ extension DistrictSuite {
                     #expect(try await browser.get("/desk/users").status == 303)
                 }
                 let actions = try await hub.store.auditLog(timeZone: "UTC").map(\.action)
-                #expect(actions.filter { $0 == "login" }.count == 2)
+                #expect(actions.filter { $0 == "login" }.count == 3)
                 #expect(actions.contains("logout"))
                 #expect(actions.contains("login.failed"))
             }
@@ -290,6 +303,85 @@ extension DistrictSuite {
                     #expect(audit.body.contains("<td class=\"action\">login</td>"))
                 }
             }
+        }
+
+        @Test("users CLI: add (password on stdin, short ones refused), list, password, disable; audit by cli")
+        func cli() async throws {
+            try await TestHub.with { hub in
+                let binary = Open311Tests.repo + "/.build/debug/waystation-district"
+                let config = hub.dir + "/hub.toml"
+                func users(_ args: [String], stdin: String = "") async throws -> Run.Output {
+                    try await Self.run(binary, ["--config", config, "users"] + args, stdin: stdin, dir: hub.dir)
+                }
+                let short = try await users(["add", "ada", "--role", "admin"], stdin: "too short\n")
+                #expect(short.status == 1)
+                #expect(short.stderr.contains("too short: at least 10 characters"))
+                let badRole = try await users(["add", "ada", "--role", "boss"], stdin: "long enough pass\n")
+                #expect(badRole.status == 64)
+                #expect(badRole.stderr.contains("--role must be viewer, desk or admin"))
+                let badName = try await users(["add", "Ada Lovelace", "--role", "admin"], stdin: "long enough pass\n")
+                #expect(badName.status == 64)
+                #expect(try await hub.store.staffList().isEmpty)
+
+                let add = try await users(["add", "ada", "--role", "admin"], stdin: "ada's long password\n")
+                #expect(add.status == 0, "\(add.stderr)")
+                #expect(add.stdout.contains("added ada (admin)"))
+                let again = try await users(["add", "ada", "--role", "viewer"], stdin: "ada's long password\n")
+                #expect(again.status == 1)
+                #expect(again.stderr.contains("already exists"))
+                let list = try await users(["list"])
+                #expect(list.stdout.hasPrefix("ada\tadmin\t20"))
+                #expect(list.stdout.hasSuffix("\t-\n"))
+
+                try await DeskBrowser.using(hub) { browser in
+                    #expect(try await browser.login("ada", "ada's long password").status == 303)
+                    #expect(try await browser.get("/desk/users").status == 200)
+                    let changed = try await users(["password", "ada"], stdin: "a brand new password\n")
+                    #expect(changed.status == 0, "\(changed.stderr)")
+                    // A new password ends the old sessions; the old password no longer works.
+                    #expect(try await browser.get("/desk/users").status == 303)
+                    #expect(try await browser.login("ada", "ada's long password").status == 401)
+                    #expect(try await browser.login("ada", "a brand new password").status == 303)
+                    let disable = try await users(["disable", "ada"])
+                    #expect(disable.status == 0)
+                    #expect(try await browser.get("/desk/users").status == 303)
+                }
+                #expect(try await users(["disable", "nobody"]).status == 1)
+                let listed = try await users(["list"])
+                #expect(!listed.stdout.hasSuffix("\t-\n"))
+                let audit = try await hub.store.auditLog(timeZone: "UTC").filter { $0.staff == "cli" }
+                #expect(audit.map(\.action) == ["user.disable", "user.password", "user.add"])
+                #expect(audit.allSatisfy { $0.target == "ada" && $0.address == nil })
+            }
+        }
+
+        /// Runs a program with `stdin` as its standard input (a file, not a pipe: see `Run`).
+        static func run(_ program: String, _ args: [String], stdin: String, dir: String) async throws -> Run.Output {
+            let input = dir + "/stdin-\(UUID().uuidString)"
+            try stdin.write(toFile: input, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: input) }
+            let out = try TempDir.make("district-users")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = args
+            guard let inHandle = FileHandle(forReadingAtPath: input),
+                FileManager.default.createFile(atPath: out + "/out", contents: nil),
+                FileManager.default.createFile(atPath: out + "/err", contents: nil),
+                let outHandle = FileHandle(forWritingAtPath: out + "/out"),
+                let errHandle = FileHandle(forWritingAtPath: out + "/err")
+            else { throw TestFailure("cannot set up \(program)'s files") }
+            defer { for h in [inHandle, outHandle, errHandle] { try? h.close() } }
+            process.standardInput = inHandle
+            process.standardOutput = outHandle
+            process.standardError = errHandle
+            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = { p in continuation.resume(returning: p.terminationStatus) }
+                do { try process.run() } catch { continuation.resume(throwing: error) }
+            }
+            return Run.Output(
+                status: status, stdout: (try? String(contentsOfFile: out + "/out", encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOfFile: out + "/err", encoding: .utf8)) ?? "")
         }
     }
 }

@@ -107,12 +107,10 @@ struct DeskAuthSection: DeskSection {
     static func login(_ request: Request, _ context: HubContext, _ env: DeskEnv) async throws -> Response {
         let lang = context.lang
         func t(_ zh: String, _ en: String) -> String { lang == .zh ? zh : en }
-        // Log-in CSRF: a form posted from another site names that site as its Origin.
-        if let originName = HTTPField.Name("Origin"), let origin = request.headers[originName] {
-            let host = request.head.authority ?? ""
-            guard !host.isEmpty, origin == "https://\(host)" || origin == "http://\(host)" else {
-                return env.errorPage(lang, .forbidden, t("来源不符。", "This log-in came from another site."), id: "origin")
-            }
+        // Log-in CSRF: a form posted from another site says so. Browsers name the site in `Origin`
+        // (but send "null" under our Referrer-Policy: no-referrer) and in `Sec-Fetch-Site`.
+        guard Self.sameOrigin(request) else {
+            return env.errorPage(lang, .forbidden, t("来源不符。", "This log-in came from another site."), id: "origin")
         }
         let form = try await DeskForm.read(request, context)
         let next = safeNext(form["next"])
@@ -149,6 +147,20 @@ struct DeskAuthSection: DeskSection {
         var response = DeskEnv.redirect(next)
         response.headers[.setCookie] = sessionCookie(session.token, maxAge: hours * 3600)
         return response
+    }
+
+    /// False when the request says it comes from another site.
+    static func sameOrigin(_ request: Request) -> Bool {
+        if let name = HTTPField.Name("Sec-Fetch-Site"), let site = request.headers[name],
+            site != "same-origin", site != "none"
+        {
+            return false
+        }
+        if let name = HTTPField.Name("Origin"), let origin = request.headers[name], origin != "null" {
+            let host = request.head.authority ?? ""
+            return !host.isEmpty && (origin == "https://\(host)" || origin == "http://\(host)")
+        }
+        return true
     }
 
     static func loginPage(
