@@ -210,8 +210,11 @@ extension HubStore {
         return nil
     }
 
-    /// Counts a failed log-in against each key.
+    /// Counts a failed log-in against each key (and forgets counts too old to matter, so names
+    /// made up by a guesser do not pile up).
     public func recordLoginFailure(keys: [String]) async throws {
+        try await client.query(
+            "DELETE FROM login_failures WHERE last_failure < now() - interval '1 hour'", logger: logger)
         for key in keys {
             try await client.query(
                 """

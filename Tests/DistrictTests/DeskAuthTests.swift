@@ -160,6 +160,12 @@ extension DistrictSuite {
                     }
                     let disable = try await browser.post("/desk/users/vic/disable", [])
                     #expect(disable.status == 403)
+                    // Every change of every section, log-out included, is refused the same way.
+                    for path in Self.changes {
+                        let page = try await browser.post(path, [("csrf", csrf + "0"), ("note", "x")])
+                        #expect(page.status == 403, "POST \(path)")
+                    }
+                    #expect(try await browser.get("/desk/users").status == 200)
                     #expect(try await hub.store.staff("eve") == nil)
                     #expect(try await hub.store.staff("vic")?.member.disabled == nil)
 

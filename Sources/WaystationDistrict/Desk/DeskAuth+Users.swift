@@ -56,13 +56,23 @@ enum DeskUsersPages {
         }
     }
 
+    /// An RFC 3339 time as `YYYY-MM-DD HH:MM` in the district's zone (as given when it does not parse).
+    static func local(_ rfc3339: String, _ d: DeskRequest) -> String {
+        guard let date = ISO8601DateFormatter().date(from: rfc3339) else { return rfc3339 }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: d.env.config.timeZone)
+        format.dateFormat = "yyyy-MM-dd HH:mm"
+        return format.string(from: date)
+    }
+
     static func usersPage(_ d: DeskRequest) async throws -> Response {
         let staff = try await d.env.store.staffList()
         let rows = staff.map { m -> HTML in
             let state: HTML
             let action: HTML
             if let disabled = m.disabled {
-                state = "\(d.t("已停用", "disabled")) \(disabled)"
+                state = "\(d.t("已停用", "disabled")) \(local(disabled, d))"
                 action = ""
             } else {
                 state = "\(d.t("有效", "active"))"
@@ -77,7 +87,7 @@ enum DeskUsersPages {
             let rowClass: HTML = m.disabled == nil ? "" : " class=\"muted\""
             return """
                 <tr data-user="\(m.name)"\(rowClass)><td class="name">\(m.name)</td><td class="role">\(roleName(d, m.role))</td>\
-                <td class="created">\(m.created)</td><td class="state">\(state)</td><td>\(action)</td></tr>
+                <td class="created">\(local(m.created, d))</td><td class="state">\(state)</td><td>\(action)</td></tr>
                 """
         }
         let options = DeskRole.allCases.map { r -> HTML in
