@@ -30,6 +30,10 @@ struct Users: AsyncParsableCommand {
                 throw ValidationError("the name \"\(name)\" is not 1-64 of a-z 0-9 . _ - (not only dots)")
             }
             let config = try global.load()
+            // Before asking for a password that would be thrown away.
+            if try await global.withStore(config, { store in try await store.staff(name) != nil }) {
+                global.fail("the account \(name) already exists")
+            }
             let hash = try await PasswordInput.hashed(global, for: name)
             try await global.withStore(config) { store in
                 try await store.addStaff(name: name, role: role, passwordHash: hash)
@@ -68,6 +72,9 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let config = try global.load()
+            guard try await global.withStore(config, { store in try await store.staff(name) != nil }) else {
+                global.fail("no account \(name)")
+            }
             let hash = try await PasswordInput.hashed(global, for: name)
             let found = try await global.withStore(config) { store in
                 let found = try await store.setStaffPassword(name, passwordHash: hash)

@@ -353,6 +353,9 @@ extension DistrictSuite {
                     #expect(try await browser.get("/desk/users").status == 303)
                 }
                 #expect(try await users(["disable", "nobody"]).status == 1)
+                let nobody = try await users(["password", "nobody"], stdin: "a long password\n")
+                #expect(nobody.status == 1)
+                #expect(nobody.stderr.contains("no account nobody"))
                 let listed = try await users(["list"])
                 #expect(!listed.stdout.hasSuffix("\t-\n"))
                 let audit = try await hub.store.auditLog(timeZone: "UTC").filter { $0.staff == "cli" }
