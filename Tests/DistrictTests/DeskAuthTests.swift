@@ -104,6 +104,7 @@ extension DistrictSuite {
                         try await other.login("ada", Self.adminPassword, next: "https://evil.example/")
                     }
                     #expect(foreign.location == "/desk/")
+                    #expect(try await browser.get("/desk/login?next=%2Fdesk%2F..%2Fopen311").location == "/desk/")
                     let crossSite = try await DeskBrowser.using(hub) { other in
                         try await other.post(
                             "/desk/login", [("name", "ada"), ("password", Self.adminPassword)],
@@ -275,6 +276,9 @@ extension DistrictSuite {
                         let again = try await viewer.login("vic", Self.viewerPassword)
                         #expect(again.status == 401)
                         #expect(viewer.token == nil)
+                        let audit = try await hub.store.auditLog(timeZone: "UTC")
+                        #expect(audit.first?.action == "login.failed")
+                        #expect(audit.first?.detail == "account disabled")
                         let page = try await admin.get("/desk/users")
                         #expect(!page.body.contains("action=\"/desk/users/vic/disable\""))
                     }

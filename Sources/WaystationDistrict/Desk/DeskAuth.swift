@@ -95,6 +95,7 @@ struct DeskAuthSection: DeskSection {
     /// `next` when it is a plain desk path, else the front door (no open redirect).
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/desk/"), !next.hasPrefix("/desk/login"), next.count <= 500,
+            !next.contains(".."), !next.lowercased().contains("%2e"),
             next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && $0 != "\\" })
         else { return "/desk/" }
         return next
@@ -134,7 +135,7 @@ struct DeskAuthSection: DeskSection {
             try await env.store.recordLoginFailure(keys: keys)
             try await env.store.audit(
                 staff: name ?? "?", address: context.address, action: "login.failed", target: nil,
-                detail: name == nil ? "invalid name" : nil)
+                detail: name == nil ? "invalid name" : (matches ? "account disabled" : nil))
             return loginPage(
                 lang, next: next, name: typed, error: t("用户名或密码错误。", "Wrong name or password."),
                 status: .unauthorized)
