@@ -357,5 +357,106 @@ extension DistrictSuite {
                 try await b.shutdown()
             }
         }
+
+        /// The value of the first input named `name` in a page.
+        static func field(_ name: String, in body: String) -> String? {
+            guard let r = body.range(of: "name=\"\(name)\" value=\"") else { return nil }
+            return String(body[r.upperBound...].prefix { $0 != "\"" })
+        }
+
+        @Test("through the hub: 303 after each change, 409 when already judged, 403 for a viewer, no id in a URL")
+        func http() async throws {
+            try await TestHub.with { hub in
+                try await hub.store.addStaff(
+                    name: "clerk", role: .desk, passwordHash: try await StaffPassword.hash("clerk password 1"))
+                try await hub.store.addStaff(
+                    name: "vic", role: .viewer, passwordHash: try await StaffPassword.hash("viewer password 1"))
+                try await using(try await hub.enrol("fl-001")) { client in
+                    let rider = try await LedgerTests.pseudonym("13800138000", hub, client)
+                    _ = try await client.sendReports(
+                        ReportsRequest(reports: [
+                            Self.report(1, "pothole", note: "<script>alert(1)</script>", rider: rider)
+                        ]))
+                    let id = try #require(try await hub.store.deskReports(.init()).first?.id)
+                    try await DeskBrowser.using(hub) { browser in
+                        #expect(try await browser.login("clerk", "clerk password 1").status == 303)
+                        let queue = try await browser.get("/desk/reports")
+                        #expect(queue.status == 200)
+                        #expect(queue.body.contains("<td class=\"note\">&lt;script&gt;alert(1)&lt;/script&gt;</td>"))
+                        #expect(!queue.body.contains("<script>alert"))
+                        #expect(queue.body.contains("<tr data-report=\"\(id)\""))
+                        let csrf = try #require(DeskBrowser.csrf(in: queue))
+
+                        let verify = try await browser.post(
+                            "/desk/reports/\(id)/verify", [("csrf", csrf), ("note", "seen it")])
+                        #expect(verify.status == 303)
+                        #expect(verify.location == "/desk/reports?done=verified")
+                        let again = try await browser.post("/desk/reports/\(id)/reject", [("csrf", csrf)])
+                        #expect(again.status == 409)
+                        #expect(again.body.contains("already verified"))
+                        let early = try await browser.post("/desk/reports/\(id)/fixed", [("csrf", csrf)])
+                        #expect(early.status == 409)
+                        let verified = try await browser.get("/desk/reports?done=verified&status=verified")
+                        #expect(verified.body.contains("<p class=\"flash\""))
+                        #expect(verified.body.contains("<form class=\"dispatch\""))
+                        let dispatch = try await browser.post(
+                            "/desk/reports/\(id)/dispatch", [("csrf", csrf), ("department", "city")])
+                        #expect(dispatch.location == "/desk/reports?done=dispatched")
+                        let fixed = try await browser.post("/desk/reports/\(id)/fixed", [("csrf", csrf)])
+                        #expect(fixed.location == "/desk/reports?done=fixed")
+
+                        // The rider: the id goes in a POST body only; the page shows the balance.
+                        let looked = try await browser.post(
+                            "/desk/riders/lookup", [("csrf", csrf), ("id", "138 0013 8000")])
+                        #expect(looked.status == 303)
+                        let location = try #require(looked.location)
+                        #expect(location.hasPrefix("/desk/riders?rider="))
+                        #expect(!location.contains("13800138000"))
+                        let page = try await browser.get(location)
+                        #expect(page.body.contains("<strong id=\"rider-balance\">5</strong>"))
+                        #expect(!page.body.contains(rider))
+                        let handle = try #require(Self.field("rider", in: page.body))
+                        let key = try #require(Self.field("key", in: page.body))
+                        let redeem = [
+                            ("csrf", csrf), ("rider", handle), ("points", "2"), ("what", "pen"), ("key", key),
+                        ]
+                        for _ in 0..<2 {  // a double submit
+                            let spent = try await browser.post("/desk/riders/redeem", redeem)
+                            #expect(spent.location == "/desk/riders?rider=\(handle)&done=redeemed")
+                        }
+                        let after = try await browser.get("/desk/riders?rider=\(handle)&done=redeemed")
+                        #expect(after.body.contains("<strong id=\"rider-balance\">3</strong>"))
+                        #expect(after.body.contains("<p class=\"flash\""))
+
+                        let notice = try await browser.post(
+                            "/desk/notices",
+                            [
+                                ("csrf", csrf), ("title_zh", "义诊"), ("valid_from", "2026-12-08T09:00"),
+                                ("valid_until", "2026-12-08T17:00"), ("stations", "fl-001"),
+                            ])
+                        #expect(notice.location == "/desk/notices?done=published")
+                        #expect(try await browser.get("/desk/notices").body.contains("义诊"))
+                        let service = try await browser.post(
+                            "/desk/services",
+                            [("csrf", csrf), ("id", "legal-aid"), ("name_zh", "法律援助"), ("hours", "14:00-17:00")])
+                        #expect(service.location == "/desk/services?done=saved")
+                        let bad = try await browser.post(
+                            "/desk/services", [("csrf", csrf), ("id", "x"), ("name_zh", "x"), ("hours", "5pm")])
+                        #expect(bad.status == 400)
+                        #expect(bad.body.contains("HH:MM-HH:MM"))
+                    }
+                    try await DeskBrowser.using(hub) { viewer in
+                        #expect(try await viewer.login("vic", "viewer password 1").status == 303)
+                        let queue = try await viewer.get("/desk/reports?status=all")
+                        #expect(queue.status == 200)
+                        #expect(!queue.body.contains("<form class=\"verify\""))
+                        let csrf = try #require(DeskBrowser.csrf(in: queue))
+                        #expect(try await viewer.post("/desk/reports/\(id)/verify", [("csrf", csrf)]).status == 403)
+                        #expect(try await viewer.get("/desk/riders").status == 403)
+                        #expect(try await viewer.get("/desk/notices").status == 200)
+                    }
+                }
+            }
+        }
     }
 }
