@@ -399,9 +399,12 @@ extension DistrictSuite {
                         let verified = try await browser.get("/desk/reports?done=verified&status=verified")
                         #expect(verified.body.contains("<p class=\"flash\""))
                         #expect(verified.body.contains("<form class=\"dispatch\""))
+                        // The change goes back to the same view of the queue.
+                        let back = try #require(Self.field("back", in: verified.body))
+                        #expect(back == "status=verified")
                         let dispatch = try await browser.post(
-                            "/desk/reports/\(id)/dispatch", [("csrf", csrf), ("department", "city")])
-                        #expect(dispatch.location == "/desk/reports?done=dispatched")
+                            "/desk/reports/\(id)/dispatch", [("csrf", csrf), ("department", "city"), ("back", back)])
+                        #expect(dispatch.location == "/desk/reports?status=verified&done=dispatched")
                         let fixed = try await browser.post("/desk/reports/\(id)/fixed", [("csrf", csrf)])
                         #expect(fixed.location == "/desk/reports?done=fixed")
 

@@ -106,9 +106,11 @@ extension DeskWork {
     /// The forms a report's row offers a `desk` member in its state.
     static func actions(_ r: HubStore.DeskReport, _ d: DeskRequest) -> HTML {
         guard d.session.role >= .desk else { return "" }
+        let filter = filterQuery(d.query)
+        let back: HTML = filter.isEmpty ? "" : "<input type=\"hidden\" name=\"back\" value=\"\(filter)\">"
         func form(_ action: String, _ fields: HTML, _ button: String) -> HTML {
             """
-            <form class="\(action)" method="post" action="/desk/reports/\(r.id)/\(action)">\(d.csrfField)\(fields)<button type="submit">\(button)</button></form>
+            <form class="\(action)" method="post" action="/desk/reports/\(r.id)/\(action)">\(d.csrfField)\(back)\(fields)<button type="submit">\(button)</button></form>
             """
         }
         let note: HTML =
@@ -161,6 +163,18 @@ extension DeskWork {
         default:
             throw DeskError.notFound("no such action")
         }
-        return d.redirect("/desk/reports?done=\(done)")
+        let back = filterQuery(DeskForm(urlencoded: form["back"] ?? "").fields.compactMapValues(\.first))
+        return d.redirect("/desk/reports?" + (back.isEmpty ? "" : back + "&") + "done=\(done)")
+    }
+
+    /// The queue's filter (status, station, category, sort) as a query string, so a change goes back
+    /// to the same view; other keys are dropped and values percent-encoded.
+    static func filterQuery(_ query: [String: String]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return ["status", "station", "category", "sort"].compactMap { key in
+            guard let v = query[key], !v.isEmpty, v.count <= 64 else { return nil }
+            return "\(key)=\(v.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }.joined(separator: "&")
     }
 }
