@@ -358,6 +358,35 @@ extension DistrictSuite {
             }
         }
 
+        @Test("CLI: reports dispatch (a district department only, after verify) and reports fixed")
+        func cli() async throws {
+            try await TestHub.with { hub in
+                let binary = Open311Tests.repo + "/.build/debug/waystation-district"
+                let config = hub.dir + "/hub.toml"
+                try await using(try await hub.enrol("fl-001")) { client in
+                    _ = try await client.sendReports(ReportsRequest(reports: [Self.report(1, "pothole", note: nil)]))
+                }
+                let id = try #require(try await hub.store.deskReports(.init()).first?.id)
+                func run(_ args: [String]) async throws -> Run.Output {
+                    try await Run.run(binary, ["--config", config, "reports"] + args)
+                }
+                let early = try await run(["dispatch", "\(id)", "--department", "city"])
+                #expect(early.status != 0)
+                #expect(early.stderr.contains("is pending, not verified"))
+                #expect(try await run(["verify", "\(id)"]).status == 0)
+                let unknown = try await run(["dispatch", "\(id)", "--department", "police"])
+                #expect(unknown.status != 0)
+                #expect(unknown.stderr.contains("city, power, community"))
+                let dispatched = try await run(["dispatch", "\(id)", "--department", "power", "--note", "cable"])
+                #expect(dispatched.status == 0, "\(dispatched.stderr)")
+                #expect(dispatched.stdout.contains("dispatched to power"))
+                let fixed = try await run(["fixed", "\(id)"])
+                #expect(fixed.status == 0, "\(fixed.stderr)")
+                #expect(try await hub.store.deskReports(.init(status: "fixed")).first?.department == "power")
+                #expect(try await Self.actions(hub) == ["cli report.dispatch", "cli report.fixed"])
+            }
+        }
+
         /// The value of the first input named `name` in a page.
         static func field(_ name: String, in body: String) -> String? {
             guard let r = body.range(of: "name=\"\(name)\" value=\"") else { return nil }
