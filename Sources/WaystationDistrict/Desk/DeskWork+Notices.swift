@@ -30,6 +30,10 @@ extension DeskWork {
         let all = try await d.env.store.stations()
         let enrolled = all.filter { !$0.revoked }
         let canChange = d.session.role >= .desk
+        // The form's defaults: from the current hour, for a week (in the district's zone).
+        let iso = ISO8601DateFormatter()
+        let start = iso.string(from: Date())
+        let end = iso.string(from: Date(timeIntervalSinceNow: 7 * 86400))
         let rows = notices.map { n -> HTML in
             let withdraw: HTML =
                 canChange && n.state != "withdrawn"
@@ -54,8 +58,8 @@ extension DeskWork {
             <label>\(d.t("标题（英文）", "Title (English)")) <input name="title" maxlength="200"></label>
             <label>\(d.t("内容（中文）", "Text (Chinese)")) <textarea name="body_zh" rows="3" maxlength="2000"></textarea></label>
             <label>\(d.t("内容（英文）", "Text (English)")) <textarea name="body" rows="3" maxlength="2000"></textarea></label>
-            <label>\(d.t("开始", "Valid from")) <input name="valid_from" type="datetime-local" required></label>
-            <label>\(d.t("结束", "Valid until")) <input name="valid_until" type="datetime-local" required></label>
+            <label>\(d.t("开始", "Valid from")) <input name="valid_from" type="datetime-local" required value="\(local(start, d, format: "yyyy-MM-dd'T'HH:00"))"></label>
+            <label>\(d.t("结束", "Valid until")) <input name="valid_until" type="datetime-local" required value="\(local(end, d, format: "yyyy-MM-dd'T'HH:00"))"></label>
             <p class="dim">\(d.t("时间按本区时区（\(d.env.config.timeZone)）。", "Times are in the district's zone (\(d.env.config.timeZone))."))</p>
             \(stationBoxes(d, enrolled))
             <button type="submit">\(d.t("发布", "Publish"))</button></form>
