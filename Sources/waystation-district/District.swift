@@ -11,6 +11,7 @@ struct District: AsyncParsableCommand {
         abstract: "The district hub: enrolled stations sync reports, visits and riders' points over HTTPS.",
         subcommands: [
             Serve.self, Migrate.self, Keys.self, Stations.self, Reports.self, Notices.self, Services.self, Riders.self,
+            Users.self,
         ])
 }
 

@@ -42,7 +42,7 @@ public enum DeskLayout {
     ) -> Response {
         let doc: HTML = """
             <!doctype html><html lang="\(lang.htmlLang)"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
             <title>\(title) · \(lang == .zh ? "区级工作台" : "District desk")</title>
             <link rel="stylesheet" href="/desk/static/desk.css"><script src="/desk/static/desk.js" defer></script>
             </head><body>\(nav ?? "")\(body)</body></html>
