@@ -7,6 +7,9 @@ import NIOPosix
 struct ChartSeries: Encodable, Sendable, Equatable {
     var unit: String
     var series: [Line]
+    /// The period asked for (unix seconds): the chart's x axis spans it even where data is missing.
+    var start: Double
+    var end: Double
     struct Line: Encodable, Sendable, Equatable {
         var label: String
         /// `[unix_s, value]` pairs.
@@ -45,7 +48,8 @@ extension DeskFleetSection {
         let hours = Int(d.query["hours"] ?? "24") ?? 0
         guard (1...168).contains(hours) else { throw DeskError.badRequest("hours must be 1-168") }
         let end = now.timeIntervalSince1970
-        let found = try await d.env.upstream.promRange(expr, start: end - Double(hours) * 3600, end: end, step: 300)
+        let start = end - Double(hours) * 3600
+        let found = try await d.env.upstream.promRange(expr, start: start, end: end, step: 300)
         var unit = spec.unit
         let lines = found.map { s -> ChartSeries.Line in
             if let u = s.labels["unit"], !u.isEmpty { unit = u }
@@ -54,7 +58,9 @@ extension DeskFleetSection {
                 ? s.labels["point"] ?? "?" : chart == "occupancy" ? "riders" : s.labels["device"] ?? chart
             return .init(label: label, points: s.points.filter { $0.value.isFinite }.map { [$0.time, $0.value] })
         }
-        return ChartSeries(unit: unit, series: lines.sorted { ($0.label.count, $0.label) < ($1.label.count, $1.label) })
+        return ChartSeries(
+            unit: unit, series: lines.sorted { ($0.label.count, $0.label) < ($1.label.count, $1.label) }, start: start,
+            end: end)
     }
 
     /// The station page: name, details, the five charts, its active alerts. Returns the name (title).
@@ -87,9 +93,9 @@ extension DeskFleetSection {
                 HTML.join(
                     Self.charts.map { c in
                         """
-                        <figure class="chart"><figcaption>\(d.t(c.zh, c.en))</figcaption>\
+                        <section class="chart"><h3>\(d.t(c.zh, c.en))</h3>\
                         <canvas id="chart-\(c.id)" data-series="/desk/api/stations/\(id)/series?chart=\(c.id)&amp;hours=24" \
-                        data-unit="\(c.unit)" role="img" aria-label="\(d.t(c.zh, c.en))"></canvas></figure>
+                        data-unit="\(c.unit)" role="img" aria-label="\(d.t(c.zh, c.en))"></canvas></section>
                         """
                     }) + "<script src=\"/desk/static/chart.min.js\" defer></script>"
         }

@@ -258,7 +258,7 @@ extension DeskFleetSection {
         case let on?:
             let word = on ? d.t("在线", "online") : d.t("离线", "offline")
             let ago = r.lastSeen.map { " · " + Self.ago(d, seconds: now - $0) } ?? d.t(" · 从未", " · never")
-            online = "<span class=\"\(on ? "ok" : "bad")\">\(word)</span>\(ago)"
+            online = "<span class=\"\(on ? "online" : "offline")\">\(word)</span>\(ago)"
         }
         let warm: HTML = r.warm ? " data-warm=\"1\"" : ""
         let fridge = r.fridge.map { String(format: "%.1f °C", $0) } ?? dash

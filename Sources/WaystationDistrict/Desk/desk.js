@@ -13,6 +13,15 @@
     return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
   }
 
+  // Tick spacing for a period of `span` seconds: whole hours (UTC multiples, whole hours locally too).
+  function step(span) {
+    if (!(span > 0)) { return undefined; }
+    if (span <= 6 * 3600) { return 3600; }
+    if (span <= 24 * 3600) { return 3 * 3600; }
+    if (span <= 72 * 3600) { return 12 * 3600; }
+    return 24 * 3600;
+  }
+
   function note(canvas, text) {
     var p = document.createElement('p');
     p.className = 'note chart-note';
@@ -34,7 +43,8 @@
         borderColor: colours[i % colours.length],
         backgroundColor: colours[i % colours.length],
         borderWidth: 1.5,
-        pointRadius: 0,
+        // A fresh station has a point or two: draw them as dots (a line needs two).
+        pointRadius: s.points.length < 30 ? 2.5 : 0,
         spanGaps: false
       };
     });
@@ -46,11 +56,16 @@
         animation: false,
         responsive: true,
         maintainAspectRatio: true,
-        aspectRatio: 2.5,
+        aspectRatio: 2,
         parsing: false,
         interaction: { mode: 'nearest', intersect: false },
         scales: {
-          x: { type: 'linear', ticks: { callback: function (v) { return hhmm(v); }, maxTicksLimit: 8 } },
+          x: {
+            type: 'linear',
+            min: data.start,
+            max: data.end,
+            ticks: { stepSize: step(data.end - data.start), callback: function (v) { return hhmm(v); }, maxTicksLimit: 9 }
+          },
           y: { ticks: { callback: function (v) { return v + (unit ? ' ' + unit : ''); } } }
         },
         plugins: {
@@ -92,9 +107,10 @@
     canvases.forEach(load);
   }
 
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', init);
-  } else {
+  // After every script: this one is deferred in the head, Chart.js deferred in the body after it.
+  if (document.readyState === 'complete') {
     init();
+  } else {
+    window.addEventListener('load', init);
   }
 })();
