@@ -82,8 +82,13 @@ extension DeskFleetSection {
                 .sorted { $0.endsAt < $1.endsAt }
             silences = silenceTable(d, active)
         } catch {
-            errors +=
-                "<p class=\"error\" id=\"silences-error\">\(d.t("无法读取静默：", "Cannot read the silences: "))\(message(error))</p>"
+            // The same failure as the alerts' (Alertmanager down) is said once.
+            var same = false
+            if case .failure(let first) = alertsResult { same = message(first) == message(error) }
+            if !same {
+                errors +=
+                    "<p class=\"error\" id=\"silences-error\">\(d.t("无法读取静默：", "Cannot read the silences: "))\(message(error))</p>"
+            }
         }
         let form: HTML = d.session.role >= .desk ? silenceForm(d, stations: names.keys.sorted()) : ""
         return """
