@@ -325,7 +325,8 @@ let package = Package(
         .testTarget(
             name: "DistrictTests",
             dependencies: [
-                "WaystationLink", "DistrictStorage", "WaystationDistrict", "WaystationLinkClient", logging, lifecycle,
+                "WaystationLink", "DistrictStorage", "WaystationDistrict", "WaystationLinkClient", "TestSupport", logging,
+                lifecycle,
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

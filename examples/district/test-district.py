@@ -401,7 +401,7 @@ NEEDED = [
     ('waystation_device_state{state="online"}', 5), ('waystation_device_state{state="offline"}', 5),
     ("waystation_device_maintenance", 5), ("waystation_slot_interlocked", 4), ("waystation_storage_ok", 1),
     ("waystation_storage_errors_total", 1), ("waystation_outbox_pending", 1), ("waystation_occupancy_riders", 1),
-    ("waystation_capacity_riders", 1), ("waystation_checkins_total", 4),
+    ("waystation_capacity_riders", 1), ("waystation_checkins_total", 4), ("waystation_day_unique_riders", 1),
     ('waystation_point_value{device="ac",point="room_temp"}', 1),
     ('waystation_point_value{device="fridge",point="cabinet_temp"}', 1),
     ('waystation_point_value{device="cabinet",point=~"slot[0-9]+_temp"}', 4),
