@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import ssl
@@ -55,6 +56,8 @@ def main():
     ap.add_argument("--bin", default=os.path.join(REPO, ".build", "debug"))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, databases)")
     ap.add_argument("--stack-only", action="store_true", help="bring the stack up, check it, stop (no browser)")
+    ap.add_argument("--serve", action="store_true",
+                    help="bring the stack up, write its environment to DIR/env.sh and keep it until Ctrl-C")
     ap.add_argument("rest", nargs="*", help="arguments for test_desk.py (unittest: -v, test names)")
     args = ap.parse_args()
     bin_dir = os.path.abspath(args.bin)
@@ -68,7 +71,7 @@ def main():
         say(f"cannot run: missing {' '.join(absent + missing)} (swift build; make deps)")
         return 1
     desk = desklib.desk_supported(bin_dir)
-    if not desk and not args.stack_only:
+    if not desk and not (args.stack_only or args.serve):
         say(f"FAIL: {bin_dir}/waystation-district has no desk (no `users` command); "
             "--stack-only checks the stack alone")
         return 1
@@ -83,6 +86,12 @@ def main():
         say(f"stack up in {time.monotonic() - t0:.0f} s")
         if args.stack_only:
             status = 0
+        elif args.serve:
+            with open(os.path.join(work, "env.sh"), "w") as f:
+                f.writelines(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
+            say(f"serving; the environment is in {work}/env.sh; Ctrl-C stops")
+            while True:
+                time.sleep(3600)
         else:
             t1 = time.monotonic()
             tmp = os.path.join(work, "tmp")  # the browser's profile: a leftover Chromium shows up below
@@ -93,6 +102,7 @@ def main():
             say(f"test_desk.py exited {status} after {time.monotonic() - t1:.0f} s")
     except KeyboardInterrupt:
         say("interrupted")
+        status = 0 if args.serve else 1
     except Exception as e:  # noqa: BLE001 - a stack that did not come up fails the run, with its logs
         say(f"FAIL: the stack did not come up: {type(e).__name__}: {e}")
         for root, _, files in os.walk(work):
@@ -102,7 +112,7 @@ def main():
                     if t:
                         print(f"--- {os.path.relpath(os.path.join(root, f), work)}\n{t}")
     finally:
-        procs.stop_all()
+        stop(procs)
         for r in _receivers:
             r.close()
         left = desklib.leftovers(work)
@@ -118,12 +128,24 @@ def main():
                 pass
         if left:
             status = status or 1
-        if args.keep or status:
+        if args.keep or (status and not args.serve):
             say(f"logs kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
     say(f"{'PASS' if status == 0 else 'FAIL'} in {time.monotonic() - t0:.0f} s")
     return status
+
+
+def stop(procs):
+    """Everything, by pid: the agents first, while the district they flush to is still up (an agent that
+    cannot flush waits a minute before it exits), then the rest."""
+    agents = [p for p in procs.procs if p.name.startswith("agent-")]
+    for p in agents:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in agents:
+        procs.stop(p, grace=15)
+    procs.stop_all()
 
 
 def _interrupt(*_):
@@ -175,8 +197,9 @@ def stack(procs, work, bin_dir, desk):
         "DESK_CTL_A": f"{ctl} --socket {a['sock']}", "DESK_CTL_B": f"{ctl} --socket {b['sock']}",
     }
     for role, (name, password) in staff.items():
-        env[f"DESK_{role.upper()}"] = name
-        env[f"DESK_{role.upper()}_PASSWORD"] = password
+        key = {"admin": "DESK_ADMIN", "desk": "DESK_STAFF", "viewer": "DESK_VIEWER"}[role]
+        env[key] = name
+        env[key + "_PASSWORD"] = password
     return env
 
 
