@@ -58,6 +58,7 @@ test: deps pydeps
 	DISTRICT_OUTAGE_SECONDS=$(DISTRICT_OUTAGE_SECONDS) python3 examples/district/test-district.py --bin .build/debug
 	$(MAKE) test-linkfault
 	$(MAKE) test-link
+	$(MAKE) desk-test
 ifneq ($(SYSTEMTEST),0)
 	$(MAKE) systemtest
 endif
@@ -84,6 +85,14 @@ test-district: deps
 test-link: deps pydeps
 	$(SWIFT) build
 	python3 -B examples/district/test-link.py --bin .build/debug
+
+# The district desk in headless Chromium (Tests/desk/run.py: PostgreSQL, the hub with [desk], the district
+# Prometheus and Alertmanager, two stations with their agents; Tests/desk/test_desk.py). ~2 minutes.
+# DESK_SCREENSHOTS=docs writes docs/desk-*.png.
+.PHONY: desk-test
+desk-test: deps pydeps
+	$(SWIFT) build
+	python3 -B Tests/desk/run.py --bin .build/debug
 
 # The district hub with three simulated stations and their uplinks (examples/district/district-demo.py):
 # PostgreSQL, the hub (its address printed), each station's kiosk. DEMO_SECONDS=0 runs until Ctrl-C.
