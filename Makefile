@@ -95,7 +95,8 @@ desk-test: deps pydeps
 	python3 -B Tests/desk/run.py --bin .build/debug
 
 # The district hub with three simulated stations and their uplinks (examples/district/district-demo.py):
-# PostgreSQL, the hub (its address printed), each station's kiosk. DEMO_SECONDS=0 runs until Ctrl-C.
+# PostgreSQL, the hub, the district Prometheus and Alertmanager, each station's kiosk and agent; the desk's
+# address and a first admin's password printed. DEMO_SECONDS=0 runs until Ctrl-C.
 district-demo: deps
 	$(SWIFT) build
 	python3 -B examples/district/district-demo.py --bin .build/debug

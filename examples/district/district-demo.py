@@ -2,8 +2,11 @@
 """`make district-demo`: a district hub with three simulated stations on this machine.
 
 PostgreSQL 15 (started here, on a Unix socket in a temporary folder), the hub `waystation-district serve`
-on https://127.0.0.1:PORT with a throwaway district CA, and three enrolled stations, each with
-waystation-sim, waystationd, waystation-web (its kiosk page) and waystation-uplink (its link to the hub).
+on https://127.0.0.1:PORT with a throwaway district CA, the district Prometheus and Alertmanager (HTTPS,
+client certificates of that CA), and three enrolled stations, each with waystation-sim, waystationd,
+waystation-web (its kiosk page), waystation-uplink (its link to the hub, and its alerts to Alertmanager)
+and a Prometheus agent remote-writing to the district. The hub's desk (https://127.0.0.1:PORT/desk/) reads
+that Prometheus and Alertmanager; a first admin is made with a random password, printed with the address.
 A notice and a partner's service are published at the hub; a rider reports an open manhole at the first
 station, the hub verifies it, and the rider's district balance shows at the second station. Then the
 state of the link is printed every few seconds until DEMO_SECONDS (default 60; 0: until Ctrl-C).
@@ -11,6 +14,7 @@ state of the link is printed every few seconds until DEMO_SECONDS (default 60; 0
 import argparse
 import datetime
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -19,6 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import desklib  # noqa: E402
 import districtlib as dl  # noqa: E402
 import hublib  # noqa: E402
 from hublib import varlink  # noqa: E402
@@ -36,26 +41,40 @@ def main():
     work = tempfile.mkdtemp(prefix="ws-district-demo-")
     os.chmod(work, 0o755)
     procs = dl.Procs()
+    receiver = dl.WebhookReceiver()  # where the district Alertmanager's webhooks go
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:
-        run(procs, work, bin_dir, args.seconds, stop)
+        run(procs, work, bin_dir, args.seconds, stop, receiver)
     except KeyboardInterrupt:
         pass
     finally:
         print("\nstopping ...")
+        # The agents first, while the district they flush to is up (else each waits a minute).
+        for p in [p for p in procs.procs if p.name.startswith("agent-")]:
+            procs.stop(p, grace=15)
         procs.stop_all()
+        receiver.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(procs, work, bin_dir, seconds, stop):
+def run(procs, work, bin_dir, seconds, stop, receiver):
     port = dl.free_port()
     hub_dir = os.path.join(work, "hub")
     os.makedirs(hub_dir)
-    pki = dl.make_pki(os.path.join(work, "pki"))
+    sids = [f"hy-00{i}" for i in (1, 2, 3)]
+    pki = dl.make_pki(os.path.join(work, "pki"), stations=sids, clients=["desk", "uplink", "staff"])
+    # This script talks to the district Prometheus and Alertmanager as staff would: with a client certificate.
+    dl.set_client_tls(os.path.join(pki, "district-ca.pem"), os.path.join(pki, "staff.pem"),
+                      os.path.join(pki, "staff.key"))
     print("starting PostgreSQL ...")
     db_url = hublib.start_postgres(procs, os.path.join(work, "pg"))
+    print("starting the district Prometheus and Alertmanager ...")
+    prometheus, alertmanager = desklib.start_district(procs, work, pki, receiver.port)
     config = hublib.write_hub_config(hub_dir, pki, db_url, f"127.0.0.1:{port}")
+    desk = desklib.desk_supported(bin_dir)
+    if desk:
+        desklib.desk_section(hub_dir, pki, prometheus, alertmanager)
     hub = hublib.Hub(bin_dir, config, f"https://127.0.0.1:{port}",
                      spawn=lambda argv, **kw: procs.start("hub", argv, hub_dir + "/hub.log"))
     hub.cli("keys", "init")
@@ -69,27 +88,31 @@ def run(procs, work, bin_dir, seconds, stop):
             "--until", (now + datetime.timedelta(days=7)).isoformat())
     hub.cli("services", "add", "legal-aid", "--name", "Legal aid", "--name-zh", "法律援助",
             "--days", "tue,thu", "--hours", "14:00-17:00")
+    admin = ("admin", secrets.token_urlsafe(12))
+    if desk:
+        desklib.add_user(hub, admin[0], "admin", admin[1])
     stations = []
-    for i in (1, 2, 3):
-        sid = f"hy-00{i}"
-        d = os.path.join(work, sid)
-        os.makedirs(d)
-        os.chmod(d, 0o755)
-        web_port = dl.free_port()
-        conf = hub.enrol(sid, d, i, web_port=web_port, sync_interval="10s")
+    for i, sid in enumerate(sids, 1):
         print(f"starting station {sid} ...")
-        dl.start_sim_and_daemon(procs, d, bin_dir, conf)
-        dl.start_web(procs, d, bin_dir, conf, web_port, name=f"web-{sid}")
-        procs.start(f"uplink-{sid}", [os.path.join(bin_dir, "waystation-uplink"), "--config", conf],
-                    os.path.join(d, "uplink.log"))
-        stations.append({"id": sid, "sock": os.path.join(d, "control.sock"), "kiosk": f"http://127.0.0.1:{web_port}/",
-                         "dir": d})
+        # Its kiosk (waystation-web) runs as the caller, who reaches the daemon's kiosk methods; its agent
+        # sends every 5 s, so the desk has data within a minute.
+        stations.append(desklib.start_station(procs, hub, bin_dir, work, pki, sid, i, alertmanager, prometheus,
+                                              "hanyang", sync_interval="10s"))
 
     print("\n== the district hub: " + hub.url + "   (Open311: " + hub.url + "/open311/v2/requests.json)")
     print("   its CA (for curl --cacert): " + os.path.join(hub_dir, "district-ca.pem"))
     print("   hub CLI: " + f"{hub.binary} --config {config} reports list")
+    print(f"   district Prometheus {prometheus}, Alertmanager {alertmanager} (client certificate: "
+          f"{pki}/staff.pem, staff.key)")
     for s in stations:
         print(f"== kiosk of {s['id']}: {s['kiosk']}")
+    bar = "#" * 78
+    if desk:
+        print(f"\n{bar}\n#\n#   THE DISTRICT DESK   {hub.url}/desk/\n#\n#   name      {admin[0]}\n"
+              f"#   password  {admin[1]}\n#\n#   (the hub's certificate is of this demo's throwaway CA: let the "
+              f"browser go on,\n#    or trust {os.path.join(hub_dir, 'district-ca.pem')})\n#\n{bar}")
+    else:
+        print(f"\n{bar}\n#   this waystation-district has no desk yet (no `users` command)\n{bar}")
     print()
 
     first, second = stations[0], stations[1]
@@ -115,7 +138,10 @@ def run(procs, work, bin_dir, seconds, stop):
             st = varlink(s["sock"], "DistrictStatus")
             print(f"   {s['id']:<8} {st.get('last_sync') or '-':<22} {st['lookups']:>10} {st['reports']:>7}"
                   f" {st['notices']:>7}")
-        print(f"   hub reports: {len(hub.reports())}\n")
+        print(f"   hub reports: {len(hub.reports())}")
+        if desk:
+            print(f"   the desk: {hub.url}/desk/  ({admin[0]} / {admin[1]})")
+        print()
         for _ in range(10):
             if stop or (seconds > 0 and time.time() - start >= seconds):
                 break
