@@ -385,6 +385,14 @@ class DeskTest(unittest.TestCase):
     def test_10_login(self):
         """Without a session the desk sends to its login page; a wrong password is refused with an error,
         the right one lands on the fleet with the name and role shown; an admin sees users and audit."""
+        # Without a session: a page redirects to the log-in, the API and a change answer 401.
+        status, headers, _ = http("GET", DESK + "fleet", context=_tls, redirect=False)
+        self.assertEqual((status, urllib.parse.urlsplit(headers.get("Location", "")).path), (303, "/desk/login"))
+        status, _, _ = http("GET", DESK + f"api/stations/{A}/series?chart=room&hours=24", context=_tls, redirect=False)
+        self.assertEqual(status, 401, "the series API without a session")
+        status, _, _ = http("POST", DESK + "reports/1/verify", {"note": "x"}, context=_tls, redirect=False,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 401, "a verify without a session")
         self.go("")
         self.wait(lambda d: self.css("form#login"), "the login form for /desk/ without a session")
         self.assertTrue(self.path().endswith("/desk/login"), self.driver.current_url)
@@ -592,6 +600,18 @@ class DeskTest(unittest.TestCase):
         self.screens("en")
         self.one("a#lang-toggle").click()
         self.wait(lambda d: self.js("return document.documentElement.lang").startswith("zh"), "Chinese again")
+
+    def test_95_no_policy_violations(self):
+        """Nothing the desk's pages did was refused by their Content-Security-Policy (an inline script or
+        style would be: the charts would not draw, the layout would break)."""
+        host = urllib.parse.urlsplit(DESK).netloc
+        try:
+            entries = self.driver.get_log("browser")
+        except WebDriverException as e:
+            self.skipTest(f"no browser log: {e}")
+        bad = [x["message"] for x in entries if host in x.get("message", "")
+               and ("Content Security Policy" in x["message"] or "Refused to" in x["message"])]
+        self.assertEqual(bad, [], "CSP violations on the desk")
 
     def screens(self, lang):
         if not SHOTS:
