@@ -44,6 +44,7 @@ import districtlib as dl  # noqa: E402
 import desklib  # noqa: E402
 import hublib  # noqa: E402
 
+CHARTJS = "/usr/share/javascript/chart.js/chart.min.js"  # the desk's default [desk] chartjs
 DISTRICT = "hanyang"  # hublib's [district] id: the agents' district label
 
 
@@ -67,6 +68,8 @@ def main():
     tools = [dl.PROMETHEUS, dl.ALERTMANAGER, dl.OPENSSL, "/usr/bin/chromium", "/usr/bin/chromedriver",
              hublib.PG_BIN + "/postgres"]
     missing = [t for t in tools if not shutil.which(t)]
+    if not os.path.exists(CHARTJS):
+        missing.append(f"{CHARTJS} (Debian's libjs-chart.js: the desk serves it for its charts)")
     if absent or missing:
         say(f"cannot run: missing {' '.join(absent + missing)} (swift build; make deps)")
         return 1
