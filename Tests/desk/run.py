@@ -83,6 +83,7 @@ def main():
     os.chmod(work, 0o755)
     procs = dl.Procs()
     status = 1
+    sessions = []
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         env = stack(procs, work, bin_dir, desk)
@@ -99,9 +100,11 @@ def main():
             t1 = time.monotonic()
             tmp = os.path.join(work, "tmp")  # the browser's profile: a leftover Chromium shows up below
             os.makedirs(tmp)
-            p = subprocess.run([sys.executable, "-B", os.path.join(HERE, "test_desk.py"), *(args.rest or ["-v"])],
-                               env={**os.environ, **env, "TMPDIR": tmp})
-            status = p.returncode
+            # In a session of its own: whatever it leaves running (a browser, a driver) is found below.
+            p = subprocess.Popen([sys.executable, "-B", os.path.join(HERE, "test_desk.py"), *(args.rest or ["-v"])],
+                                 env={**os.environ, **env, "TMPDIR": tmp}, start_new_session=True)
+            sessions.append(p.pid)
+            status = p.wait()
             say(f"test_desk.py exited {status} after {time.monotonic() - t1:.0f} s")
     except KeyboardInterrupt:
         say("interrupted")
@@ -118,11 +121,11 @@ def main():
         stop(procs)
         for r in _receivers:
             r.close()
-        left = desklib.leftovers(work)
+        left = desklib.leftovers(work, sessions)
         deadline = time.time() + 10
         while left and time.time() < deadline:
             time.sleep(0.2)
-            left = desklib.leftovers(work)
+            left = desklib.leftovers(work, sessions)
         for pid, cmd in left:
             say(f"FAIL: still running after the run: pid {pid}: {cmd[:160]}")
             try:

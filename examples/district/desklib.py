@@ -119,8 +119,9 @@ def start_station(procs, hub, bin_dir, work, pki, sid, index, alertmanager, prom
             "sim_sock": os.path.join(d, "sim.sock"), "kiosk": f"http://127.0.0.1:{web_port}/", "web_port": web_port}
 
 
-def leftovers(marker):
-    """[(pid, cmdline)] of processes whose command line mentions `marker` (a run's temp dir)."""
+def leftovers(marker, sessions=()):
+    """[(pid, cmdline)] of processes whose command line mentions `marker` (a run's temp dir) or whose session
+    is one of `sessions` (the ids of sessions a run started, e.g. its browser test's)."""
     out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid():
@@ -128,8 +129,10 @@ def leftovers(marker):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
+            with open(f"/proc/{pid}/stat") as f:
+                sid = int(f.read().rsplit(")", 1)[1].split()[3])
+        except (OSError, ValueError, IndexError):
             continue
-        if marker in cmd:
+        if cmd and (marker in cmd or sid in sessions):
             out.append((int(pid), cmd))
     return out
