@@ -260,9 +260,14 @@ class DeskTest(unittest.TestCase):
         return urllib.parse.urlsplit(self.driver.current_url).path
 
     def wait(self, cond, what, timeout=15):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
-                             ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-                             ).until(cond, what)
+        """Waits for cond(driver); on the deadline fails naming `what`, with the page's address and text."""
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                                 ).until(cond, what)
+        except TimeoutException:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; on {self.driver.current_url}:\n"
+                                 + self.page_text()[:800]) from None
 
     def css(self, sel, within=None):
         return (within or self.driver).find_elements(By.CSS_SELECTOR, sel)
@@ -293,7 +298,7 @@ class DeskTest(unittest.TestCase):
             self.go(path)
             try:
                 return self.wait(cond, what, timeout=3)
-            except TimeoutException:
+            except AssertionError:
                 if time.monotonic() > end:
                     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} on {path}:\n"
                                          + self.page_text()[:800]) from None
