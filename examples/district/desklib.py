@@ -6,10 +6,15 @@ district-demo.py; built on districtlib (processes, PKI, configs) and hublib (Pos
 Intervals are short (`fast=True`): the agent scrapes waystation-web every 5 s and remote-writes every 5 s,
 the district evaluates its rules every 5 s, so a station's data shows on the desk within ~20 s.
 Python 3.11 standard library only."""
+import datetime
+import json
+import math
 import os
 import re
 import shutil
 import subprocess
+import time
+import urllib.parse
 
 import districtlib as dl
 
@@ -32,14 +37,102 @@ def start_district(procs, workdir, pki, receiver_port, fast=True):
         text = re.sub(r"evaluation_interval: \S+", "evaluation_interval: 5s", text)
     with open(cfg, "w") as f:
         f.write(text)
-    procs.start("district-prometheus", [
+    _district[workdir] = (cfg, prom_port, pki)
+    _start_prometheus(procs, workdir)
+    return f"https://127.0.0.1:{prom_port}", f"https://127.0.0.1:{am_port}"
+
+
+_district = {}  # workdir: (config, port, pki) of the district Prometheus started there
+
+
+def _start_prometheus(procs, workdir):
+    cfg, port, pki = _district[workdir]
+    p = procs.start("district-prometheus", [
         dl.PROMETHEUS, f"--config.file={cfg}", "--web.enable-remote-write-receiver",
         f"--web.config.file={dl.write_web_config(workdir, pki)}",
         f"--storage.tsdb.path={os.path.join(workdir, 'district-data')}",
-        f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
+        f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
         os.path.join(workdir, "district-prometheus.log"))
-    dl.wait_http(f"https://127.0.0.1:{prom_port}/-/ready", 60)
-    return f"https://127.0.0.1:{prom_port}", f"https://127.0.0.1:{am_port}"
+    dl.wait_http(f"https://127.0.0.1:{port}/-/ready", 60)
+    return p
+
+
+# A day of each chart's series: (what it looks like over the station's local day, noise).
+def _history_value(name, point, hour, th, seed):
+    """hour: of the local day (the daily shape); th: hours since the epoch (everything else, continuous)."""
+    wave = math.sin((hour - 9) / 24 * 2 * math.pi)  # warmest mid-afternoon
+    if name == "waystation_occupancy_riders":
+        peaks = 7 * math.exp(-((hour - 12.3) / 1.3) ** 2) + 9 * math.exp(-((hour - 18.5) / 1.8) ** 2)
+        return max(0, round(peaks + 1.5 * math.sin(th * 2 + seed) + (1 if 8 <= hour <= 22 else 0)))
+    if point == "room_temp":
+        return round(25.5 + 3.0 * wave + 0.3 * math.sin(th * 3 + seed), 1)
+    if point == "cabinet_temp":
+        defrost = 2.5 if ((th + seed) % 6) < 0.4 else 0.0
+        return round(4.3 + 0.4 * math.sin(th * 1.3 + seed) + defrost, 1)
+    if point == "power":
+        load = 250 + 120 * wave
+        return round(load + 900 * math.exp(-((hour - 12.3) / 1.0) ** 2) + 1200 * math.exp(-((hour - 18.7) / 1.5) ** 2))
+    m = re.fullmatch(r"slot(\d+)_temp", point or "")
+    if m:
+        k = int(m.group(1))
+        charging = max(0.0, math.sin((th + 2 * k + seed) / 3.0)) ** 2
+        return round(24 + 2.0 * wave + 14 * charging, 1)
+    return None
+
+
+def backfill_history(procs, workdir, prometheus, stations, hours=24, step=300, gap=600):
+    """Gives the desk's charts a day to show: the district Prometheus (started by start_district in workdir)
+    gets `hours` of made-up history, every `step` s up to `gap` s ago, for each station's chart series
+    (room, fridge and slot temperatures, power, occupancy), with the live series' own labels. Written with
+    `promtool tsdb create-blocks-from openmetrics`, then Prometheus is restarted to load the blocks (the
+    agents' WALs carry the seconds it is away). For screenshots and the demo only: the tests' own checks
+    read live values. Returns the number of series filled."""
+    out = []
+    now = time.time()
+    zone = datetime.timezone(datetime.timedelta(hours=8))  # the district's zone (Asia/Shanghai)
+    for i, sid in enumerate(stations):
+        sel = (f'{{__name__="waystation_point_value",station="{sid}",'
+               'point=~"room_temp|cabinet_temp|slot[0-9]+_temp|power"}')
+        found = []
+        for match in (sel, f'waystation_occupancy_riders{{station="{sid}"}}'):
+            body = json.loads(dl.get_text(f"{prometheus}/api/v1/series?" + urllib.parse.urlencode({"match[]": match})))
+            found += body.get("data", [])
+        for labels in found:
+            name = labels.pop("__name__")
+            text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+            lines = []
+            t = now - hours * 3600
+            while t <= now - gap:
+                hour = datetime.datetime.fromtimestamp(t, zone)
+                v = _history_value(name, labels.get("point"), hour.hour + hour.minute / 60, t / 3600, i * 1.7)
+                if v is not None:
+                    lines.append(f"{name}{{{text}}} {v} {t:.0f}")
+                t += step
+            if lines:
+                out.append((name, lines))
+    if not out:
+        return 0
+    om = os.path.join(workdir, "history.om")
+    with open(om, "w") as f:
+        for name in sorted({n for n, _ in out}):
+            f.write(f"# TYPE {name} gauge\n")
+            for n, lines in out:
+                if n == name:
+                    f.write("\n".join(lines) + "\n")
+        f.write("# EOF\n")
+    blocks = os.path.join(workdir, "history-blocks")
+    p = subprocess.run([dl.PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", om, blocks],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"promtool tsdb create-blocks-from openmetrics: {(p.stderr or p.stdout).strip()}")
+    running = [p for p in procs.procs if p.name == "district-prometheus"]
+    for p in running:
+        procs.stop(p)
+    data = os.path.join(workdir, "district-data")
+    for b in os.listdir(blocks):
+        shutil.move(os.path.join(blocks, b), os.path.join(data, b))
+    _start_prometheus(procs, workdir)
+    return len(out)
 
 
 def desk_section(hub_dir, pki, prometheus, alertmanager, client="desk"):
