@@ -99,6 +99,11 @@ def run(procs, work, bin_dir, seconds, stop, receiver):
         stations.append(desklib.start_station(procs, hub, bin_dir, work, pki, sid, i, alertmanager, prometheus,
                                               "hanyang", sync_interval="10s"))
 
+    # The desk's charts show a day: a made-up one, up to 10 minutes ago, once the stations' series arrive.
+    have = lambda sid: dl.prom_query(prometheus, f'waystation_point_value{{station="{sid}",point="room_temp"}}')  # noqa: E731
+    if dl.wait_until(lambda: all(have(sid) for sid in sids), 90, 1):
+        print(f"a made-up day of history for {desklib.backfill_history(procs, work, prometheus, sids)} chart series ...")
+
     print("\n== the district hub: " + hub.url + "   (Open311: " + hub.url + "/open311/v2/requests.json)")
     print("   its CA (for curl --cacert): " + os.path.join(hub_dir, "district-ca.pem"))
     print("   hub CLI: " + f"{hub.binary} --config {config} reports list")
