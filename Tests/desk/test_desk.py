@@ -635,6 +635,8 @@ class DeskTest(unittest.TestCase):
                     self.wait(ready, f"{what} ({lang}, {size})", timeout=20)
                     width = self.js("return [document.documentElement.scrollWidth, innerWidth]")
                     self.assertLessEqual(width[0], width[1] + 1, f"/desk/{page} scrolls sideways at {size} size ({lang})")
+                    if name == "station" and size == "phone":  # the charts, below the details and alerts
+                        self.js("document.querySelector('#chart-room').scrollIntoView({block: 'start'})")
                     self.shot(f"desk-{name}-{lang}-{size}.png")
             finally:
                 self.size(LAPTOP)
