@@ -9,7 +9,7 @@ DESTDIR     ?=
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
 APT_PACKAGES := libmodbus-dev libtomlplusplus-dev pkg-config socat mbpoll libsqlite3-dev sqlite3 python3 python3-pip systemd util-linux faketime \
                 prometheus prometheus-alertmanager prometheus-node-exporter chromium chromium-driver fonts-noto-cjk \
-                postgresql openssl curl iproute2
+                postgresql openssl curl iproute2 libjs-chart.js
 
 .PHONY: all deps pydeps build test kiosk-test demo bench install clean fleet test-district test-linkfault \
         test-link district-demo
