@@ -234,12 +234,7 @@ extension DeskFleetSection {
             <button type="submit">\(d.t("筛选", "Filter"))</button></form>
             """
         let head: HTML = HTML.join(
-            [
-                ("name", "站点", "Station"), ("address", "地址", "Address"), ("online", "在线", "Online"),
-                ("devices_offline", "离线设备", "Devices offline"), ("fridge", "冰箱", "Fridge"),
-                ("slots", "断电充电位", "Slots cut"), ("riders_today", "今日骑手", "Riders today"),
-                ("pending_reports", "待审上报", "Pending reports"), ("undelivered", "未送达", "Undelivered"),
-            ].map { c, zh, en in "<th scope=\"col\" data-col=\"\(c)\">\(d.t(zh, en))</th>" })
+            columns.map { c, zh, en in "<th scope=\"col\" data-col=\"\(c)\">\(d.t(zh, en))</th>" })
         let body = HTML.join(rows.map { row(d, $0, now: data.now) })
         let empty: HTML =
             rows.isEmpty ? "<p class=\"note\" id=\"fleet-empty\">\(d.t("没有符合条件的站点。", "No station matches."))</p>" : ""
@@ -249,8 +244,20 @@ extension DeskFleetSection {
             """
     }
 
+    /// The table's columns: `data-col`, Chinese, English.
+    static let columns = [
+        ("name", "站点", "Station"), ("address", "地址", "Address"), ("online", "在线", "Online"),
+        ("devices_offline", "离线设备", "Devices offline"), ("fridge", "冰箱", "Fridge"),
+        ("slots", "断电充电位", "Slots cut"), ("riders_today", "今日骑手", "Riders today"),
+        ("pending_reports", "待审上报", "Pending reports"), ("undelivered", "未送达", "Undelivered"),
+    ]
+
     static func row(_ d: DeskRequest, _ r: FleetRow, now: Double) -> HTML {
         let dash = "—"
+        // `data-label`: the column's name, which a phone shows beside each value (the table becomes cards).
+        var label: [String: String] = [:]
+        for (c, zh, en) in columns { label[c] = d.t(zh, en) }
+        func td(_ c: String) -> HTML { "<td data-col=\"\(c)\" data-label=\"\(label[c] ?? c)\"" }
         let cls: HTML = r.severity(now: now).map { " class=\"\($0)\"" } ?? ""
         let online: HTML
         switch r.online(now: now) {
@@ -271,11 +278,11 @@ extension DeskFleetSection {
             : "\(dash)"
         func number(_ n: Int?) -> String { r.known ? n.map { String($0) } ?? "0" : dash }
         return """
-            <tr data-station="\(r.station.id)"\(cls)><td data-col="name"><a href="/desk/stations/\(r.station.id)">\(r.station.name)</a> <small>\(r.station.id)</small></td>
-            <td data-col="address">\(r.station.address)</td><td data-col="online">\(online)</td>
-            <td data-col="devices_offline">\(number(r.devicesOffline))</td><td data-col="fridge"\(warm)>\(fridge)</td>
-            <td data-col="slots">\(slots)</td><td data-col="riders_today">\(r.known ? r.ridersToday.map { String($0) } ?? dash : dash)</td>
-            <td data-col="pending_reports">\(r.station.pendingReports)</td><td data-col="undelivered">\(number(r.undelivered))</td></tr>
+            <tr data-station="\(r.station.id)"\(cls)>\(td("name"))><a href="/desk/stations/\(r.station.id)">\(r.station.name)</a> <small>\(r.station.id)</small></td>
+            \(td("address"))>\(r.station.address)</td>\(td("online"))>\(online)</td>
+            \(td("devices_offline"))>\(number(r.devicesOffline))</td>\(td("fridge"))\(warm)>\(fridge)</td>
+            \(td("slots"))>\(slots)</td>\(td("riders_today"))>\(r.known ? r.ridersToday.map { String($0) } ?? dash : dash)</td>
+            \(td("pending_reports"))>\(r.station.pendingReports)</td>\(td("undelivered"))>\(number(r.undelivered))</td></tr>
             """
     }
 
