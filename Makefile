@@ -11,7 +11,7 @@ DESTDIR     ?=
 #     waystationd runs first, hottest first (build-aux/waystationd.order, made by `make order-file`);
 #   -z pack-relative-relocs: relative relocations as RELR (11 KiB instead of 1.3 MiB read at start);
 #   --no-export-dynamic: no dynamic symbol table of every Swift function (1.5 MiB; nothing looks them up).
-# Measured on the demo station: the daemon's PSS 20.4 -> 14.2 MiB (README, Benchmark).
+# Measured by make bench: the daemon's PSS 18.8 -> 13.6 MiB, RSS 22.9 -> 17.8 MiB (README, Benchmark).
 ORDER_FILE    := $(CURDIR)/build-aux/waystationd.order
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now \
                  -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
