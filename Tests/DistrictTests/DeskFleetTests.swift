@@ -63,10 +63,10 @@ extension DistrictSuite {
                     #expect(body.contains("<tr data-station=\"fb\" class=\"warn\">"))
                     #expect(body.contains("<tr data-station=\"fa\">"))
                     #expect(body.contains("<span class=\"slot\" data-kind=\"smoke\">slot-2 smoke</span>"))
-                    #expect(body.contains("<td data-col=\"fridge\" data-warm=\"1\">12.0 °C</td>"))
-                    #expect(body.contains("<td data-col=\"fridge\">4.5 °C</td>"))
-                    #expect(body.contains("<td data-col=\"riders_today\">17</td>"))
-                    #expect(body.contains("<td data-col=\"pending_reports\">1</td>"))
+                    #expect(body.contains("<td data-col=\"fridge\" data-label=\"Fridge\" data-warm=\"1\">12.0 °C</td>"))
+                    #expect(body.contains("<td data-col=\"fridge\" data-label=\"Fridge\">4.5 °C</td>"))
+                    #expect(body.contains("<td data-col=\"riders_today\" data-label=\"Riders today\">17</td>"))
+                    #expect(body.contains("<td data-col=\"pending_reports\" data-label=\"Pending reports\">1</td>"))
                     #expect(body.contains("1 h ago") && body.contains("0 min ago"))
                     #expect(body.contains(">Station fb</a>") && body.contains("Hanyang Rd fb"))
                     // Filters: only problems drops fa? No: fa has a pending report. A search narrows.
@@ -192,8 +192,8 @@ extension DistrictSuite {
                             "<p class=\"error\" id=\"prometheus-error\">Cannot read Prometheus: Prometheus at https://127.0.0.1:\(port): "
                         ))
                     #expect(body.contains("<tr data-station=\"fa\">"))
-                    #expect(body.contains("<td data-col=\"pending_reports\">2</td>"))
-                    #expect(body.contains("<td data-col=\"address\">Hanyang Rd fa</td>"))
+                    #expect(body.contains("<td data-col=\"pending_reports\" data-label=\"Pending reports\">2</td>"))
+                    #expect(body.contains("<td data-col=\"address\" data-label=\"Address\">Hanyang Rd fa</td>"))
                     let alerts = try await DeskFleetSection.alertsBody(Self.request(env, .viewer)).text
                     #expect(!alerts.contains("silences-error"), "Alertmanager's one failure is said once")
                     #expect(
@@ -212,7 +212,7 @@ extension DistrictSuite {
                     logger: Logger(label: "t"))
                 let body = try await DeskFleetSection.fleetBody(Self.request(none, .viewer)).text
                 #expect(body.contains("id=\"prometheus-none\""))
-                #expect(body.contains("<td data-col=\"online\">—</td>"))
+                #expect(body.contains("<td data-col=\"online\" data-label=\"Online\">—</td>"))
             }
         }
 
