@@ -150,19 +150,16 @@ extension HubStore {
         return out
     }
 
-    /// A notice as the desk lists it.
+    /// A notice as the desk lists it: the notice the kiosks get, its stations and its state
+    /// (`n.title` etc. read the notice's own fields).
+    @dynamicMemberLookup
     public struct DeskNotice: Sendable, Equatable {
-        public var id: Int
-        public var title: String
-        public var titleZh: String?
-        public var body: String?
-        public var bodyZh: String?
-        public var from: String
-        public var until: String
+        public var notice: Notice
         /// nil: every station.
         public var stations: [String]?
         /// current, upcoming, expired or withdrawn.
         public var state: String
+        public subscript<T>(dynamicMember key: KeyPath<Notice, T>) -> T { notice[keyPath: key] }
     }
 
     /// Every notice: current ones first, then upcoming, expired and withdrawn; latest start first.
@@ -183,7 +180,9 @@ extension HubStore {
         {
             out.append(
                 DeskNotice(
-                    id: id, title: title, titleZh: titleZh, body: body, bodyZh: bodyZh, from: from, until: until,
+                    notice: Notice(
+                        id: id, title: title, titleZh: titleZh, body: body, bodyZh: bodyZh, from: from, until: until,
+                        withdrawn: state == "withdrawn"),
                     stations: stations, state: state))
         }
         return out
