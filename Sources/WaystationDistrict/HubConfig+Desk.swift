@@ -91,21 +91,9 @@ extension HubConfig.Reader {
         }
         var out: [DistrictDepartment] = []
         for (n, item) in items.enumerated() {
-            let t = "department #\(n + 1)"
-            guard case .table = item else {
-                throw HubConfigError(file: path, key: "[[department]] #\(n + 1)", "must be a table")
-            }
-            try known(item, ["id", "name", "name_zh"], t)
-            let id = try string(item, "id", t)
-            guard id.range(of: "^[a-z0-9_-]{1,32}$", options: .regularExpression) != nil else {
-                throw HubConfigError(file: path, key: name(t, "id"), "must be 1-32 of a-z 0-9 _ -")
-            }
-            guard !out.contains(where: { $0.id == id }) else {
-                throw HubConfigError(file: path, key: name(t, "id"), "\"\(id)\" is defined twice")
-            }
-            let display = try string(item, "name", t)
-            out.append(
-                DistrictDepartment(id: id, name: display, nameZh: try optionalString(item, "name_zh", t) ?? display))
+            let (t, id) = try itemID(item, n, "department", extra: [], taken: out.map(\.id))
+            let names = try itemNames(item, t)
+            out.append(DistrictDepartment(id: id, name: names.name, nameZh: names.nameZh))
         }
         return out
     }

@@ -75,28 +75,40 @@ extension HubConfig {
             }
             var out: [DistrictCategory] = []
             for (n, item) in items.enumerated() {
-                let t = "category #\(n + 1)"
-                guard case .table = item else {
-                    throw HubConfigError(file: path, key: "[[category]] #\(n + 1)", "must be a table")
-                }
-                try known(item, ["id", "name", "name_zh", "points"], t)
-                let id = try string(item, "id", t)
-                guard id.range(of: "^[a-z0-9_-]{1,32}$", options: .regularExpression) != nil else {
-                    throw HubConfigError(file: path, key: name(t, "id"), "must be 1-32 of a-z 0-9 _ -")
-                }
-                guard !out.contains(where: { $0.id == id }) else {
-                    throw HubConfigError(file: path, key: name(t, "id"), "\"\(id)\" is defined twice")
-                }
+                let (t, id) = try itemID(item, n, "category", extra: ["points"], taken: out.map(\.id))
                 guard let points = try optionalInt(item, "points", t), (0...10_000).contains(points) else {
                     throw HubConfigError(file: path, key: name(t, "points"), "must be an integer 0...10000")
                 }
-                let display = try string(item, "name", t)
-                out.append(
-                    DistrictCategory(
-                        id: id, name: display, nameZh: try optionalString(item, "name_zh", t) ?? display,
-                        points: points))
+                let names = try itemNames(item, t)
+                out.append(DistrictCategory(id: id, name: names.name, nameZh: names.nameZh, points: points))
             }
             return out
+        }
+
+        /// Item `n` of `[[array]]`: a table of `id`, `name`, `name_zh` and `extra` keys, whose `id` is 1-32 of
+        /// a-z 0-9 _ - and not in `taken`. Its key prefix for errors, and its id.
+        func itemID(
+            _ item: TOMLValue, _ n: Int, _ array: String, extra: [String], taken: [String]
+        ) throws(HubConfigError) -> (table: String, id: String) {
+            let t = "\(array) #\(n + 1)"
+            guard case .table = item else {
+                throw HubConfigError(file: path, key: "[[\(array)]] #\(n + 1)", "must be a table")
+            }
+            try known(item, ["id", "name", "name_zh"] + extra, t)
+            let id = try string(item, "id", t)
+            guard id.range(of: "^[a-z0-9_-]{1,32}$", options: .regularExpression) != nil else {
+                throw HubConfigError(file: path, key: name(t, "id"), "must be 1-32 of a-z 0-9 _ -")
+            }
+            guard !taken.contains(id) else {
+                throw HubConfigError(file: path, key: name(t, "id"), "\"\(id)\" is defined twice")
+            }
+            return (t, id)
+        }
+
+        /// An item's `name` (required) and `name_zh` (default: the name).
+        func itemNames(_ item: TOMLValue, _ t: String) throws(HubConfigError) -> (name: String, nameZh: String) {
+            let display = try string(item, "name", t)
+            return (display, try optionalString(item, "name_zh", t) ?? display)
         }
     }
 }

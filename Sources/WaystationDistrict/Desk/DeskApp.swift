@@ -30,7 +30,7 @@ public struct DeskEnv: Sendable {
                 let next = uri.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2Fdesk%2F"
                 return Self.redirect("/desk/login?next=\(next)")
             }
-            return errorPage(context.lang, .unauthorized, context.lang == .zh ? "请先登录。" : "Please log in first.")
+            return unauthorized(context.lang)
         }
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
@@ -68,6 +68,11 @@ public struct DeskEnv: Sendable {
             logger.error("desk: request failed", metadata: ["error": "\(HubHTTP.describe(error))"])
             return errorPage(d.lang, .internalServerError, d.t("内部错误。", "Internal error."))
         }
+    }
+
+    /// 401 for a request without a session that is not a page (the API, a change).
+    public func unauthorized(_ lang: DeskLang) -> Response {
+        errorPage(lang, .unauthorized, lang == .zh ? "请先登录。" : "Please log in first.")
     }
 
     /// A bare page for a refusal: status, one sentence (`p#ID`), a way back.

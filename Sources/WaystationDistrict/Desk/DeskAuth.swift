@@ -23,7 +23,7 @@ struct DeskAuthMiddleware: RouterMiddleware {
         }
         guard request.method == .post, path != "/desk/login" else { return try await next(request, context) }
         guard let session = context.desk else {
-            return env.errorPage(context.lang, .unauthorized, context.lang == .zh ? "请先登录。" : "Please log in first.")
+            return env.unauthorized(context.lang)
         }
         if let name = Self.csrfHeader, let sent = request.headers[name] {
             guard Self.same(sent, session.csrf) else { return refuse(context.lang) }
@@ -31,7 +31,7 @@ struct DeskAuthMiddleware: RouterMiddleware {
         }
         // The form field: collect the body, keep it in the request for the handler to read again.
         var request = request
-        let buffer = try await request.collectBody(upTo: 256 * 1024)
+        let buffer = try await request.collectBody(upTo: DeskForm.maxBytes)
         let form = DeskForm(urlencoded: String(buffer: buffer))
         guard let sent = form.fields["csrf"]?.first, Self.same(sent, session.csrf) else { return refuse(context.lang) }
         return try await next(request, context)

@@ -134,8 +134,11 @@ public struct DeskRequest: Sendable {
 public struct DeskForm: Sendable {
     public let fields: [String: [String]]
 
+    /// The largest form body read (the CSRF check reads it first, the handler again).
+    public static let maxBytes = 256 * 1024
+
     public static func read(_ request: Request, _ context: HubContext) async throws -> DeskForm {
-        let buffer = try await request.body.collect(upTo: 256 * 1024)
+        let buffer = try await request.body.collect(upTo: maxBytes)
         return DeskForm(urlencoded: String(buffer: buffer))
     }
 
