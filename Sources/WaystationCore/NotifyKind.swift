@@ -11,9 +11,9 @@ public enum NotifyKind: String, Sendable, CaseIterable, Hashable {
 /// URLs as messages and logs may show them: a password replaced by `***`.
 public enum HTTPRedaction {
     public static func redact(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.firstRange(of: "://"), scheme.upperBound < at else {
-            return url
-        }
+        guard let scheme = PlainText.firstRange(of: "://", in: url[...]) else { return url }
+        let authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
         let userInfo = url[scheme.upperBound..<at]
         let user = userInfo.split(separator: ":", maxSplits: 1).first ?? ""
         return url[..<scheme.upperBound] + user + ":***" + url[at...]

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import WaystationCore
+import WaystationDaemon
 
 /// The helpers that replace full Foundation in the daemon (issue 15) give what Foundation gave.
 @Suite("FoundationEssentials replacements")
@@ -139,5 +140,43 @@ struct EssentialsTextTests {
             condition.unlock()
         }
         #expect(box.withLock { $0.done } == Array(0..<20))
+    }
+
+    static let haystacks = [
+        "", "a", "://", "https://u:p@h/x", "abcabc", "aaa", "\"quoted\" \"\"", "温度:12:30", "café://é", "x::y:",
+    ]
+    static let needles = ["", "a", "://", ":", "\"", "aa", "bc", "é", "zz"]
+
+    @Test("plain-text search and replace match Foundation's", arguments: haystacks)
+    func plainTextMatchesFoundation(_ text: String) {
+        for needle in Self.needles {
+            let ours = PlainText.firstRange(of: needle, in: text[...])
+            let theirs = needle.isEmpty ? nil : text.range(of: needle)
+            #expect(ours == theirs, "firstRange(of: \(needle)) in \(text)")
+            #expect(PlainText.contains(needle, in: text) == (theirs != nil))
+            if !needle.isEmpty {
+                #expect(
+                    PlainText.replacing(needle, with: "<>", in: text)
+                        == text.replacingOccurrences(of: needle, with: "<>"))
+            }
+        }
+    }
+
+    @Test("a webhook URL's password never reaches a message")
+    func redactsPassword() {
+        #expect(HTTPRedaction.redact("https://ops:s3cr3t@alerts.example/hook") == "https://ops:***@alerts.example/hook")
+        #expect(HTTPRedaction.redact("http://ops@h:8080/x") == "http://ops:***@h:8080/x")
+        #expect(HTTPRedaction.redact("https://alerts.example/hook?a=b@c") == "https://alerts.example/hook?a=b@c")
+        #expect(HTTPRedaction.redact("no scheme user:pw@host") == "no scheme user:pw@host")
+        // A password holding an unescaped `@`: the last one in the authority ends the user info.
+        #expect(HTTPRedaction.redact("https://ops:p@ss@alerts.example/") == "https://ops:***@alerts.example/")
+    }
+
+    @Test("a reload's audit line hides values of secret keys and shows the rest")
+    func configDiffHidesSecrets() {
+        let old = "[notify]\nwebhook_token = \"abc\"\n[station]\ncapacity = 12\n"
+        let new = "[notify]\nwebhook_token = \"xyz\"\n[station]\ncapacity = 14\n"
+        #expect(
+            ConfigDiff.changes(old: old, new: new) == ["notify.webhook_token: changed", "station.capacity: 12 → 14"])
     }
 }
