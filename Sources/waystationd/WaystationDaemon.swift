@@ -8,7 +8,7 @@ import WaystationDaemon
 import WaystationPolling
 
 @main
-struct WaystationDaemonCommand: AsyncParsableCommand {
+struct WaystationDaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waystationd",
         abstract: "The Waystation daemon: polls a rest station's appliances over Modbus and records them.",
@@ -43,7 +43,14 @@ struct WaystationDaemonCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    /// Not an async main: the work runs on the concurrency pool while the main thread waits here,
+    /// so that it does not end in `dispatch_main()`'s unwind (`MainThreadWait`).
+    func run() throws {
+        let command = self
+        try MainThreadWait.run { try await command.start() }
+    }
+
+    func start() async throws {
         signal(SIGPIPE, SIG_IGN)
         ResidentMemory.limitArenas()
         let station: StationConfig
