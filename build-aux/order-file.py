@@ -17,6 +17,7 @@ the daemon's own binary that ran, by instructions executed, hottest first.
     build-aux/order-file.py --bin .build/release --out build-aux/waystationd.order
 """
 import argparse
+import bisect
 import collections
 import os
 import re
@@ -86,12 +87,62 @@ def parse_callgrind(path, binary_name):
     return cost
 
 
+def drop_ambiguous(names, binary, map_path, big=32 * 1024):
+    """`names` without those that would pull a big cold section to the front.
+
+    lld orders by name, local symbols included, and moves every section that defines the name. The
+    toolchain's static libraries are built without per-function sections, and several of them define
+    the same local helpers (`$sSqwxx`, Optional's outlined destroy, is local to the standard library,
+    the regex parser and _StringProcessing): ordering it moved the regex parser's whole 475 KiB of
+    code next to the daemon's hot code, though the daemon never runs it. A name defined more than
+    once is left out when one of its copies sits in a section of >= `big` bytes that no name defined
+    once needs (the copy that ran is then placed as if unordered)."""
+    rx = re.compile(r"^\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+\S+:\((\.text[^)]*)\)")
+    sections = []
+    with open(map_path, errors="replace") as f:
+        for line in f:
+            m = rx.match(line)
+            if m:
+                sections.append((int(m.group(1), 16), int(m.group(2), 16)))
+    sections.sort()
+    starts = [s[0] for s in sections]
+    defs = collections.defaultdict(list)
+    nm = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
+    for line in nm.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "tTwW":
+            i = bisect.bisect_right(starts, int(f[0], 16)) - 1
+            if i >= 0:
+                defs[f[2]].append(i)
+    needed = {defs[n][0] for n in names if len(defs.get(n, [])) == 1}
+    kept = [n for n in names
+            if len(defs.get(n, [])) <= 1 or not any(sections[i][1] >= big and i not in needed for i in defs[n])]
+    print(f"order-file: {len(names) - len(kept)} names left out (local to several objects, one in a big cold section)")
+    return kept, [n for n in names if n not in set(kept)]
+
+
+def write_local_sections(script, names):
+    """Lists, in build-aux/release.ld's block for it, the one-function sections of `names`: the
+    daemon's own copies of the helpers left out of the order go with the other unnamed helpers before
+    .text, while the static libraries' copies (inside their one big .text) stay where they are."""
+    begin, end = "    /* BEGIN make order-file */\n", "    /* END make order-file */\n"
+    text = open(script).read()
+    if begin not in text or end not in text:
+        sys.exit(f"order-file: {script} has no '{begin.strip()}' ... '{end.strip()}' block")
+    lines = "".join(f'    *(".text.{n}")\n' for n in sorted(names) if '"' not in n)
+    head, rest = text.split(begin, 1)
+    with open(script, "w") as f:
+        f.write(head + begin + lines + end + rest.split(end, 1)[1])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, ".build/release"))
     ap.add_argument("--out", default=os.path.join(REPO, "build-aux/waystationd.order"))
     ap.add_argument("--seconds", type=int, default=120)
     ap.add_argument("--tools", help="where waystation-sim, waystation-web and waystationctl are (default: --bin)")
+    ap.add_argument("--map", help="lld's link map of --bin's waystationd (-Map=): with it, a name several objects "
+                    "define locally is left out when one of those copies sits in a big section nothing else needs")
     args = ap.parse_args()
     for tool in ("valgrind", "objcopy", "nm"):
         if not shutil.which(tool):
@@ -161,6 +212,9 @@ def main():
             if len(f) == 3 and f[1] in "tTwW":
                 known.add(f[2])
         names = [n for n, _ in cost.most_common() if n in known]
+        if args.map:
+            names, left_out = drop_ambiguous(names, daemon, args.map)
+            write_local_sections(os.path.join(REPO, "build-aux/release.ld"), left_out)
         with open(args.out, "w") as f:
             f.write("\n".join(names) + "\n")
         print(f"order-file: {len(names)} functions ran ({len(cost) - len(names)} not in the symbol table) "
