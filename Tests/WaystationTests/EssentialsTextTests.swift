@@ -150,13 +150,13 @@ struct EssentialsTextTests {
     @Test("plain-text search and replace match Foundation's", arguments: haystacks)
     func plainTextMatchesFoundation(_ text: String) {
         for needle in Self.needles {
-            let ours = PlainText.firstRange(of: needle, in: text[...])
+            let ours = text.rangeOfText(needle)
             let theirs = needle.isEmpty ? nil : text.range(of: needle)
             #expect(ours == theirs, "firstRange(of: \(needle)) in \(text)")
-            #expect(PlainText.contains(needle, in: text) == (theirs != nil))
+            #expect(text.containsText(needle) == (theirs != nil))
             if !needle.isEmpty {
                 #expect(
-                    PlainText.replacing(needle, with: "<>", in: text)
+                    text.replacingAll(needle, with: "<>")
                         == text.replacingOccurrences(of: needle, with: "<>"))
             }
         }

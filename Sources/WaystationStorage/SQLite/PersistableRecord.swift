@@ -1,4 +1,4 @@
-import WaystationCore
+import WaystationProtocol
 
 /// A value stored as one row of one table: it lists its columns, and gets `insert`, `update` and
 /// `save` (the SQL is built from the column names, the values bound).
@@ -79,7 +79,7 @@ extension PersistableRecord {
     }
 
     private static func quoted(_ name: String) -> String {
-        "\"" + PlainText.replacing("\"", with: "\"\"", in: name) + "\""
+        "\"" + name.replacingAll("\"", with: "\"\"") + "\""
     }
 
     private static func noPrimaryKey() -> DatabaseError {
