@@ -96,7 +96,7 @@ let package = Package(
         // domains, durable writes, the audit log. The domains own their tables. No full Foundation.
         .target(
             name: "WaystationStorage",
-            dependencies: ["CSQLite", "WaystationCore", "WaystationProtocol", logging],
+            dependencies: ["CSQLite", "WaystationCore", logging],
             swiftSettings: strict
         ),
         // Polling engine: request planning, scheduling, device health, value history.

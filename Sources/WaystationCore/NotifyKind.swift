@@ -11,7 +11,7 @@ public enum NotifyKind: String, Sendable, CaseIterable, Hashable {
 /// URLs as messages and logs may show them: a password replaced by `***`.
 public enum HTTPRedaction {
     public static func redact(_ url: String) -> String {
-        guard let scheme = url.rangeOfText("://") else { return url }
+        guard let scheme = PlainText.firstRange(of: "://", in: url[...]) else { return url }
         let authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard let at = authority.lastIndex(of: "@") else { return url }
         let userInfo = url[scheme.upperBound..<at]

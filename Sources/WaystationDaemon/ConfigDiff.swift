@@ -22,7 +22,9 @@ public enum ConfigDiff {
 
     static func isSecret(_ key: String) -> Bool {
         let last = key.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        return ["secret", "token", "password", "key", "authorization", "header"].contains { last.containsText($0) }
+        return ["secret", "token", "password", "key", "authorization", "header"].contains {
+            PlainText.contains($0, in: last)
+        }
     }
 
     static func flatten(_ value: TOMLValue, prefix: String) -> [String: String] {

@@ -25,28 +25,6 @@ extension StringProtocol {
         return String(kept)
     }
 
-    /// The first range of `needle`, matched byte for byte (UTF-8); nil when it is not there or is empty.
-    /// Not the standard library's `firstRange(of:)` or `contains(_:)`: those live in
-    /// `_StringProcessing`, which the daemon keeps out of its resident code (README, "Memory"). UTF-8
-    /// is self-synchronising, so a match of valid UTF-8 starts and ends on scalar boundaries.
-    public func rangeOfText(_ needle: some StringProtocol) -> Range<Index>? {
-        let bytes = Array(needle.utf8)
-        guard let first = bytes.first else { return nil }
-        var from = utf8.startIndex
-        while let hit = utf8[from...].firstIndex(of: first) {
-            if utf8[hit...].starts(with: bytes) {
-                return hit..<utf8.index(hit, offsetBy: bytes.count)
-            }
-            from = utf8.index(after: hit)
-        }
-        return nil
-    }
-
-    /// Whether `needle` occurs, matched byte for byte (see `rangeOfText`).
-    public func containsText(_ needle: some StringProtocol) -> Bool {
-        rangeOfText(needle) != nil
-    }
-
     /// Every occurrence of `target` replaced by `replacement`, matched byte for byte (UTF-8), left to
     /// right, as Foundation's `replacingOccurrences(of:with:)` does for the texts we replace. Unlike
     /// `replacing(_:with:)` of the standard library, "\n" also matches inside "\r\n".

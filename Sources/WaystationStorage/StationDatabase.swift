@@ -11,7 +11,7 @@
     import Darwin
 #endif
 import Logging
-import WaystationProtocol
+import WaystationCore
 
 /// The station's one SQLite database (WAL) and its one connection, on its own serial queue
 /// (`DatabaseQueue`, this module's thin layer over SQLite's C API).
@@ -105,8 +105,9 @@ public final class StationDatabase: Sendable {
 
     /// Renames the database and its WAL and shm files to `<path>.corrupt-<time>…`; returns the new name.
     static func moveAside(_ path: String) -> String {
-        let stamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
-            .replacingAll(":", with: "")
+        let stamp = PlainText.replacing(
+            ":", with: "",
+            in: Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)))
         let aside = "\(path).corrupt-\(stamp)"
         for suffix in ["", "-wal", "-shm"] { rename(path + suffix, aside + suffix) }
         return aside

@@ -150,13 +150,13 @@ struct EssentialsTextTests {
     @Test("plain-text search and replace match Foundation's", arguments: haystacks)
     func plainTextMatchesFoundation(_ text: String) {
         for needle in Self.needles {
-            let ours = text.rangeOfText(needle)
+            let ours = PlainText.firstRange(of: needle, in: text[...])
             let theirs = needle.isEmpty ? nil : text.range(of: needle)
             #expect(ours == theirs, "firstRange(of: \(needle)) in \(text)")
-            #expect(text.containsText(needle) == (theirs != nil))
+            #expect(PlainText.contains(needle, in: text) == (theirs != nil))
             if !needle.isEmpty {
                 #expect(
-                    text.replacingAll(needle, with: "<>")
+                    PlainText.replacing(needle, with: "<>", in: text)
                         == text.replacingOccurrences(of: needle, with: "<>"))
             }
         }

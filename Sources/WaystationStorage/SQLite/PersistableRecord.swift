@@ -1,4 +1,4 @@
-import WaystationProtocol
+import WaystationCore
 
 /// A value stored as one row of one table: it lists its columns, and gets `insert`, `update` and
 /// `save` (the SQL is built from the column names, the values bound).
@@ -79,7 +79,7 @@ extension PersistableRecord {
     }
 
     private static func quoted(_ name: String) -> String {
-        "\"" + name.replacingAll("\"", with: "\"\"") + "\""
+        "\"" + PlainText.replacing("\"", with: "\"\"", in: name) + "\""
     }
 
     private static func noPrimaryKey() -> DatabaseError {
